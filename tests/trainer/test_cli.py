@@ -1,0 +1,133 @@
+import json
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import REPO, random_image
+from trainer.cli import decode_main, parse_decode, parse_train, run_cli, train_main
+
+FAST = ["--arch", "grid", "--grid-base-res", "8", "--grid-finest-res", "16", "--batch", "4096", "--mips", "3"]
+
+
+def png_header_only(path: Path, w: int, h: int) -> None:
+    """A PNG whose header claims w x h (no pixel data needed: the size check must come first)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+    )
+
+
+@pytest.fixture
+def texture(tmp_path) -> Path:
+    p = tmp_path / "tex.png"
+    Image.fromarray((random_image(24, 32) * 255).astype(np.uint8)).save(p)
+    return p
+
+
+def train(argv, capsys):
+    rc = run_cli("texinr-train", parse_train, train_main, [str(a) for a in argv])
+    return rc, capsys.readouterr()
+
+
+def decode(argv, capsys):
+    rc = run_cli("texinr-decode", parse_decode, decode_main, [str(a) for a in argv])
+    return rc, capsys.readouterr()
+
+
+def assert_one_line_error(rc, captured, prog="texinr-train"):
+    assert rc == 2
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith(f"{prog}: error: ")
+    assert "Traceback" not in captured.err + captured.out
+
+
+def test_bad_inputs_get_one_line_and_exit_2_and_write_nothing(tmp_path, texture, capsys):
+    (tmp_path / "text.png").write_text("not an image at all")
+    Image.new("RGB", (1, 1)).save(tmp_path / "one.png")
+    png_header_only(tmp_path / "huge.png", 16384, 16384)
+    out = tmp_path / "out.texinr"
+    cases = {
+        "missing file": [tmp_path / "nope.png", "-o", out],
+        "a folder": [tmp_path, "-o", out],
+        "not an image": [tmp_path / "text.png", "-o", out],
+        "1x1": [tmp_path / "one.png", "-o", out],
+        "16384x16384": [tmp_path / "huge.png", "-o", out],
+        "width 0": [texture, "-o", out, "--width", "0"],
+        "negative lr": [texture, "-o", out, "--lr", "-0.01"],
+        "nan lr": [texture, "-o", out, "--lr", "nan"],
+        "unknown family": [texture, "-o", out, "--arch", "transformer"],
+        "unknown option": [texture, "-o", out, "--frobnicate"],
+        "steps and seconds": [texture, "-o", out, "--steps", "3", "--seconds", "3"],
+        "bad bits": [texture, "-o", out, "--bits", "4"],
+        "no output folder": [texture, "-o", tmp_path / "no" / "where.texinr"],
+        "wrong extension": [texture, "-o", tmp_path / "model.png"],
+        "no arguments": [],
+    }
+    for why, argv in cases.items():
+        rc, cap = train(argv, capsys)
+        assert_one_line_error(rc, cap)
+        assert not out.exists(), why
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["huge.png", "one.png", "tex.png", "text.png"]
+
+
+def test_train_then_decode(tmp_path, texture, capsys):
+    out = tmp_path / "m.texinr"
+    rc, cap = train([texture, "-o", out, *FAST, "--steps", "30", "--json"], capsys)
+    assert rc == 0, cap.err
+    report = json.loads(cap.out.strip().splitlines()[-1])
+    for key in ("arch", "steps", "seconds", "bits", "bpp", "psnr", "ssim", "flip"):
+        assert key in report
+    assert set(report["astc"]) >= {"block", "bpp", "psnr", "ssim", "flip"}
+    assert report["steps"] == 30 and report["arch"] == "grid" and report["bits"] == 16
+    assert report["bpp"] * 24 * 32 == report["payload_bits"]
+    assert "ASTC" in cap.out and "PSNR" in cap.out  # the table is printed too
+    assert out.exists()
+
+    png = tmp_path / "big.png"
+    rc, cap = decode([out, png, "--size", "64x40", "--lod", "0.5"], capsys)
+    assert rc == 0, cap.err
+    assert Image.open(png).size == (64, 40)
+
+    rc, cap = decode([out, tmp_path / "base.png"], capsys)
+    assert rc == 0 and Image.open(tmp_path / "base.png").size == (32, 24)
+
+
+def test_decode_bad_inputs(tmp_path, capsys):
+    (tmp_path / "foreign.texinr").write_bytes(b"GIF89a" + b"\0" * 100)
+    cases = [
+        [tmp_path / "foreign.texinr", tmp_path / "o.png"],
+        [tmp_path / "missing.texinr", tmp_path / "o.png"],
+        [tmp_path / "foreign.texinr", tmp_path / "o.png", "--size", "0x10"],
+        [tmp_path / "foreign.texinr", tmp_path / "o.png", "--size", "big"],
+        [tmp_path / "foreign.texinr", tmp_path / "o.png", "--lod", "2"],
+        [tmp_path / "foreign.texinr", tmp_path / "o.xyz"],
+    ]
+    for argv in cases:
+        rc, cap = decode(argv, capsys)
+        assert_one_line_error(rc, cap, "texinr-decode")
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_console_script_is_installed_and_exits_2(tmp_path):
+    exe = Path(sys.executable).parent / "texinr-train"
+    if not exe.exists():
+        pytest.skip("texinr is not pip-installed in this interpreter's environment")
+    r = subprocess.run(
+        [exe, str(tmp_path / "missing.png"), "-o", str(tmp_path / "x.texinr")],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "no such file" in r.stderr

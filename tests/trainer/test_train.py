@@ -1,0 +1,116 @@
+import math
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from tests.conftest import random_image
+from trainer.config import Config, TrainConfig, model_preset
+from trainer.metrics import psnr, to_8bit
+from trainer.train import Snapshot, Trainer, fit, render
+
+SMALL_GRID = {"grid_base_res": 16, "grid_finest_res": 64}
+
+
+def quick(arch="grid", mips=1, **train):
+    kw = SMALL_GRID if arch == "grid" else {"width": 64}
+    return Config(model_preset(arch, lod=mips > 1, **kw), TrainConfig(**{"mips": mips, "batch": 8192, **train}))
+
+
+@pytest.mark.parametrize(("arch", "steps", "floor"), [("grid", 150, 25.0), ("siren", 400, 24.0)])
+def test_short_training_on_a_real_image_reaches_real_quality(astronaut128, arch, steps, floor):
+    mean_colour = psnr(astronaut128, np.broadcast_to(astronaut128.mean((0, 1)), astronaut128.shape))
+    assert mean_colour < 11.0  # what a network that learned only the average would score
+    result = fit(astronaut128, quick(arch, steps=steps, seconds=None))
+    assert result.snapshot.step == steps
+    out = render(result.model, 128, 128)
+    assert psnr(astronaut128, to_8bit(out)) > floor
+
+
+def test_mipmap_fitting_learns_every_level(astronaut128):
+    from trainer.data import build_pyramid
+
+    result = fit(astronaut128, quick("grid", mips=4, steps=150, seconds=None))
+    for k, level in enumerate(build_pyramid(astronaut128, 4)):
+        h, w = level.shape[:2]
+        assert psnr(level, to_8bit(render(result.model, h, w, k / 3))) > 20.0, k  # mean colour: ~11 dB
+
+
+def test_same_seed_same_weights_other_seed_other_weights():
+    img = random_image(32, 32)
+    runs = [fit(img, quick(steps=15, seconds=None, seed=s)).snapshot.weights for s in (3, 3, 4)]
+    for name in runs[0]:
+        np.testing.assert_array_equal(runs[0][name], runs[1][name])
+    assert any(not np.array_equal(runs[0][n], runs[2][n]) for n in runs[0])
+
+
+def test_divergence_restores_weights_drops_lr_and_goes_on():
+    img = random_image(32, 32)
+    trainer = Trainer(img, quick("relu", steps=60, seconds=None, lr=1e4, schedule="constant"))
+    snaps: list[Snapshot] = []
+    final = trainer.run(snaps.append, every=10)
+    assert trainer.events, "a learning rate of 1e4 must diverge"
+    assert "diverged" in trainer.events[0] and "restored" in trainer.events[0]
+    assert any(s.events for s in snaps)  # reported through snapshots too
+    assert final.step == 60 and final.done
+    assert final.lr < 1e4
+    assert math.isfinite(final.loss) and final.loss < 10
+    assert all(np.isfinite(w).all() for w in final.weights.values())
+
+
+def test_cancel_stops_a_run():
+    cancel = threading.Event()
+    seen = []
+
+    def on_snapshot(s: Snapshot) -> None:
+        seen.append(s.step)
+        if s.step >= 20:
+            cancel.set()
+
+    snap = Trainer(random_image(32, 32), quick(steps=10_000, seconds=None)).run(on_snapshot, cancel, every=5)
+    assert snap.step == 20 and not snap.done
+    assert seen[:4] == [5, 10, 15, 20]
+
+
+def test_snapshots_are_immutable_numpy_copies():
+    trainer = Trainer(random_image(16, 16), quick(steps=5, seconds=None))
+    snap = trainer.snapshot()
+    assert all(isinstance(w, np.ndarray) for w in snap.weights.values())
+    before = {k: v.copy() for k, v in snap.weights.items()}
+    trainer.run()
+    for k in before:  # training did not write into the published arrays
+        np.testing.assert_array_equal(snap.weights[k], before[k])
+    with pytest.raises(AttributeError):
+        snap.step = 3
+
+
+def test_seconds_budget_and_steps_per_second():
+    trainer = Trainer(random_image(32, 32), quick(seconds=0.8))
+    snap = trainer.run()
+    assert snap.done and 0.8 <= snap.elapsed < 3.0
+    assert snap.steps_per_s > 0 and snap.step > 3
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "rprop"])
+def test_optimizers_and_jitter_reduce_the_loss(optimizer, astronaut128):
+    trainer = Trainer(astronaut128, quick(steps=60, seconds=None, optimizer=optimizer, jitter=True))
+    first = trainer.step()
+    trainer.run()
+    assert trainer.loss < 0.5 * first
+
+
+def test_set_lr_takes_effect_on_the_next_step():
+    trainer = Trainer(random_image(16, 16), quick(steps=100, seconds=None, schedule="constant", lr=1e-2))
+    trainer.set_lr(1e-3)
+    trainer.step()
+    assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(1e-3)
+    with pytest.raises(ValueError):
+        trainer.set_lr(-1.0)
+
+
+def test_both_cores_are_used():
+    Trainer(random_image(16, 16), quick(steps=1, seconds=None, threads=0))
+    import os
+
+    assert torch.get_num_threads() == (os.cpu_count() or 1)

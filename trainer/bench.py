@@ -1,0 +1,456 @@
+"""`texinr-bench`: every family sized to each target bpp and trained for a fixed budget, beside ASTC.
+
+For each texture (resized to --size): ASTC at every square block size, and each family sized automatically to each
+target bpp (trainer.sizing) and trained for --seconds. Prints a PSNR table (families x textures, ASTC at the
+block of nearest bpp beside them) and, with --out, writes results.csv, results.json, summary.md and PSNR / SSIM /
+FLIP-against-bpp plots. Results are kept per texture under OUT/cache, so an interrupted run resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import io
+import json
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from trainer.cli import ArgumentParser, nonneg_int, positive_float, positive_int, run_cli
+from trainer.config import ARCHS, Config, TrainConfig
+from trainer.errors import TexinrError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+DEFAULT_QUICK_INPUTS = ("assets/default_texture.png", "skimage:astronaut")
+CSV_COLUMNS = (
+    "texture",
+    "method",
+    "target_bpp",
+    "bpp",
+    "psnr",
+    "ssim",
+    "flip",
+    "mae",
+    "seconds",
+    "steps",
+    "steps_per_s",
+    "config",
+)
+
+
+@dataclass(frozen=True)
+class BenchCommand:
+    inputs: tuple[str, ...]
+    size: int = 512
+    seconds: float = 60.0
+    bpps: tuple[float, ...] = (2.0,)
+    bits: int = 16
+    families: tuple[str, ...] = ARCHS
+    mips: int = 1
+    select: int | None = None
+    out: Path | None = None
+    astc_quality: float = 60.0
+    threads: int = 0
+    seed: int = 0
+    progress: bool | None = None
+    flip: bool = True
+
+
+@dataclass
+class TextureResult:
+    name: str
+    rows: list[dict] = field(default_factory=list)
+
+
+def parse_bpps(s: str) -> tuple[float, ...]:
+    try:
+        vals = tuple(float(x) for x in s.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers such as 8,2,0.89, got {s!r}") from None
+    if not vals or any(not (math.isfinite(v) and 0.05 <= v <= 64) for v in vals):
+        raise argparse.ArgumentTypeError(f"each bpp must be between 0.05 and 64, got {s}")
+    return vals
+
+
+def parse_families(s: str) -> tuple[str, ...]:
+    fams = tuple(x.strip() for x in s.split(",") if x.strip())
+    bad = [f for f in fams if f not in ARCHS]
+    if bad or not fams:
+        raise argparse.ArgumentTypeError(f"unknown family {','.join(bad) or s!r}; choose from {', '.join(ARCHS)}")
+    return fams
+
+
+def bench_parser() -> ArgumentParser:
+    p = ArgumentParser(prog="texinr-bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("inputs", nargs="*", help="images or folders of images; 'skimage:NAME' takes scikit-image's")
+    p.add_argument("--size", type=positive_int, default=None, help="resize every texture to SIZE x SIZE (512)")
+    p.add_argument("--seconds", type=positive_float, default=None, help="training budget per model (60)")
+    p.add_argument("--bpp", type=parse_bpps, default=None, help="target bits per pixel, comma-separated (2)")
+    p.add_argument("--bits", type=int, choices=(32, 16, 8), default=16, help="stored weight precision (16)")
+    p.add_argument("--families", type=parse_families, default=ARCHS, help="comma-separated families (all)")
+    p.add_argument("--mips", type=positive_int, default=1, help="mip levels fitted; ASTC then stores its chain")
+    p.add_argument("--select", type=positive_int, help="pick N inputs at regular intervals of their LAPV ranking")
+    p.add_argument("--out", type=Path, help="folder for results.csv, results.json, summary.md, plots, cache")
+    p.add_argument("--astc-quality", type=positive_float, default=60.0, help="astcenc quality (60 = medium)")
+    p.add_argument("--threads", type=nonneg_int, default=0)
+    p.add_argument("--seed", type=nonneg_int, default=0)
+    p.add_argument("--no-flip", action="store_true", help="skip FLIP (saves ~0.4 s per 512^2 evaluation)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: two textures (default: bundled + astronaut), 128^2, 3 s per model",
+    )
+    return p
+
+
+def parse_bench(argv: list[str] | None) -> BenchCommand:
+    a = bench_parser().parse_args(argv)
+    inputs = tuple(a.inputs) or (DEFAULT_QUICK_INPUTS if a.quick else ())
+    if not inputs:
+        raise TexinrError("give at least one image or folder (or --quick)")
+    if a.quick and a.select is None and len(inputs) > 2:
+        inputs = inputs[:2]
+    size = a.size or (128 if a.quick else 512)
+    seconds = a.seconds or (3.0 if a.quick else 60.0)
+    if size < 16 or size > 4096:
+        raise TexinrError(f"--size must be between 16 and 4096, got {size}")
+    if a.astc_quality > 100:
+        raise TexinrError(f"--astc-quality must be between 0 and 100, got {a.astc_quality}")
+    return BenchCommand(
+        inputs,
+        size,
+        seconds,
+        a.bpp or (2.0,),
+        a.bits,
+        a.families,
+        a.mips,
+        a.select,
+        a.out,
+        a.astc_quality,
+        a.threads,
+        a.seed,
+        flip=not a.no_flip,
+    )
+
+
+# ------------------------------------------------------------------------------------------------- inputs
+def expand_inputs(inputs: tuple[str, ...]) -> list[str]:
+    out: list[str] = []
+    for item in inputs:
+        if item.startswith("skimage:"):
+            out.append(item)
+            continue
+        p = Path(item)
+        if p.is_dir():
+            found = sorted(str(f) for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                raise TexinrError(f"{p}: no PNG or JPEG images in this folder")
+            out.extend(found)
+        elif p.exists():
+            out.append(str(p))
+        else:
+            raise TexinrError(f"{p}: no such file or folder")
+    return out
+
+
+def load_texture(item: str, size: int) -> np.ndarray:
+    from trainer.data import image_to_float, load_image, resize_image
+
+    if item.startswith("skimage:"):
+        from PIL import Image
+        from skimage import data
+
+        name = item.split(":", 1)[1]
+        fn = getattr(data, name, None)
+        if fn is None or name.startswith("_"):
+            raise TexinrError(f"{item}: scikit-image has no image {name!r}")
+        img = image_to_float(Image.fromarray(np.asarray(fn())))
+    else:
+        img = load_image(item)
+    return resize_image(img, size) if img.shape[:2] != (size, size) else img
+
+
+def texture_name(item: str) -> str:
+    return item.split(":", 1)[1] if item.startswith("skimage:") else Path(item).stem
+
+
+# -------------------------------------------------------------------------------------------------- runs
+def astc_rows(name: str, image: np.ndarray, cmd: BenchCommand) -> list[dict]:
+    from trainer import astc
+    from trainer.metrics import all_metrics
+
+    rows = []
+    for block in astc.SQUARE_BLOCKS:
+        a = astc.compress(image, block, cmd.astc_quality, mips=cmd.mips)
+        m = all_metrics(image, a.decoded, cmd.flip)
+        rows.append(
+            {
+                "texture": name,
+                "method": "astc+mips" if cmd.mips > 1 else "astc",
+                "target_bpp": round(a.bpp, 4),
+                "bpp": a.bpp,
+                "psnr": m["psnr"],
+                "ssim": m["ssim"],
+                "flip": m["flip"],
+                "mae": m["mae"],
+                "seconds": None,
+                "steps": None,
+                "steps_per_s": None,
+                "config": block,
+            }
+        )
+    return rows
+
+
+def family_row(name: str, image: np.ndarray, arch: str, bpp: float, cmd: BenchCommand) -> dict:
+    from trainer.metrics import all_metrics
+    from trainer.modelfile import pack
+    from trainer.sizing import size_for_bpp
+    from trainer.train import Trainer, render
+
+    h, w = image.shape[:2]
+    model_cfg = size_for_bpp(arch, bpp, w, h, cmd.bits, lod=cmd.mips > 1)
+    cfg = Config(
+        model_cfg, TrainConfig(mips=cmd.mips, seconds=cmd.seconds, seed=cmd.seed, threads=cmd.threads), cmd.bits
+    )
+    trainer = Trainer(image, cfg)
+    trainer.run(every=10**9, with_weights=False)
+    f = pack(trainer.model, cmd.bits, w, h, trainer.samples.mips)
+    m = all_metrics(image, render(f.build(), h, w, 0.0), cmd.flip)
+    sizes = {"relu": "width", "siren": "width", "fourier": "width"}
+    desc = (
+        f"{model_cfg.width}x{model_cfg.depth}"
+        if arch in sizes
+        else f"L{model_cfg.hash_levels} T2^{model_cfg.hash_table_log2} mlp {model_cfg.width}x{model_cfg.depth}"
+        if arch == "hashgrid"
+        else f"{model_cfg.grid_levels}x{model_cfg.grid_channels}ch {model_cfg.grid_base_res}-"
+        f"{model_cfg.grid_finest_res} mlp {model_cfg.width}x{model_cfg.depth}"
+    )
+    return {
+        "texture": name,
+        "method": arch + ("+mips" if cmd.mips > 1 else ""),
+        "target_bpp": bpp,
+        "bpp": f.bpp,
+        "psnr": m["psnr"],
+        "ssim": m["ssim"],
+        "flip": m["flip"],
+        "mae": m["mae"],
+        "seconds": round(trainer.elapsed, 2),
+        "steps": trainer.step_count,
+        "steps_per_s": trainer.step_count / max(trainer.elapsed, 1e-9),
+        "config": desc,
+    }
+
+
+def settings_key(cmd: BenchCommand) -> str:
+    d = {
+        "size": cmd.size,
+        "seconds": cmd.seconds,
+        "bits": cmd.bits,
+        "mips": cmd.mips,
+        "q": cmd.astc_quality,
+        "seed": cmd.seed,
+        "flip": cmd.flip,
+    }
+    return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def bench_main(cmd: BenchCommand) -> int:
+    from tqdm import tqdm
+
+    from trainer.metrics import laplacian_variance, select_by_lapv
+    from trainer.modelfile import atomic_write
+
+    items = expand_inputs(cmd.inputs)
+    names = [texture_name(i) for i in items]
+    if len(set(names)) != len(names):
+        raise TexinrError("two inputs share a name; rename one")
+    images = {texture_name(i): load_texture(i, cmd.size) for i in items}
+    if cmd.select is not None:
+        lapv = {n: laplacian_variance(img) for n, img in images.items()}
+        chosen = select_by_lapv(lapv, cmd.select)
+        print("selected by LAPV: " + ", ".join(f"{n} ({lapv[n]:.2e})" for n in chosen))
+        images = {n: images[n] for n in chosen}
+    if cmd.out is not None:
+        (cmd.out / "cache").mkdir(parents=True, exist_ok=True)
+    key = settings_key(cmd)
+    jobs = [(n, f, b) for n in images for f in cmd.families for b in cmd.bpps]
+    bar = tqdm(
+        total=len(jobs),
+        unit="model",
+        disable=(not sys.stderr.isatty()) if cmd.progress is None else not cmd.progress,
+        file=sys.stderr,
+    )
+    rows: list[dict] = []
+    for name, image in images.items():
+        cache = cmd.out / "cache" / f"{name}-{key}.json" if cmd.out is not None else None
+        done = json.loads(cache.read_text()) if cache is not None and cache.exists() else {}
+        if "astc" not in done:
+            done["astc"] = astc_rows(name, image, cmd)
+        for fam in cmd.families:
+            for bpp in cmd.bpps:
+                k = f"{fam}@{bpp:g}"
+                if k not in done:
+                    bar.set_description(f"{name} {fam} {bpp:g} bpp")
+                    done[k] = family_row(name, image, fam, bpp, cmd)
+                    if cache is not None:
+                        atomic_write(cache, json.dumps(done, default=float).encode())
+                bar.update(1)
+        if cache is not None:
+            atomic_write(cache, json.dumps(done, default=float).encode())
+        rows += done["astc"] + [done[f"{f}@{b:g}"] for f in cmd.families for b in cmd.bpps]
+    bar.close()
+    print(format_psnr_table(rows, cmd))
+    if cmd.out is not None:
+        write_outputs(rows, cmd)
+        print(f"wrote {cmd.out}/results.csv, results.json, summary.md and plots")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------- outputs
+def nearest_astc(rows: list[dict], texture: str, bpp: float) -> dict:
+    astc = [r for r in rows if r["texture"] == texture and r["method"].startswith("astc")]
+    return min(astc, key=lambda r: abs(math.log(r["bpp"] / bpp)))
+
+
+def format_psnr_table(rows: list[dict], cmd: BenchCommand) -> str:
+    textures = list(dict.fromkeys(r["texture"] for r in rows))
+    lines = []
+    suffix = "+mips" if cmd.mips > 1 else ""
+    for bpp in cmd.bpps:
+        sample = nearest_astc(rows, textures[0], bpp * (4 / 3 if cmd.mips > 1 else 1))
+        astc_label = f"ASTC {sample['config']}"
+        head = [f"PSNR (dB) at ~{bpp:g} bpp", *cmd.families, astc_label]
+        lines.append(
+            f"\n{cmd.size}x{cmd.size}, {cmd.seconds:g} s per model, {cmd.bits}-bit weights"
+            + (f", {cmd.mips} mips (ASTC stores its mip chain)" if cmd.mips > 1 else "")
+        )
+        lines.append(" | ".join(f"{h:>12s}" if i else f"{h:<28s}" for i, h in enumerate(head)))
+        cols: dict[str, list[float]] = {h: [] for h in head[1:]}
+        for t in textures:
+            cells = []
+            for fam in cmd.families:
+                r = next(
+                    r for r in rows if r["texture"] == t and r["method"] == fam + suffix and r["target_bpp"] == bpp
+                )
+                cells.append(r["psnr"])
+                cols[fam].append(r["psnr"])
+            a = nearest_astc(rows, t, bpp * (4 / 3 if cmd.mips > 1 else 1))
+            cells.append(a["psnr"])
+            cols[astc_label].append(a["psnr"])
+            lines.append(" | ".join([f"{t[:28]:<28s}", *(f"{c:12.2f}" for c in cells)]))
+        lines.append(" | ".join([f"{'mean':<28s}", *(f"{np.mean(v):12.2f}" for v in cols.values())]))
+        bpp_cells = []
+        for fam in cmd.families:
+            fr = [r for r in rows if r["method"] == fam + suffix and r["target_bpp"] == bpp]
+            bpp_cells.append(f"{np.mean([r['bpp'] for r in fr]):12.3f}")
+        bpp_cells.append(f"{nearest_astc(rows, textures[0], bpp * (4 / 3 if cmd.mips > 1 else 1))['bpp']:12.3f}")
+        lines.append(" | ".join([f"{'bpp':<28s}", *bpp_cells]))
+        rate = []
+        for fam in cmd.families:
+            fr = [r for r in rows if r["method"] == fam + suffix and r["target_bpp"] == bpp]
+            rate.append(f"{np.median([r['steps_per_s'] for r in fr]):12.1f}")
+        lines.append(" | ".join([f"{'steps/s (median)':<28s}", *rate, f"{'-':>12s}"]))
+    return "\n".join(lines)
+
+
+def write_outputs(rows: list[dict], cmd: BenchCommand) -> None:
+    from trainer.modelfile import atomic_write
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    w.writeheader()
+    for r in rows:
+        w.writerow(r)
+    atomic_write(cmd.out / "results.csv", buf.getvalue().encode())
+    meta = {
+        "size": cmd.size,
+        "seconds": cmd.seconds,
+        "bits": cmd.bits,
+        "mips": cmd.mips,
+        "bpps": cmd.bpps,
+        "families": cmd.families,
+        "astc_quality": cmd.astc_quality,
+    }
+    atomic_write(
+        cmd.out / "results.json", json.dumps({"settings": meta, "rows": rows}, indent=1, default=float).encode()
+    )
+    atomic_write(cmd.out / "summary.md", summary_markdown(rows, cmd).encode())
+    write_plots(rows, cmd)
+
+
+def summary_markdown(rows: list[dict], cmd: BenchCommand) -> str:
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    out = [
+        f"# texinr-bench summary\n\n{cmd.size}x{cmd.size}, {cmd.seconds:g} s per model, {cmd.bits}-bit weights, "
+        f"mips {cmd.mips}, ASTC quality {cmd.astc_quality:g}\n",
+        "| method | target bpp | mean bpp | mean PSNR | mean SSIM | mean FLIP | worst texture (PSNR) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for m in methods:
+        for tb in sorted({r["target_bpp"] for r in rows if r["method"] == m}, reverse=True):
+            rs = [r for r in rows if r["method"] == m and r["target_bpp"] == tb]
+            worst = min(rs, key=lambda r: r["psnr"])
+            flips = [r["flip"] for r in rs if r["flip"] is not None]
+            out.append(
+                f"| {m} | {tb:g} | {np.mean([r['bpp'] for r in rs]):.3f} | {np.mean([r['psnr'] for r in rs]):.2f}"
+                f" | {np.mean([r['ssim'] for r in rs]):.4f} | "
+                f"{(f'{np.mean(flips):.4f}' if flips else 'n/a')} | {worst['texture']} ({worst['psnr']:.2f}) |"
+            )
+    out.append("\n" + format_psnr_table(rows, cmd).strip().replace("\n", "\n    ") + "\n")
+    return "\n".join(out)
+
+
+def write_plots(rows: list[dict], cmd: BenchCommand) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from trainer.modelfile import atomic_write
+
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    for metric, label in (
+        ("psnr", "PSNR (dB, higher is better)"),
+        ("ssim", "SSIM (higher is better)"),
+        ("flip", "FLIP (lower is better)"),
+    ):
+        fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=100)
+        for m in methods:
+            pts = {}
+            for r in rows:
+                if r["method"] == m and r[metric] is not None:
+                    pts.setdefault(r["target_bpp"], []).append((r["bpp"], r[metric]))
+            xs = sorted(pts)
+            if not xs:
+                continue
+            ax.plot(
+                [np.mean([p[0] for p in pts[x]]) for x in xs],
+                [np.mean([p[1] for p in pts[x]]) for x in xs],
+                marker="o",
+                ls="--" if m.startswith("astc") else "-",
+                label=m,
+            )
+        ax.set_xscale("log")
+        ax.set_xlabel("bits per pixel" + (" (ASTC: whole mip chain)" if cmd.mips > 1 else ""))
+        ax.set_ylabel(label)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+        ax.set_title(f"mean over textures, {cmd.size}^2, {cmd.seconds:g} s/model")
+        buf = io.BytesIO()
+        fig.tight_layout()
+        fig.savefig(buf, format="png")
+        plt.close(fig)
+        atomic_write(cmd.out / f"{metric}{'_mips' if cmd.mips > 1 else ''}.png", buf.getvalue())
+
+
+def entrypoint(argv: list[str] | None = None) -> int:
+    sys.exit(run_cli("texinr-bench", parse_bench, bench_main, argv))
+
+
+if __name__ == "__main__":
+    entrypoint()

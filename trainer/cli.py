@@ -1,0 +1,318 @@
+"""`texinr-train` and `texinr-decode`: entry points parse arguments into a config and call `main(config)`.
+
+Bad input of any kind ends in one line on stderr and exit code 2; nothing is written unless it is whole.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from trainer.config import ARCH_NAMES, ARCHS, OPTIMIZERS, SCHEDULES, Config, TrainConfig, model_preset
+from trainer.errors import TexinrError
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse that reports a bad command line in one line (exit 2), not a usage block."""
+
+    def error(self, message: str):
+        raise TexinrError(message)
+
+
+def positive_int(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {s!r}") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {v}")
+    return v
+
+
+def nonneg_int(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {s!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {v}")
+    return v
+
+
+def positive_float(s: str) -> float:
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {s!r}") from None
+    if not (math.isfinite(v) and v > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {s}")
+    return v
+
+
+def nonneg_float(s: str) -> float:
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {s!r}") from None
+    if not (math.isfinite(v) and v >= 0):
+        raise argparse.ArgumentTypeError(f"must be a non-negative number, got {s}")
+    return v
+
+
+def size_wxh(s: str) -> tuple[int, int]:
+    try:
+        w, h = (int(p) for p in s.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WxH such as 512x512, got {s!r}") from None
+    if not (1 <= w <= 16384 and 1 <= h <= 16384):
+        raise argparse.ArgumentTypeError(f"size must be between 1x1 and 16384x16384, got {s}")
+    return w, h
+
+
+def run_cli(prog: str, parse, main, argv: list[str] | None) -> int:
+    """Parse, run, and turn TexinrError into 'prog: error: ...' with exit code 2."""
+    try:
+        config = parse(argv)
+        return main(config)
+    except TexinrError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+
+
+def check_writable(path: Path) -> None:
+    """Fail before the work, not after it, when `path` cannot be written."""
+    if path.is_dir():
+        raise TexinrError(f"{path}: is a folder; give a file name")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise TexinrError(f"{path}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise TexinrError(f"{path}: folder {parent} is not writable")
+
+
+# ---------------------------------------------------------------------------------------------------- train
+@dataclass(frozen=True)
+class TrainCommand:
+    texture: Path
+    output: Path
+    config: Config
+    json: bool = False
+    astc_quality: float = 60.0
+    progress: bool | None = None  # None: a tqdm bar only on a terminal
+
+
+def add_model_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("network (defaults per family: see trainer/config.py PRESETS)")
+    g.add_argument("--arch", default="grid", metavar="FAMILY", help=f"family: {' | '.join(ARCHS)} (default grid)")
+    g.add_argument("--width", type=positive_int, help="units per hidden layer")
+    g.add_argument("--depth", type=positive_int, help="hidden layers")
+    g.add_argument("--omega0", type=positive_float, help="SIREN frequency factor (default 30)")
+    g.add_argument("--fourier-bands", type=positive_int, help="Fourier features: number of frequencies")
+    g.add_argument("--fourier-mode", choices=("log", "gaussian"), help="log-spaced bands or Gaussian random")
+    g.add_argument("--fourier-max-freq", type=positive_float, help="log bands: highest frequency (cycles/texture)")
+    g.add_argument("--fourier-sigma", type=positive_float, help="gaussian: standard deviation of frequencies")
+    g.add_argument("--hash-levels", type=positive_int)
+    g.add_argument("--hash-features", type=positive_int)
+    g.add_argument("--hash-table-log2", type=positive_int, help="log2 of the table size per level")
+    g.add_argument("--hash-base-res", type=positive_int)
+    g.add_argument("--hash-finest-res", type=positive_int)
+    g.add_argument("--grid-levels", type=positive_int)
+    g.add_argument("--grid-channels", type=positive_int)
+    g.add_argument("--grid-base-res", type=positive_int)
+    g.add_argument("--grid-finest-res", type=positive_int)
+
+
+MODEL_ARGS = (
+    "width",
+    "depth",
+    "omega0",
+    "fourier_bands",
+    "fourier_mode",
+    "fourier_max_freq",
+    "fourier_sigma",
+    "hash_levels",
+    "hash_features",
+    "hash_table_log2",
+    "hash_base_res",
+    "hash_finest_res",
+    "grid_levels",
+    "grid_channels",
+    "grid_base_res",
+    "grid_finest_res",
+)
+
+
+def train_parser() -> ArgumentParser:
+    p = ArgumentParser(prog="texinr-train", description="Fit a neural texture to an image and save it.")
+    p.add_argument("texture", type=Path, help="PNG or JPEG image")
+    p.add_argument("-o", "--output", type=Path, required=True, help="model file to write (.texinr)")
+    add_model_arguments(p)
+    t = p.add_argument_group("training")
+    t.add_argument("--mips", type=positive_int, default=6, help="mip levels fitted, with t as input (default 6)")
+    t.add_argument("--jitter", action="store_true", help="off-grid samples with bilinear targets")
+    t.add_argument("--bits", type=int, choices=(32, 16, 8), default=16, help="stored weight precision")
+    t.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
+    t.add_argument("--lr", type=positive_float, help="learning rate (default per family)")
+    t.add_argument("--schedule", choices=SCHEDULES, default="cosine")
+    t.add_argument("--batch", type=positive_int, default=1 << 16, help="samples per step (default 65536)")
+    budget = t.add_mutually_exclusive_group()
+    budget.add_argument("--steps", type=nonneg_int, help="budget in steps")
+    budget.add_argument("--seconds", type=nonneg_float, help="budget in seconds (default 30)")
+    t.add_argument("--seed", type=nonneg_int, default=0)
+    t.add_argument("--threads", type=nonneg_int, default=0, help="torch CPU threads (default: every core)")
+    p.add_argument("--astc-quality", type=nonneg_float, default=60.0, help="astcenc quality (default 60, medium)")
+    p.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
+    return p
+
+
+def parse_train(argv: list[str] | None) -> TrainCommand:
+    a = train_parser().parse_args(argv)
+    overrides = {k: getattr(a, k) for k in MODEL_ARGS}
+    model = model_preset(a.arch, lod=a.mips > 1, **overrides)
+    seconds = a.seconds if a.seconds is not None or a.steps is not None else 30.0
+    train = TrainConfig(
+        mips=a.mips,
+        jitter=a.jitter,
+        optimizer=a.optimizer,
+        lr=a.lr,
+        schedule=a.schedule,
+        batch=a.batch,
+        steps=a.steps,
+        seconds=seconds,
+        seed=a.seed,
+        threads=a.threads,
+    )
+    if a.astc_quality > 100:
+        raise TexinrError(f"--astc-quality must be between 0 and 100, got {a.astc_quality}")
+    return TrainCommand(a.texture, a.output, Config(model, train, a.bits).validate(), a.json, a.astc_quality)
+
+
+def train_main(cmd: TrainCommand) -> int:
+    from trainer.data import load_image
+    from trainer.modelfile import pack, save
+    from trainer.report import evaluate_file, format_table
+    from trainer.train import Trainer
+
+    if cmd.output.suffix != ".texinr":
+        raise TexinrError(f"{cmd.output}: model files end in .texinr")
+    check_writable(cmd.output)
+    image = load_image(cmd.texture)
+    h, w = image.shape[:2]
+    trainer = Trainer(image, cmd.config)
+    _run_with_progress(trainer, cmd.progress)
+    tc = cmd.config.train
+    train_info = {
+        **tc.to_dict(),
+        "steps_done": trainer.step_count,
+        "seconds_done": round(trainer.elapsed, 3),
+        "threads": trainer.threads,
+        "events": trainer.events,
+        "texture": cmd.texture.name,
+        "mips_fitted": trainer.samples.mips,
+    }
+    f = pack(trainer.model, cmd.config.bits, w, h, trainer.samples.mips, train=train_info)
+    report = evaluate_file(f, image, astc_quality=cmd.astc_quality)
+    f.metrics = report["metrics"]
+    save(f, cmd.output)
+    print(format_table(report, cmd.output, trainer))
+    if cmd.json:
+        print(json.dumps(report, allow_nan=False, default=float))
+    return 0
+
+
+def _run_with_progress(trainer, progress: bool | None) -> None:
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=100,
+        unit="%",
+        disable=(not sys.stderr.isatty()) if progress is None else not progress,
+        bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}",
+        file=sys.stderr,
+    )
+    shown = 0
+
+    def on_snapshot(s) -> None:
+        nonlocal shown
+        pct = int(s.progress * 100)
+        bar.set_postfix_str(f"step {s.step} loss {s.loss:.2e} PSNR {s.psnr:.2f} dB {s.steps_per_s:.1f} steps/s")
+        bar.update(pct - shown)
+        shown = pct
+        for e in s.events:
+            bar.write(f"texinr-train: {e}")
+
+    try:
+        trainer.run(on_snapshot, every=max(1, trainer.config.train.snapshot_every // 5), with_weights=False)
+    except KeyboardInterrupt:
+        bar.write(f"texinr-train: interrupted at step {trainer.step_count}; saving what was learned")
+    finally:
+        bar.close()
+
+
+def train_entrypoint(argv: list[str] | None = None) -> int:
+    sys.exit(run_cli("texinr-train", parse_train, train_main, argv))
+
+
+# --------------------------------------------------------------------------------------------------- decode
+@dataclass(frozen=True)
+class DecodeCommand:
+    model: Path
+    output: Path
+    size: tuple[int, int] | None = None
+    lod: float = 0.0
+
+
+def decode_parser() -> ArgumentParser:
+    p = ArgumentParser(prog="texinr-decode", description="Decode a .texinr model to an image.")
+    p.add_argument("model", type=Path, help=".texinr model file")
+    p.add_argument("output", type=Path, help="image to write (.png recommended)")
+    p.add_argument("--size", type=size_wxh, help="output size WxH (default: the trained size)")
+    p.add_argument("--lod", type=nonneg_float, default=0.0, help="level of detail t in [0, 1] (0 = base level)")
+    return p
+
+
+def parse_decode(argv: list[str] | None) -> DecodeCommand:
+    a = decode_parser().parse_args(argv)
+    if a.lod > 1:
+        raise TexinrError(f"--lod must be between 0 and 1, got {a.lod}")
+    return DecodeCommand(a.model, a.output, a.size, a.lod)
+
+
+IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".tga": "TGA", ".webp": "WEBP"}
+
+
+def decode_main(cmd: DecodeCommand) -> int:
+    from PIL import Image
+
+    from trainer.modelfile import atomic_write, load
+    from trainer.train import render
+
+    fmt = IMAGE_FORMATS.get(cmd.output.suffix.lower())
+    if fmt is None:
+        raise TexinrError(f"{cmd.output}: unknown image type; use one of {', '.join(IMAGE_FORMATS)}")
+    check_writable(cmd.output)
+    f = load(cmd.model)
+    if cmd.lod > 0 and not f.model_config.lod:
+        raise TexinrError(f"{cmd.model}: this model was trained without mips; --lod needs one trained with --mips > 1")
+    w, h = cmd.size or (f.width, f.height)
+    rgb = render(f.build(), h, w, cmd.lod)
+    buf = io.BytesIO()
+    Image.fromarray(np.round(rgb * 255).astype(np.uint8)).save(buf, format=fmt)
+    atomic_write(cmd.output, buf.getvalue())
+    print(f"texinr-decode: wrote {cmd.output} ({w}x{h}, lod {cmd.lod:g}, {ARCH_NAMES[f.model_config.arch]})")
+    return 0
+
+
+def decode_entrypoint(argv: list[str] | None = None) -> int:
+    sys.exit(run_cli("texinr-decode", parse_decode, decode_main, argv))

@@ -1,0 +1,208 @@
+"""Settings as dataclasses: what the network is (ModelConfig) and how it is fitted (TrainConfig).
+
+The resolved configs are saved inside every `.texinr` file, so a model file says how it was made.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+from trainer.errors import TexinrError
+
+ARCHS = ("relu", "siren", "fourier", "hashgrid", "grid")
+"""Model families: ReLU MLP, SIREN, Fourier-feature MLP, multi-resolution hash grid, dense latent grid."""
+
+ARCH_NAMES = {
+    "relu": "ReLU MLP",
+    "siren": "SIREN",
+    "fourier": "Fourier-feature MLP",
+    "hashgrid": "hash grid + MLP",
+    "grid": "latent grid + MLP",
+}
+
+WEIGHT_BITS = (32, 16, 8)
+OPTIMIZERS = ("adam", "rprop")
+SCHEDULES = ("constant", "cosine", "exponential")
+
+# Default learning rates per family, measured on short CPU budgets (a SIREN at 1e-4 needs thousands of steps;
+# grids want large steps, as instant-ngp's 1e-2).
+DEFAULT_LR = {"relu": 3e-3, "siren": 5e-4, "fourier": 3e-3, "hashgrid": 1e-2, "grid": 1e-2}
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """What the network is: family and sizes. A change here means a different shader."""
+
+    arch: str = "grid"
+    """Family: relu | siren | fourier | hashgrid | grid."""
+    width: int = 32
+    """Units per hidden layer of the MLP (the decoder MLP for grid families); the paper swept 128, 256, 512."""
+    depth: int = 2
+    """Number of hidden layers (the paper used 1-3)."""
+    lod: bool = True
+    """Whether the network takes the level of detail t in [0, 1] as an extra input (mipmap fitting)."""
+    omega0: float = 30.0
+    """SIREN: frequency factor of the sine layers (Sitzmann et al. 2020)."""
+    fourier_bands: int = 16
+    """Fourier features: number of frequencies n_f."""
+    fourier_mode: str = "log"
+    """Fourier features: 'log' (log-spaced bands per axis, 1 .. fourier_max_freq) or 'gaussian' (B ~ N(0, sigma^2))."""
+    fourier_max_freq: float = 128.0
+    """Fourier features, log mode: highest frequency in cycles per texture."""
+    fourier_sigma: float = 10.0
+    """Fourier features, gaussian mode: standard deviation of the random frequencies (Tancik et al. 2020)."""
+    fourier_seed: int = 0
+    """Fourier features, gaussian mode: seed of the random frequency matrix (the matrix is stored in the file)."""
+    hash_levels: int = 16
+    """Hash grid: number of resolution levels (instant-ngp image default: 16)."""
+    hash_features: int = 2
+    """Hash grid: features per level."""
+    hash_table_log2: int = 14
+    """Hash grid: log2 of the table size per level. A power of two so index wrap-around is a bit mask."""
+    hash_base_res: int = 16
+    """Hash grid: coarsest resolution (cells per side)."""
+    hash_finest_res: int = 512
+    """Hash grid: finest resolution (cells per side)."""
+    grid_levels: int = 3
+    """Latent grid: number of resolution levels."""
+    grid_channels: int = 4
+    """Latent grid: channels (latent features) per level."""
+    grid_base_res: int = 32
+    """Latent grid: coarsest resolution (cells per side)."""
+    grid_finest_res: int = 128
+    """Latent grid: finest resolution (cells per side)."""
+
+    def validate(self) -> ModelConfig:
+        """Return self, or raise TexinrError naming the first bad field."""
+        if self.arch not in ARCHS:
+            raise TexinrError(f"unknown family {self.arch!r}; choose one of {', '.join(ARCHS)}")
+        _check_range("width", self.width, 1, 4096)
+        _check_range("depth", self.depth, 1, 16)
+        if not (math.isfinite(self.omega0) and self.omega0 > 0):
+            raise TexinrError(f"omega0 must be a positive number, got {self.omega0}")
+        _check_range("fourier bands", self.fourier_bands, 1, 1024)
+        if self.fourier_mode not in ("log", "gaussian"):
+            raise TexinrError(f"fourier mode must be 'log' or 'gaussian', got {self.fourier_mode!r}")
+        if not (math.isfinite(self.fourier_max_freq) and self.fourier_max_freq >= 1):
+            raise TexinrError(f"fourier max frequency must be >= 1, got {self.fourier_max_freq}")
+        if not (math.isfinite(self.fourier_sigma) and self.fourier_sigma > 0):
+            raise TexinrError(f"fourier sigma must be positive, got {self.fourier_sigma}")
+        _check_range("hash levels", self.hash_levels, 1, 32)
+        _check_range("hash features", self.hash_features, 1, 16)
+        _check_range("hash table log2", self.hash_table_log2, 4, 24)
+        _check_range("hash base resolution", self.hash_base_res, 1, 1 << 16)
+        _check_range("hash finest resolution", self.hash_finest_res, self.hash_base_res, 1 << 16)
+        _check_range("grid levels", self.grid_levels, 1, 16)
+        _check_range("grid channels", self.grid_channels, 1, 64)
+        _check_range("grid base resolution", self.grid_base_res, 1, 8192)
+        _check_range("grid finest resolution", self.grid_finest_res, self.grid_base_res, 8192)
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @staticmethod
+    def from_dict(d: dict) -> ModelConfig:
+        names = {f.name for f in dataclasses.fields(ModelConfig)}
+        unknown = set(d) - names
+        if unknown:
+            raise TexinrError(f"unknown model setting(s): {', '.join(sorted(unknown))}")
+        return ModelConfig(**d).validate()
+
+
+PRESETS: dict[str, dict] = {
+    "relu": {"width": 256, "depth": 3},
+    "siren": {"width": 256, "depth": 3, "omega0": 30.0},
+    "fourier": {"width": 256, "depth": 3, "fourier_bands": 16, "fourier_max_freq": 128.0},
+    "hashgrid": {"width": 64, "depth": 2, "hash_levels": 16, "hash_features": 2, "hash_table_log2": 14},
+    "grid": {"width": 32, "depth": 2, "grid_levels": 3, "grid_channels": 4},
+}
+"""Per-family defaults: the paper's MLP size (256 x 3), instant-ngp's image hash grid, a small latent grid."""
+
+
+def model_preset(arch: str, **overrides) -> ModelConfig:
+    """The family's default ModelConfig with `overrides` (fields left None are ignored)."""
+    if arch not in ARCHS:
+        raise TexinrError(f"unknown family {arch!r}; choose one of {', '.join(ARCHS)}")
+    names = {f.name for f in dataclasses.fields(ModelConfig)}
+    unknown = set(overrides) - names
+    if unknown:
+        raise TexinrError(f"unknown model setting(s): {', '.join(sorted(unknown))}")
+    values = {**PRESETS[arch], **{k: v for k, v in overrides.items() if v is not None}}
+    return ModelConfig(arch=arch, **values).validate()
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How the network is fitted. A change here needs no new shader."""
+
+    mips: int = 6
+    """Mip levels fitted (bilinear 2x downsampling); 1 fits the base level only (the paper used 6)."""
+    jitter: bool = False
+    """Sample off-grid positions with bilinearly interpolated targets instead of pixel centres."""
+    optimizer: str = "adam"
+    """adam | rprop."""
+    lr: float | None = None
+    """Learning rate; None takes the family's default (DEFAULT_LR)."""
+    schedule: str = "cosine"
+    """Learning-rate schedule over the budget: constant | cosine (to 5%) | exponential (to 10%)."""
+    batch: int = 1 << 16
+    """Samples per step."""
+    steps: int | None = None
+    """Budget in optimizer steps (None: use seconds)."""
+    seconds: float | None = 30.0
+    """Budget in wall-clock seconds (used when steps is None)."""
+    seed: int = 0
+    """Seed for initialisation and batch sampling: with a step budget, a run is repeatable."""
+    threads: int = 0
+    """Torch CPU threads; 0 uses every core."""
+    snapshot_every: int = 50
+    """Emit a snapshot (step, loss, PSNR, weights) every this many steps."""
+
+    def validate(self) -> TrainConfig:
+        _check_range("mips", self.mips, 1, 16)
+        if self.optimizer not in OPTIMIZERS:
+            raise TexinrError(f"unknown optimizer {self.optimizer!r}; choose adam or rprop")
+        if self.schedule not in SCHEDULES:
+            raise TexinrError(f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
+        if self.lr is not None and not (math.isfinite(self.lr) and self.lr > 0):
+            raise TexinrError(f"learning rate must be a positive number, got {self.lr}")
+        _check_range("batch", self.batch, 1, 1 << 24)
+        if self.steps is None and self.seconds is None:
+            raise TexinrError("give a budget: steps or seconds")
+        if self.steps is not None:
+            _check_range("steps", self.steps, 0, 10**9)
+        if self.seconds is not None and not (math.isfinite(self.seconds) and self.seconds >= 0):
+            raise TexinrError(f"seconds must be a non-negative number, got {self.seconds}")
+        _check_range("threads", self.threads, 0, 1024)
+        _check_range("snapshot_every", self.snapshot_every, 1, 10**9)
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a `fit()` needs besides the image."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    bits: int = 16
+    """Stored precision of the weights: 32 (fp32), 16 (fp16) or 8 (int8 with per-channel fp32 scales)."""
+
+    def validate(self) -> Config:
+        self.model.validate()
+        self.train.validate()
+        if self.bits not in WEIGHT_BITS:
+            raise TexinrError(f"bits must be 32, 16 or 8, got {self.bits}")
+        return self
+
+
+def _check_range(name: str, value: int, lo: int, hi: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TexinrError(f"{name} must be a whole number, got {value!r}")
+    if not lo <= value <= hi:
+        raise TexinrError(f"{name} must be between {lo} and {hi}, got {value}")

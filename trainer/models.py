@@ -1,0 +1,104 @@
+"""The five texture fields: (uv01, t) -> rgb in [0, 1].
+
+Every family is an encoding followed by an MLP. Inputs wrap (REPEAT: uv01 = uv mod 1); the level of detail
+enters the MLP as t_pm1 = 2 t - 1 when the model is mip-aware. The output layer is linear; `forward` clamps it to
+[0, 1] (what is displayed and stored), training uses the unclamped `forward_raw` so that gradients never vanish.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import torch
+from torch import Tensor, nn
+
+from trainer.config import ModelConfig
+from trainer.encodings import DenseGrid, FourierFeatures, HashGrid, PmOne
+
+
+class ReluMLP(nn.Module):
+    """depth hidden layers of `width` ReLU units, linear output."""
+
+    def __init__(self, n_in: int, width: int, depth: int, n_out: int = 3):
+        super().__init__()
+        dims = [n_in] + [width] * depth
+        self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(dims))
+        self.out = nn.Linear(width, n_out)
+
+    def forward(self, x: Tensor) -> Tensor:
+        for layer in self.hidden:
+            x = torch.relu(layer(x))
+        return self.out(x)
+
+
+class Siren(nn.Module):
+    """Sine layers sin(omega0 (W x + b)) with the paper's initialisation, linear output.
+
+    First layer W ~ U(-1/d_in, 1/d_in); later layers (and the output) W ~ U(-sqrt(6/d_in)/omega0, +sqrt(6/d_in)/omega0).
+    """
+
+    def __init__(self, n_in: int, width: int, depth: int, omega0: float, n_out: int = 3):
+        super().__init__()
+        self.omega0 = omega0
+        dims = [n_in] + [width] * depth
+        self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(dims))
+        self.out = nn.Linear(width, n_out)
+        with torch.no_grad():
+            for i, layer in enumerate([*self.hidden, self.out]):
+                d_in = layer.in_features
+                bound = 1.0 / d_in if i == 0 else math.sqrt(6.0 / d_in) / omega0
+                layer.weight.uniform_(-bound, bound)
+
+    def forward(self, x: Tensor) -> Tensor:
+        for layer in self.hidden:
+            x = torch.sin(self.omega0 * layer(x))
+        return self.out(x)
+
+
+def make_encoding(cfg: ModelConfig) -> nn.Module:
+    if cfg.arch in ("relu", "siren"):
+        return PmOne()
+    if cfg.arch == "fourier":
+        return FourierFeatures(
+            cfg.fourier_bands, cfg.fourier_mode, cfg.fourier_max_freq, cfg.fourier_sigma, cfg.fourier_seed
+        )
+    if cfg.arch == "hashgrid":
+        return HashGrid(cfg.hash_levels, cfg.hash_features, cfg.hash_table_log2, cfg.hash_base_res, cfg.hash_finest_res)
+    return DenseGrid(cfg.grid_levels, cfg.grid_channels, cfg.grid_base_res, cfg.grid_finest_res)
+
+
+class TextureField(nn.Module):
+    """encoding(uv01 mod 1) [+ t_pm1] -> MLP -> rgb."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg.validate()
+        self.encoding = make_encoding(cfg)
+        n_in = self.encoding.out_dim + (1 if cfg.lod else 0)
+        if cfg.arch == "siren":
+            self.mlp = Siren(n_in, cfg.width, cfg.depth, cfg.omega0)
+        else:
+            self.mlp = ReluMLP(n_in, cfg.width, cfg.depth)
+
+    def forward_raw(self, uv01: Tensor, t: Tensor | None = None) -> Tensor:
+        """(n, 2) uv, (n, 1) t in [0, 1] -> (n, 3) unclamped colour."""
+        x = self.encoding(torch.remainder(uv01, 1.0))
+        if self.cfg.lod:
+            if t is None:
+                t = torch.zeros(uv01.shape[0], 1)
+            x = torch.cat([x, t * 2.0 - 1.0], dim=1)
+        return self.mlp(x)
+
+    def forward(self, uv01: Tensor, t: Tensor | None = None) -> Tensor:
+        """(n, 2) uv, (n, 1) t in [0, 1] -> (n, 3) rgb in [0, 1] (clamped)."""
+        return self.forward_raw(uv01, t).clamp(0.0, 1.0)
+
+
+def build_model(cfg: ModelConfig, seed: int = 0) -> TextureField:
+    torch.manual_seed(seed)
+    return TextureField(cfg)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,99 @@
+"""What a trained model is worth: its metrics and bits beside ASTC at the block size of nearest bpp."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from trainer import astc
+from trainer.config import ARCH_NAMES
+from trainer.data import build_pyramid
+from trainer.metrics import UNAVAILABLE, all_metrics, lpips_status, psnr, to_8bit
+from trainer.modelfile import TexinrFile
+from trainer.train import render
+
+
+def evaluate_file(f: TexinrFile, image: np.ndarray, astc_quality: float = 60.0, with_flip: bool = True) -> dict:
+    """Metrics of the stored (quantised) model against `image`, and of ASTC at the nearest bpp.
+
+    With mips, the per-level PSNR against the bilinear pyramid is added and ASTC stores its whole mip chain.
+    """
+    model = f.build()
+    h, w = image.shape[:2]
+    out = render(model, h, w, 0.0)
+    m = all_metrics(image, out, with_flip)
+    if f.mips > 1:
+        pyramid = build_pyramid(image, f.mips)
+        m["psnr_levels"] = [
+            psnr(lvl, to_8bit(render(model, *lvl.shape[:2], k / (f.mips - 1)))) for k, lvl in enumerate(pyramid)
+        ]
+    m["lpips_status"] = lpips_status()
+    m["vmaf"] = UNAVAILABLE["vmaf"]
+    block = astc.nearest_block(f.bpp, w, h, f.mips)
+    a = astc.compress(image, block, astc_quality, mips=f.mips)
+    am = all_metrics(image, a.decoded, with_flip)
+    train = f.train
+    return {
+        "arch": f.model_config.arch,
+        "family": ARCH_NAMES[f.model_config.arch],
+        "steps": train.get("steps_done"),
+        "seconds": train.get("seconds_done"),
+        "bits": f.bits,
+        "payload_bits": f.payload_bits,
+        "bpp": f.bpp,
+        "mips": f.mips,
+        "width": w,
+        "height": h,
+        "psnr": m["psnr"],
+        "ssim": m["ssim"],
+        "flip": m["flip"],
+        "metrics": m,
+        "astc": {
+            "block": block,
+            "bpp": a.bpp,
+            "mips": a.levels,
+            "quality": astc_quality,
+            "psnr": am["psnr"],
+            "ssim": am["ssim"],
+            "flip": am["flip"],
+            "mae": am["mae"],
+            "mse": am["mse"],
+        },
+    }
+
+
+def _fmt(x, spec: str) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
+
+
+def format_table(report: dict, output: Path | None = None, trainer=None) -> str:
+    r, a = report, report["astc"]
+    lines = []
+    head = f"{r['family']} ({r['arch']}), {r['width']}x{r['height']}"
+    head += f", {r['mips']} mip levels" if r["mips"] > 1 else ", base level only"
+    head += {32: ", fp32", 16: ", fp16", 8: ", int8"}[r["bits"]] + " weights"
+    if trainer is not None:
+        rate = trainer.step_count / trainer.elapsed if trainer.elapsed > 0 else 0.0
+        head += (
+            f"; {trainer.step_count} steps in {trainer.elapsed:.1f} s ({rate:.1f} steps/s, {trainer.threads} threads)"
+        )
+    lines.append(head)
+    chain = " + mip chain" if a["mips"] > 1 else ""
+    lines.append(f"{'':24s} {'bpp':>7s} {'PSNR dB':>8s} {'SSIM':>7s} {'FLIP':>7s}")
+    lines.append(
+        f"{'texinr ' + r['arch']:24s} {r['bpp']:7.3f} {_fmt(r['psnr'], '8.2f')} {_fmt(r['ssim'], '7.4f')} "
+        f"{_fmt(r['flip'], '7.4f')}"
+    )
+    lines.append(
+        f"{'ASTC ' + a['block'] + chain:24s} {a['bpp']:7.3f} {_fmt(a['psnr'], '8.2f')} "
+        f"{_fmt(a['ssim'], '7.4f')} {_fmt(a['flip'], '7.4f')}"
+    )
+    levels = r["metrics"].get("psnr_levels")
+    if levels:
+        lines.append("per-level PSNR (dB): " + " ".join(f"L{k} {p:.2f}" for k, p in enumerate(levels)))
+    lines.append(f"LPIPS {r['metrics']['lpips_status']}; VMAF {r['metrics']['vmaf']}")
+    if output is not None:
+        lines.append(f"wrote {output} ({r['payload_bits']} payload bits)")
+    return "\n".join(lines)

@@ -1,0 +1,100 @@
+"""Automatic sizing: the model of a family whose payload lands on a target bits-per-pixel.
+
+Bits are counted from a model built on torch's meta device (shapes only, no memory), with exactly the rules the
+`.texinr` payload follows, so the sized model's file has the bits promised here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+
+from trainer.config import ModelConfig, model_preset
+from trainer.errors import TexinrError
+from trainer.models import TextureField
+from trainer.quantize import stored_bits
+
+TOLERANCE = 0.05
+"""Sized models land within +-5% of the target bits."""
+
+
+def config_bits(cfg: ModelConfig, bits: int) -> int:
+    """Payload bits of a model with this config stored at `bits` precision."""
+    with torch.device("meta"):
+        model = TextureField(cfg)
+    learned = {n for n, _ in model.named_parameters()}
+    return sum(stored_bits(n, tuple(t.shape), bits, n in learned) for n, t in model.state_dict().items())
+
+
+def _search_int(make, lo: int, hi: int, target: int, bits: int) -> ModelConfig:
+    """Largest integer x in [lo, hi] whose config(x) stays at or under target bits (monotone in x)."""
+    if config_bits(make(lo), bits) > target:
+        return make(lo)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if config_bits(make(mid), bits) <= target:
+            lo = mid
+        else:
+            hi = mid - 1
+    # the next size up may land nearer the target
+    below, above = make(lo), make(min(lo + 1, hi + 1))
+    db, da = target - config_bits(below, bits), config_bits(above, bits) - target
+    return above if 0 <= da < db else below
+
+
+def size_for_bpp(
+    arch: str, bpp: float, width: int, height: int, bits: int = 16, lod: bool = False, **overrides
+) -> ModelConfig:
+    """A config of family `arch` whose payload is bpp * width * height bits (within TOLERANCE).
+
+    MLP families (relu, siren, fourier) keep their preset depth and grow the width. The hash grid keeps 2 features
+    and a 2 x 32 decoder, takes the most levels (up to 16) and the largest power-of-two table that fit, and fills
+    the rest with decoder width. The latent grid keeps its levels and channels (finest = 4 x coarsest) and grows
+    its resolution.
+    """
+    target = round(bpp * width * height)
+    base = model_preset(arch, lod=lod, **overrides)
+    side = max(width, height)
+    if arch in ("relu", "siren", "fourier"):
+        cfg = _search_int(lambda w: dataclasses.replace(base, width=w), 2, 4096, target, bits)
+    elif arch == "grid":
+        levels = base.grid_levels
+
+        def make(r):
+            return dataclasses.replace(base, grid_base_res=max(1, r // 4) if levels > 1 else r, grid_finest_res=r)
+
+        cfg = _search_int(make, 4, 8192, target, bits)
+    else:
+        cfg = _size_hashgrid(base, target, bits, side)
+    got = config_bits(cfg, bits)
+    if abs(got - target) > TOLERANCE * target:
+        raise TexinrError(
+            f"cannot size {arch} to {bpp:g} bpp at {width}x{height} (nearest: {got / (width * height):.3f} bpp)"
+        )
+    return cfg
+
+
+def _size_hashgrid(base: ModelConfig, target: int, bits: int, side: int) -> ModelConfig:
+    best = None
+    for levels in range(16, 1, -1):
+        for log2 in range(24, 3, -1):
+            cfg = dataclasses.replace(
+                base,
+                hash_levels=levels,
+                hash_features=2,
+                hash_table_log2=log2,
+                hash_base_res=min(16, side),
+                hash_finest_res=max(min(16, side), side),
+                width=32,
+                depth=2,
+            )
+            if config_bits(cfg, bits) <= 0.9 * target:
+                break
+        else:
+            continue
+        cfg = _search_int(lambda w, c=cfg: dataclasses.replace(c, width=w), 8, 512, target, bits)
+        if abs(config_bits(cfg, bits) - target) <= TOLERANCE * target:
+            return cfg
+        best = best or cfg
+    return best or base

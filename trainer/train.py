@@ -1,0 +1,229 @@
+"""Step-wise, cancellable fitting of a texture field, emitting snapshots.
+
+`Trainer` is what the viewer drives from its worker thread: `step()` one optimizer step at a time, `snapshot()`
+an immutable record (numpy arrays and scalars only) to hand across threads. `fit()` is the pure function
+(image, config) -> result that the command line, the bench and any batch system call.
+
+Divergence (a non-finite loss, or one above DIVERGED_LOSS, which no sane fit of [0, 1] colours reaches) does not
+end a run: the last good weights and optimizer state come back, the learning rate drops by LR_DROP, and the
+event is recorded.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from trainer.config import DEFAULT_LR, Config
+from trainer.data import TextureSamples, pixel_centres_uv01
+from trainer.metrics import psnr_from_mse
+from trainer.models import TextureField, build_model
+
+DIVERGED_LOSS = 10.0
+"""Mean squared error on [0, 1] colours; predicting mid-grey everywhere scores at most 0.25."""
+LR_DROP = 0.25
+GOOD_EVERY = 10
+"""Steps between copies of the last good state."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the trainer publishes: immutable, numpy and scalars only, safe to hand to another thread."""
+
+    step: int
+    loss: float
+    psnr: float  # of the last batch (all mip levels mixed), from its loss
+    elapsed: float  # seconds spent training
+    steps_per_s: float
+    lr: float
+    progress: float  # fraction of the budget used, in [0, 1]
+    weights: dict[str, np.ndarray]
+    events: tuple[str, ...] = ()
+    done: bool = False
+
+
+@dataclass
+class FitResult:
+    model: TextureField
+    snapshot: Snapshot
+    history: list[tuple[int, float, float]] = field(default_factory=list)  # (step, elapsed, loss)
+    events: list[str] = field(default_factory=list)
+
+
+def set_threads(threads: int) -> int:
+    n = threads or os.cpu_count() or 1
+    torch.set_num_threads(n)
+    return n
+
+
+class Trainer:
+    """Fits `config.model` to `rgb01` (H, W, 3) in [0, 1] under `config.train`."""
+
+    def __init__(self, rgb01: np.ndarray, config: Config):
+        self.config = config.validate()
+        tc = config.train
+        self.threads = set_threads(tc.threads)
+        self.samples = TextureSamples(rgb01, tc.mips)
+        self.model = build_model(config.model, tc.seed)
+        self.base_lr = tc.lr if tc.lr is not None else DEFAULT_LR[config.model.arch]
+        self.lr_factor = 1.0
+        self.optimizer = self._make_optimizer()
+        self.generator = torch.Generator().manual_seed(tc.seed)
+        self.step_count = 0
+        self.elapsed = 0.0
+        self.loss = math.nan
+        self.events: list[str] = []
+        self._new_events: list[str] = []
+        self._good = self._copy_state()
+        self._rate_mark = (0, 0.0)
+        self._steps_per_s = 0.0
+        self.history: list[tuple[int, float, float]] = []  # (step, elapsed, loss) at each snapshot
+
+    # -- optimisation ---------------------------------------------------------------------------------------
+    def _make_optimizer(self) -> torch.optim.Optimizer:
+        params = self.model.parameters()
+        if self.config.train.optimizer == "rprop":
+            return torch.optim.Rprop(params, lr=self.base_lr)
+        return torch.optim.Adam(params, lr=self.base_lr, betas=(0.9, 0.99), eps=1e-15)
+
+    def _copy_state(self):
+        return (self.step_count, copy.deepcopy(self.model.state_dict()), copy.deepcopy(self.optimizer.state_dict()))
+
+    @property
+    def progress(self) -> float:
+        tc = self.config.train
+        if tc.steps is not None:
+            return 1.0 if tc.steps == 0 else min(1.0, self.step_count / tc.steps)
+        return 1.0 if not tc.seconds else min(1.0, self.elapsed / tc.seconds)
+
+    @property
+    def done(self) -> bool:
+        return self.progress >= 1.0
+
+    def current_lr(self) -> float:
+        p, sched = self.progress, self.config.train.schedule
+        if sched == "cosine":
+            scale = 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * p))
+        elif sched == "exponential":
+            scale = 0.1**p
+        else:
+            scale = 1.0
+        return self.base_lr * self.lr_factor * scale
+
+    def set_lr(self, lr: float) -> None:
+        """Change the base learning rate now (the schedule and any divergence drops still apply)."""
+        if not (math.isfinite(lr) and lr > 0):
+            raise ValueError(f"learning rate must be positive, got {lr}")
+        self.base_lr = lr
+
+    def step(self) -> float:
+        """One optimizer step; returns its loss (the diverged loss, if it diverged and was rolled back)."""
+        t0 = time.perf_counter()
+        tc = self.config.train
+        lr = self.current_lr()
+        for g in self.optimizer.param_groups:
+            g["lr"] = lr
+        uv01, t, rgb = self.samples.batch(tc.batch, self.generator, tc.jitter)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = torch.mean((self.model.forward_raw(uv01, t) - rgb) ** 2)
+        value = float(loss.detach())
+        if not math.isfinite(value) or value > DIVERGED_LOSS:
+            self._recover(value)
+        else:
+            loss.backward()
+            self.optimizer.step()
+            self.step_count += 1
+            self.loss = value
+            if self.step_count % GOOD_EVERY == 0:
+                self._good = self._copy_state()
+        self.elapsed += time.perf_counter() - t0
+        return value
+
+    def _recover(self, value: float) -> None:
+        good_step, model_state, opt_state = self._good
+        self.model.load_state_dict(model_state)
+        self.optimizer.load_state_dict(opt_state)
+        self.lr_factor *= LR_DROP
+        msg = (
+            f"step {self.step_count}: loss {value:.3g} diverged; restored the weights of step {good_step}, "
+            f"learning rate x{LR_DROP} -> {self.current_lr():.3g}"
+        )
+        self.step_count = good_step
+        self.events.append(msg)
+        self._new_events.append(msg)
+
+    # -- publishing -----------------------------------------------------------------------------------------
+    def weights(self) -> dict[str, np.ndarray]:
+        return {k: v.detach().cpu().numpy().copy() for k, v in self.model.state_dict().items()}
+
+    def snapshot(self, with_weights: bool = True) -> Snapshot:
+        s0, e0 = self._rate_mark
+        if self.elapsed - e0 > 0.25:
+            self._steps_per_s = (self.step_count - s0) / (self.elapsed - e0)
+            self._rate_mark = (self.step_count, self.elapsed)
+        events, self._new_events = tuple(self._new_events), []
+        return Snapshot(
+            step=self.step_count,
+            loss=self.loss,
+            psnr=psnr_from_mse(self.loss) if math.isfinite(self.loss) else 0.0,
+            elapsed=self.elapsed,
+            steps_per_s=self._steps_per_s,
+            lr=self.current_lr(),
+            progress=self.progress,
+            weights=self.weights() if with_weights else {},
+            events=events,
+            done=self.done,
+        )
+
+    def run(
+        self,
+        on_snapshot: Callable[[Snapshot], None] | None = None,
+        cancel: threading.Event | None = None,
+        every: int | None = None,
+        with_weights: bool = True,
+    ) -> Snapshot:
+        """Step until the budget is spent or `cancel` is set; call on_snapshot every `every` steps
+        (default: snapshot_every) and after any divergence event."""
+        every = every or self.config.train.snapshot_every
+        while not self.done and not (cancel is not None and cancel.is_set()):
+            self.step()
+            if self.step_count % every == 0 or self._new_events:
+                self.history.append((self.step_count, self.elapsed, self.loss))
+                if on_snapshot is not None:
+                    on_snapshot(self.snapshot(with_weights))
+        final = self.snapshot(with_weights)
+        if on_snapshot is not None:
+            on_snapshot(final)
+        return final
+
+
+def fit(
+    rgb01: np.ndarray,
+    config: Config,
+    on_snapshot: Callable[[Snapshot], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> FitResult:
+    """Pure function of (image, config): train and return the model with its last snapshot."""
+    trainer = Trainer(rgb01, config)
+    snap = trainer.run(on_snapshot, cancel)
+    trainer.model.eval()
+    return FitResult(trainer.model, snap, trainer.history, trainer.events)
+
+
+@torch.no_grad()
+def render(model: TextureField, height: int, width: int, t: float = 0.0, chunk: int = 1 << 17) -> np.ndarray:
+    """Evaluate the model at the pixel centres of an height x width image at level of detail t: (H, W, 3)."""
+    uv = torch.from_numpy(pixel_centres_uv01(height, width))
+    out = torch.empty(uv.shape[0], 3)
+    for i in range(0, uv.shape[0], chunk):
+        u = uv[i : i + chunk]
+        out[i : i + chunk] = model(u, torch.full((u.shape[0], 1), float(t)))
+    return out.reshape(height, width, 3).numpy()
