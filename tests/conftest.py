@@ -30,3 +30,12 @@ def shared_data() -> Path:
 
 def random_image(h: int, w: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).random((h, w, 3)).astype(np.float32)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--regenerate-screenshots",
+        action="store_true",
+        default=False,
+        help="rewrite the reference images of tests/shaders/reference instead of comparing",
+    )

@@ -407,6 +407,7 @@ def summary_markdown(rows: list[dict], cmd: BenchCommand) -> str:
 
 def write_plots(rows: list[dict], cmd: BenchCommand) -> None:
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -436,6 +437,9 @@ def write_plots(rows: list[dict], cmd: BenchCommand) -> None:
                 label=m,
             )
         ax.set_xscale("log")
+        ax.set_xticks([0.89, 1.28, 2.0, 3.56, 5.12, 8.0])
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        ax.minorticks_off()
         ax.set_xlabel("bits per pixel" + (" (ASTC: whole mip chain)" if cmd.mips > 1 else ""))
         ax.set_ylabel(label)
         ax.grid(True, which="both", alpha=0.3)

@@ -105,6 +105,11 @@ class Trainer:
         return 1.0 if not tc.seconds else min(1.0, self.elapsed / tc.seconds)
 
     @property
+    def pending_events(self) -> bool:
+        """Whether events happened that no snapshot has reported yet."""
+        return bool(self._new_events)
+
+    @property
     def done(self) -> bool:
         return self.progress >= 1.0
 
@@ -195,7 +200,7 @@ class Trainer:
         every = every or self.config.train.snapshot_every
         while not self.done and not (cancel is not None and cancel.is_set()):
             self.step()
-            if self.step_count % every == 0 or self._new_events:
+            if self.step_count % every == 0 or self.pending_events:
                 self.history.append((self.step_count, self.elapsed, self.loss))
                 if on_snapshot is not None:
                     on_snapshot(self.snapshot(with_weights))

@@ -1,0 +1,20 @@
+// The network over a full-screen grid of pixel centres: pixel (row r from the top, column c) of a W x H target
+// gets uv01 = ((c + 0.5) / W, 1 - (r + 0.5) / H). Used by the parity tests and GPU decoding.
+#version 330 core
+#if defined VERTEX_SHADER
+void main() {  // one triangle covering the viewport
+    vec2 p = vec2((gl_VertexID << 1) & 2, gl_VertexID & 2);
+    gl_Position = vec4(p * 2.0 - 1.0, 0.0, 1.0);
+}
+#elif defined FRAGMENT_SHADER
+#include "include/network.glsl"
+uniform vec2 u_size_px;
+uniform float u_lod_t;
+out vec4 f_color;
+void main() {
+    // gl_FragCoord counts rows from the bottom; the framebuffer is read back bottom-up and flipped, so the
+    // top image row r has gl_FragCoord.y = H - r - 0.5 and v = (H - r - 0.5) / H = 1 - (r + 0.5) / H.
+    vec2 uv01 = gl_FragCoord.xy / u_size_px;
+    f_color = vec4(neural_rgb(uv01, u_lod_t), 1.0);
+}
+#endif

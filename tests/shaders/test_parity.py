@@ -1,0 +1,70 @@
+"""The guarantee that what the viewer shows is the model: GLSL output == the trainer's PyTorch forward."""
+
+import numpy as np
+import pytest
+import torch
+
+from trainer.config import ARCHS, model_preset
+from trainer.modelfile import pack as pack_file
+from trainer.models import build_model
+from trainer.packing import pack
+from trainer.train import render
+from viewer.render import render_uv_grid
+
+SIZES = {
+    "width": 20,
+    "depth": 2,
+    "hash_levels": 5,
+    "hash_table_log2": 9,
+    "hash_base_res": 4,
+    "hash_finest_res": 48,
+    "hash_features": 2,
+    "grid_levels": 3,
+    "grid_channels": 5,
+    "grid_base_res": 4,
+    "grid_finest_res": 24,
+    "fourier_bands": 6,
+    "fourier_max_freq": 16.0,
+}
+
+
+def textured_model(arch: str, lod: bool, seed: int = 0, **extra):
+    """A model whose output spans [0, 1] with structure, like a trained one (random weights, scaled)."""
+    model = build_model(model_preset(arch, lod=lod, **{**SIZES, **extra}), seed=seed)
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "tables" in name:
+                p.copy_(torch.rand(p.shape, generator=g) * 2 - 1)
+        # scale the output layer so colours spread around mid-grey (std 0.25), mostly inside [0, 1]
+        uv = torch.rand(4096, 2, generator=g)
+        spread = model.forward_raw(uv, torch.rand(4096, 1, generator=g)).std(dim=0)
+        model.mlp.out.weight.mul_(0.25 / spread.clamp(min=1e-6)[:, None])
+        model.mlp.out.bias.add_(0.5 - model.forward_raw(uv, torch.zeros(4096, 1)).mean(dim=0))
+    return model.eval()
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("lod", [False, True])
+@pytest.mark.parametrize("bits", [32, 16, 8])
+def test_shader_matches_torch(gl, programs, arch, lod, bits):
+    model = textured_model(arch, lod, fourier_mode="gaussian" if bits == 8 else "log")
+    stored = pack_file(model, bits, 61, 47, 6 if lod else 1)  # odd sizes: no accidental symmetry
+    torch_model = stored.build()
+    weights = {k: v.numpy() for k, v in torch_model.state_dict().items()}
+    packed = pack(torch_model.cfg.to_dict(), weights)
+    for t in [0.0, 0.6] if lod else [0.0]:
+        expected = render(torch_model, 47, 61, t)
+        got = render_uv_grid(gl, programs, packed, 61, 47, t)
+        assert expected.std() > 0.05, "the test model must show structure"
+        np.testing.assert_allclose(got, expected, atol=2e-3, rtol=0)
+        off = np.abs(np.round(got * 255) - np.round(expected * 255))
+        assert (off <= 1).mean() >= 0.999 and off.max() <= 2
+
+
+def test_wide_multi_texel_features_and_depth_one(gl, programs):
+    model = textured_model("grid", True, grid_channels=6, depth=1, width=7)
+    packed = pack(model.cfg.to_dict(), {k: v.detach().numpy() for k, v in model.state_dict().items()})
+    np.testing.assert_allclose(
+        render_uv_grid(gl, programs, packed, 33, 17, 0.3), render(model, 17, 33, 0.3), atol=2e-3, rtol=0
+    )

@@ -1,0 +1,77 @@
+import time
+
+from tests.conftest import random_image
+from trainer.config import Config, TrainConfig, model_preset
+from viewer.worker import Mailbox, Pause, Reset, Resume, SetLearningRate, TrainingWorker
+
+
+def config(**model):
+    return Config(
+        model_preset("grid", lod=False, grid_base_res=4, grid_finest_res=8, **model),
+        TrainConfig(mips=1, batch=1024, steps=None, seconds=600.0),
+    )
+
+
+def wait_for(worker, pred, timeout=20.0):
+    end = time.time() + timeout
+    snap = None
+    while time.time() < end:
+        s = worker.mailbox.take()
+        if s is not None:
+            snap = s
+            if pred(s):
+                return s
+        time.sleep(0.01)
+    raise AssertionError(f"timed out; last snapshot: {snap and (snap.step, snap.paused, snap.run, snap.error)}")
+
+
+def test_mailbox_keeps_only_the_newest():
+    box: Mailbox[int] = Mailbox()
+    assert box.take() is None
+    box.publish(1)
+    box.publish(2)
+    assert box.take() == 2 and box.take() is None
+
+
+def test_worker_trains_pauses_resets_and_stops():
+    w = TrainingWorker(random_image(16, 16), config(), publish_every=0.02).start()
+    try:
+        s = wait_for(w, lambda s: s.step >= 20)
+        assert s.packed.defines["FAMILY_GRID"] == 1 and s.version > 0
+        w.send(Pause())
+        s = wait_for(w, lambda s: s.paused)
+        time.sleep(0.2)
+        paused_at = w.steps_done
+        time.sleep(0.3)
+        assert w.steps_done == paused_at  # really paused
+        w.send(SetLearningRate(1e-3))
+        w.send(Resume())
+        s = wait_for(w, lambda s: not s.paused and s.step > paused_at)
+        assert abs(s.lr - 1e-3) < 1e-3
+        w.send(Reset(config(width=8)))
+        s = wait_for(w, lambda s: s.run == 1 and s.step >= 5)
+        assert s.packed.defines["MLP_HIDDEN4"] == 2
+        w.send(Reset(Config(model_preset("grid", width=8), TrainConfig(batch=0))))  # invalid: batch 0
+        s = wait_for(w, lambda s: s.error is not None)
+        assert "batch" in s.error and s.run == 1  # the last good run goes on
+    finally:
+        w.stop()
+    assert not w.alive
+
+
+def test_a_thousand_configuration_changes_leave_memory_flat():
+    import tracemalloc
+
+    w = TrainingWorker(random_image(16, 16), config(), publish_every=0.01).start()
+    try:
+        tracemalloc.start()
+        for i in range(1000):
+            w.send(Reset(config(width=8 + (i % 3))))
+            if i == 100:
+                base = tracemalloc.get_traced_memory()[0]
+        wait_for(w, lambda s: s.run == 1000, timeout=120)
+        grown = tracemalloc.get_traced_memory()[0] - base
+        tracemalloc.stop()
+        assert grown < 20 * 2**20, f"python heap grew by {grown / 2**20:.1f} MiB over 900 resets"
+    finally:
+        w.stop()

@@ -1,0 +1,200 @@
+"""The one place that knows the GPU layout of a model: weights -> a float texture + the shader's #defines.
+
+numpy only (no torch, no GL), so the viewer can pack snapshots on its main thread cheaply.
+
+Everything lives in one RGBA32F texture `t_weights`, WEIGHTS_TEX_WIDTH texels wide, addressed by a linear texel
+index k -> (k % WIDTH, k / WIDTH). Sections, each starting at an offset given by a define:
+- Fourier features: one texel (fx, fy, 0, 0) per frequency row (log bands are written out too).
+- Hash grid / latent grid: per level, one run of texels per table entry (ceil(F / 4) texels each; features beyond
+  F are 0). Latent-grid vertex (i, j) of level l is entry j * (res_l + 1) + i.
+- MLP: every layer as 4x4 blocks: for output block o, input block i, four texels = the columns of the mat4
+  (column c holds W[4o : 4o + 4, 4i + c]); then one texel per output block of bias. Layer sizes are padded to
+  multiples of 4 with zeros, so padding contributes nothing.
+Values are the stored (dequantised) weights in float32: fp16 and int8 models are evaluated exactly as stored.
+
+The network input is the feature vector the trainer's encoding produces, in the same order, then t_pm1 = 2t - 1
+when the model is mip-aware.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+WEIGHTS_TEX_WIDTH = 1024
+FAMILY_IDS = {"relu": 0, "siren": 1, "fourier": 2, "hashgrid": 3, "grid": 4}
+
+
+@dataclass(frozen=True)
+class PackedWeights:
+    """What the shader needs: `defines` (what the network is) and `data` (what it has learned)."""
+
+    defines: dict[str, int | float | str]
+    data: np.ndarray  # (rows, WEIGHTS_TEX_WIDTH, 4) float32
+
+    def mlp_block(self) -> np.ndarray:
+        """The MLP's texels as a flat (MLP_VEC4S, 4) float32 array (the uniform block's contents)."""
+        base, n = int(self.defines["MLP_BASE"]), int(self.defines["MLP_VEC4S"])
+        return self.data.reshape(-1, 4)[base : base + n]
+
+    @property
+    def architecture_key(self) -> str:
+        """Changes exactly when the shader must be recompiled."""
+        return hashlib.sha1(repr(sorted(self.defines.items())).encode()).hexdigest()
+
+
+def _ceil4(n: int) -> int:
+    return (n + 3) // 4
+
+
+def level_resolutions(levels: int, base_res: int, finest_res: int) -> list[int]:
+    """Same as trainer.encodings.level_resolutions (kept torch-free here; a test checks they agree)."""
+    if levels == 1:
+        return [base_res]
+    b = math.exp((math.log(finest_res) - math.log(base_res)) / (levels - 1))
+    return [min(finest_res, math.floor(base_res * b**lvl + 1e-6)) for lvl in range(levels)]
+
+
+def log_bands(n_bands: int, max_freq: float) -> np.ndarray:
+    if n_bands == 1:
+        return np.array([1.0], dtype=np.float32)
+    return np.exp2(np.linspace(0.0, math.log2(max_freq), n_bands)).astype(np.float32)
+
+
+class _Texels:
+    def __init__(self):
+        self.chunks: list[np.ndarray] = []
+        self.size = 0
+
+    def add(self, texels: np.ndarray) -> int:
+        texels = np.asarray(texels, np.float32).reshape(-1, 4)
+        offset = self.size
+        self.chunks.append(texels)
+        self.size += texels.shape[0]
+        return offset
+
+    def image(self) -> np.ndarray:
+        flat = np.concatenate(self.chunks) if self.chunks else np.zeros((0, 4), np.float32)
+        rows = max(1, math.ceil(flat.shape[0] / WEIGHTS_TEX_WIDTH))
+        out = np.zeros((rows * WEIGHTS_TEX_WIDTH, 4), np.float32)
+        out[: flat.shape[0]] = flat
+        return out.reshape(rows, WEIGHTS_TEX_WIDTH, 4)
+
+
+def _entries_to_texels(table: np.ndarray) -> np.ndarray:
+    """(entries, F) -> (entries * ceil(F/4), 4) texels, zero padded."""
+    n, f = table.shape
+    per = _ceil4(f)
+    out = np.zeros((n, per * 4), np.float32)
+    out[:, :f] = table
+    return out.reshape(n * per, 4)
+
+
+def _mat_blocks(w: np.ndarray, in4: int, out4: int) -> np.ndarray:
+    """(out, in) weight -> texels: for o, for i, the 4 columns of block [4o:4o+4, 4i:4i+4]."""
+    padded = np.zeros((out4 * 4, in4 * 4), np.float32)
+    padded[: w.shape[0], : w.shape[1]] = w
+    blocks = padded.reshape(out4, 4, in4, 4)  # [o, row, i, col]
+    return blocks.transpose(0, 2, 3, 1).reshape(-1, 4)  # [o, i, col] -> texel holds rows 0..3
+
+
+def _int_array(values: list[int]) -> str:
+    return "int[](" + ", ".join(str(int(v)) for v in values) + ")"
+
+
+def encoding_width(cfg: dict) -> int:
+    """Length of the encoding's feature vector (before t)."""
+    arch = cfg["arch"]
+    if arch in ("relu", "siren"):
+        return 2
+    if arch == "fourier":
+        rows = cfg["fourier_bands"] * (2 if cfg["fourier_mode"] == "log" else 1)
+        return 2 + 2 * rows
+    if arch == "hashgrid":
+        return cfg["hash_levels"] * cfg["hash_features"]
+    return cfg["grid_levels"] * cfg["grid_channels"]
+
+
+UBO_VEC4S = 4096
+"""MLP weights up to this many vec4s (64 KiB) also go into a uniform block, which llvmpipe reads far faster
+than texels; larger MLPs are read from the texture. The renderer passes its context's real limit."""
+
+
+def pack(cfg: dict, weights: dict[str, np.ndarray], ubo_vec4s: int = UBO_VEC4S) -> PackedWeights:
+    """Pack a model given its config (ModelConfig.to_dict()) and its float32 state dict (numpy).
+
+    The MLP occupies texels [MLP_BASE, MLP_BASE + MLP_VEC4S); when MLP_IN_UBO is 1 the renderer also binds that
+    slice as the uniform block `MlpWeights` and the shader reads the MLP from it.
+    """
+    arch = cfg["arch"]
+    tex = _Texels()
+    d: dict[str, int | float | str] = {"FAMILY": FAMILY_IDS[arch], "LOD_INPUT": int(bool(cfg["lod"]))}
+    d[f"FAMILY_{arch.upper()}"] = 1
+    if arch == "fourier":
+        if cfg["fourier_mode"] == "log":
+            f = log_bands(cfg["fourier_bands"], cfg["fourier_max_freq"])
+            freqs = np.zeros((2 * len(f), 2), np.float32)
+            freqs[0::2, 0], freqs[1::2, 1] = f, f
+        else:
+            freqs = np.asarray(weights["encoding.freqs"], np.float32)
+        texels = np.zeros((freqs.shape[0], 4), np.float32)
+        texels[:, :2] = freqs
+        d["FOURIER_OFFSET"] = tex.add(texels)
+        d["N_FREQS"] = freqs.shape[0]
+    elif arch in ("hashgrid", "grid"):
+        prefix = "HASH" if arch == "hashgrid" else "GRID"
+        levels = cfg["hash_levels"] if arch == "hashgrid" else cfg["grid_levels"]
+        feats = cfg["hash_features"] if arch == "hashgrid" else cfg["grid_channels"]
+        res = (
+            level_resolutions(levels, cfg["hash_base_res"], cfg["hash_finest_res"])
+            if arch == "hashgrid"
+            else level_resolutions(levels, cfg["grid_base_res"], cfg["grid_finest_res"])
+        )
+        offsets = []
+        for lvl in range(levels):
+            table = np.asarray(weights[f"encoding.tables.{lvl}"], np.float32).reshape(-1, feats)
+            offsets.append(tex.add(_entries_to_texels(table)))
+        d[f"{prefix}_LEVELS"] = levels
+        d[f"{prefix}_FEATURES"] = feats
+        d[f"{prefix}_TEXELS_PER_ENTRY"] = _ceil4(feats)
+        d[f"{prefix}_RES"] = _int_array(res)
+        d[f"{prefix}_OFFSET"] = _int_array(offsets)
+        if arch == "hashgrid":
+            table_size = 1 << cfg["hash_table_log2"]
+            d["HASH_TABLE_MASK"] = table_size - 1
+            d["HASH_DENSE"] = _int_array([int((r + 1) ** 2 <= table_size) for r in res])
+    n_enc = encoding_width(cfg)
+    n_in = n_enc + (1 if cfg["lod"] else 0)
+    width, depth = cfg["width"], cfg["depth"]
+    in4, hid4 = _ceil4(n_in), _ceil4(width)
+    d.update({"N_ENC": n_enc, "N_IN": n_in, "MLP_IN4": in4, "MLP_HIDDEN4": hid4, "MLP_DEPTH": depth})
+    d["ACT_SIREN"] = int(arch == "siren")
+    mlp_base = tex.size
+    if arch == "siren":
+        d["OMEGA0"] = float(cfg["omega0"])
+    for layer in range(depth):
+        w = np.asarray(weights[f"mlp.hidden.{layer}.weight"], np.float32)
+        b = np.asarray(weights[f"mlp.hidden.{layer}.bias"], np.float32)
+        i4 = in4 if layer == 0 else hid4
+        w_off = tex.add(_mat_blocks(w, i4, hid4))
+        bias = np.zeros(hid4 * 4, np.float32)
+        bias[: b.shape[0]] = b
+        b_off = tex.add(bias)
+        if layer == 0:
+            d["MLP_W0_OFFSET"], d["MLP_B0_OFFSET"] = w_off, b_off
+        elif layer == 1:
+            d["MLP_WH_OFFSET"] = w_off
+            d["MLP_HIDDEN_STRIDE"] = hid4 * hid4 * 4 + hid4  # texels per hidden layer (weights + bias)
+    w = np.asarray(weights["mlp.out.weight"], np.float32)
+    b = np.asarray(weights["mlp.out.bias"], np.float32)
+    d["MLP_WOUT_OFFSET"] = tex.add(_mat_blocks(w, hid4, 1))
+    d["MLP_BOUT_OFFSET"] = tex.add(np.concatenate([b, np.zeros(1, np.float32)]))
+    if depth == 1:
+        d["MLP_WH_OFFSET"], d["MLP_HIDDEN_STRIDE"] = 0, 0
+    d["MLP_BASE"], d["MLP_VEC4S"] = mlp_base, tex.size - mlp_base
+    d["MLP_IN_UBO"] = int(tex.size - mlp_base <= ubo_vec4s)
+    d["WEIGHTS_TEX_WIDTH"] = WEIGHTS_TEX_WIDTH
+    return PackedWeights(d, tex.image())

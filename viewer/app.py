@@ -1,0 +1,285 @@
+"""`texinr-view`: a mesh wearing a neural texture, beside the original and ASTC.
+
+This module holds the headless mode (one frame rendered offscreen through EGL and written as a PNG) and the
+render benchmark. The interactive window (issue 4) builds on the same render core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from trainer.cli import ArgumentParser, check_writable, nonneg_float, positive_float, run_cli, size_wxh
+from trainer.errors import TexinrError
+from viewer.render import SOURCES, VIEWS, ViewSettings
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+DEFAULT_MESH = ASSETS / "default_mesh.obj"
+
+
+@dataclass(frozen=True)
+class ViewCommand:
+    mesh: Path = DEFAULT_MESH
+    texture: Path | None = None
+    model: Path | None = None
+    train_seconds: float = 20.0
+    arch: str = "grid"
+    headless: bool = False
+    screenshot: Path | None = None
+    settings: ViewSettings = field(default_factory=ViewSettings)
+    astc_block: str = "6x6"
+    size: tuple[int, int] = (1280, 720)
+    yaw: float | None = None
+    pitch: float | None = None
+    distance: float | None = None
+    benchmark: bool = False
+    frames: int = 10
+
+
+def lod_arg(s: str) -> int:
+    if s == "auto":
+        return -1
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a mip level (0, 1, ...), got {s!r}") from None
+    if not 0 <= v <= 15:
+        raise argparse.ArgumentTypeError(f"mip level must be between 0 and 15, got {v}")
+    return v
+
+
+def view_parser() -> ArgumentParser:
+    p = ArgumentParser(prog="texinr-view", description="See a neural texture on a mesh, beside the original and ASTC.")
+    p.add_argument("mesh", nargs="?", type=Path, default=DEFAULT_MESH, help="OBJ mesh with UVs (default: bundled)")
+    p.add_argument("texture", nargs="?", type=Path, help="texture image (default: the mesh's .mtl map_Kd)")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--model", type=Path, help="a trained .texinr model (no training)")
+    src.add_argument("--train-seconds", type=nonneg_float, default=None, help="train this long first (20)")
+    p.add_argument("--arch", default="grid", help="family to train when no --model is given (default grid)")
+    p.add_argument("--headless", action="store_true", help="render offscreen (EGL), no window")
+    p.add_argument("--screenshot", type=Path, help="write the frame to this PNG")
+    p.add_argument("--view", choices=tuple(VIEWS), default="neural")
+    p.add_argument("--left", choices=tuple(SOURCES), default="neural", help="split: left side; diff: a")
+    p.add_argument("--right", choices=tuple(SOURCES), default="reference", help="split: right side; diff: b")
+    p.add_argument("--divider", type=float, default=0.5, help="split position, fraction of the width")
+    p.add_argument("--diff-gain", type=positive_float, default=4.0)
+    p.add_argument("--heat", action="store_true", help="difference as a heat map of the mean error")
+    p.add_argument("--astc", default="6x6", help="ASTC block size for the ASTC path (default 6x6)")
+    p.add_argument("--lod", type=lod_arg, default=-1, help="'auto' (screen-space derivatives) or a fixed level")
+    p.add_argument("--lit", action="store_true", help="a simple directional light instead of unlit")
+    p.add_argument("--size", type=size_wxh, default=(1280, 720), help="frame size WxH (1280x720)")
+    p.add_argument("--yaw", type=float)
+    p.add_argument("--pitch", type=float)
+    p.add_argument("--distance", type=positive_float)
+    p.add_argument(
+        "--benchmark",
+        action="store_true",
+        help="print ms per frame of the neural path of every family and of the reference path",
+    )
+    p.add_argument("--frames", type=int, default=10, help="frames timed per row of --benchmark")
+    return p
+
+
+def parse_view(argv: list[str] | None) -> ViewCommand:
+    from trainer import astc
+    from trainer.config import ARCHS
+
+    a = view_parser().parse_args(argv)
+    if a.arch not in ARCHS:
+        raise TexinrError(f"unknown family {a.arch!r}; choose one of {', '.join(ARCHS)}")
+    try:
+        astc.parse_block(a.astc)
+    except ValueError as e:
+        raise TexinrError(str(e)) from None
+    if not 0.0 <= a.divider <= 1.0:
+        raise TexinrError(f"--divider must be between 0 and 1, got {a.divider}")
+    if a.screenshot is not None and a.screenshot.suffix.lower() != ".png":
+        raise TexinrError(f"{a.screenshot}: screenshots are PNG files")
+    settings = ViewSettings(
+        view=a.view,
+        left=a.left,
+        right=a.right,
+        divider=a.divider,
+        diff_gain=a.diff_gain,
+        diff_heat=a.heat,
+        fixed_level=a.lod,
+        lit=a.lit,
+    )
+    return ViewCommand(
+        a.mesh,
+        a.texture,
+        a.model,
+        20.0 if a.train_seconds is None else a.train_seconds,
+        a.arch,
+        a.headless,
+        a.screenshot,
+        settings,
+        a.astc,
+        a.size,
+        a.yaw,
+        a.pitch,
+        a.distance,
+        a.benchmark,
+        max(1, a.frames),
+    )
+
+
+@dataclass
+class Scene:
+    """What one view shows: mesh, texture, ASTC image, and the model (as packed weights)."""
+
+    mesh: object
+    image: np.ndarray
+    astc_image: np.ndarray
+    packed: object | None
+    levels: int
+    texture_path: Path
+
+
+def prepare_scene(cmd: ViewCommand, log=print) -> Scene:
+    from trainer import astc
+    from trainer.data import load_image
+    from viewer.mesh import load_mesh
+
+    mesh = load_mesh(cmd.mesh)
+    texture = cmd.texture or mesh.texture_path
+    if texture is None:
+        raise TexinrError(f"{cmd.mesh}: its material names no texture (map_Kd); give a TEXTURE")
+    image = load_image(texture)
+    astc_image = astc.compress(image, cmd.astc_block).decoded
+    needs_network = cmd.settings.view == "neural" or (
+        cmd.settings.view in ("split", "diff") and "neural" in (cmd.settings.left, cmd.settings.right)
+    )
+    packed, levels = None, 6
+    if cmd.model is not None:
+        packed, levels = packed_from_file(cmd.model)
+    elif needs_network or cmd.settings.view == "lod":
+        packed, levels = train_for_view(image, cmd, log)
+    return Scene(mesh, image, astc_image, packed, levels, Path(texture))
+
+
+def packed_from_file(path: Path):
+    from trainer.modelfile import load
+    from trainer.packing import pack
+
+    f = load(path)
+    weights = {k: v.numpy() for k, v in f.state_dict().items()}
+    return pack(f.model_config.to_dict(), weights), f.mips
+
+
+def train_for_view(image: np.ndarray, cmd: ViewCommand, log):
+    from trainer.config import Config, TrainConfig, model_preset
+    from trainer.packing import pack
+    from trainer.train import Trainer
+
+    cfg = Config(model_preset(cmd.arch, lod=True), TrainConfig(seconds=cmd.train_seconds, mips=6))
+    trainer = Trainer(image, cfg)
+    snap = trainer.run(with_weights=True)
+    log(f"texinr-view: trained {cmd.arch} for {snap.elapsed:.1f} s ({snap.step} steps, batch PSNR {snap.psnr:.2f} dB)")
+    return pack(cfg.model.to_dict(), snap.weights), trainer.samples.mips
+
+
+def make_camera(mesh, cmd: ViewCommand):
+    from viewer.camera import OrbitCamera
+
+    lo, hi = mesh.bounds
+    cam = OrbitCamera.framing(lo, hi)
+    if cmd.yaw is not None:
+        cam = replace(cam, yaw_deg=cmd.yaw)
+    if cmd.pitch is not None:
+        cam = replace(cam, pitch_deg=cmd.pitch)
+    if cmd.distance is not None:
+        cam = replace(cam, distance=cmd.distance)
+    return cam
+
+
+def save_png(path: Path, rgb_u8: np.ndarray) -> None:
+    from PIL import Image
+
+    from trainer.modelfile import atomic_write
+
+    buf = io.BytesIO()
+    Image.fromarray(rgb_u8).save(buf, format="PNG")
+    atomic_write(path, buf.getvalue())
+
+
+def headless_main(cmd: ViewCommand) -> int:
+    from viewer.render import MeshRenderer, create_context, render_offscreen
+
+    if cmd.screenshot is None:
+        raise TexinrError("--headless needs --screenshot OUT.png")
+    check_writable(cmd.screenshot)
+    scene = prepare_scene(cmd)
+    ctx = create_context()
+    renderer = MeshRenderer(ctx, scene.mesh, scene.image, scene.astc_image, scene.levels)
+    renderer.set_network(scene.packed, 1, scene.levels)
+    frame = render_offscreen(ctx, renderer, make_camera(scene.mesh, cmd), cmd.size, cmd.settings)
+    save_png(cmd.screenshot, frame)
+    print(f"texinr-view: wrote {cmd.screenshot} ({cmd.size[0]}x{cmd.size[1]}, view {cmd.settings.view})")
+    return 0
+
+
+def benchmark_main(cmd: ViewCommand) -> int:
+    """ms per frame of the neural path of every family (default size, LOD input) and of the reference path."""
+    from trainer.config import ARCHS, model_preset
+    from trainer.data import load_image
+    from trainer.models import build_model
+    from trainer.packing import pack
+    from viewer.mesh import load_mesh
+    from viewer.render import MeshRenderer, create_context, render_offscreen
+
+    mesh = load_mesh(cmd.mesh)
+    image = load_image(cmd.texture or mesh.texture_path or ASSETS / "default_texture.png")
+    ctx = create_context()
+    renderer = MeshRenderer(ctx, mesh, image, image, 6)
+    cam = make_camera(mesh, cmd)
+    rows = []
+
+    def time_frames(settings: ViewSettings) -> list[float]:
+        render_offscreen(ctx, renderer, cam, cmd.size, settings)  # warm-up (compile, upload)
+        times = []
+        for _ in range(cmd.frames):
+            t0 = time.perf_counter()
+            render_offscreen(ctx, renderer, cam, cmd.size, settings)  # ends with ctx.finish()
+            times.append((time.perf_counter() - t0) * 1000.0)
+        return times
+
+    renderer.set_network(None, 0)
+    ref = statistics.median(time_frames(ViewSettings(view="reference")))
+    rows.append(("reference (trilinear RGBA8)", ref))
+    for arch in ARCHS:
+        model = build_model(model_preset(arch, lod=True))
+        packed = pack(model.cfg.to_dict(), {k: v.detach().numpy() for k, v in model.state_dict().items()})
+        renderer.set_network(packed, arch, 6)
+        rows.append((f"neural {arch}", statistics.median(time_frames(ViewSettings(view="neural")))))
+    print(
+        f"{ctx.info['GL_RENDERER']}, {cmd.size[0]}x{cmd.size[1]}, {mesh.indices.shape[0]} triangles, "
+        f"median of {cmd.frames} frames"
+    )
+    print(f"{'path':32s} {'ms/frame':>9s} {'fps':>7s} {'x reference':>12s}")
+    for name, ms in rows:
+        print(f"{name:32s} {ms:9.1f} {1000.0 / ms:7.1f} {ms / ref:12.1f}")
+    return 0
+
+
+def view_main(cmd: ViewCommand) -> int:
+    if cmd.benchmark:
+        return benchmark_main(cmd)
+    if cmd.headless:
+        return headless_main(cmd)
+    raise TexinrError("the interactive window is not built yet (issue 4); use --headless --screenshot OUT.png")
+
+
+def entrypoint(argv: list[str] | None = None) -> int:
+    sys.exit(run_cli("texinr-view", parse_view, view_main, argv))
+
+
+if __name__ == "__main__":
+    entrypoint()

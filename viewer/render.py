@@ -1,0 +1,240 @@
+"""Offscreen and on-screen drawing with moderngl: the neural, reference and ASTC paths, split and difference views.
+
+The GL context is the caller's (a window's, or a standalone EGL one from `create_context`). Everything here runs
+on the thread that owns it. What the network is decides the program (recompiled only when the defines change,
+cached); what it has learned is a texture write (only when the weights changed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from trainer.errors import TexinrError
+from trainer.packing import PackedWeights
+from viewer.camera import OrbitCamera
+from viewer.mesh import Mesh
+from viewer.shader_lib import ProgramCache
+
+VIEWS = {"neural": 0, "reference": 1, "astc": 2, "split": 3, "diff": 4, "lod": 5}
+SOURCES = {"neural": 0, "reference": 1, "astc": 2}
+BACKGROUND = (0.16, 0.17, 0.19, 1.0)
+
+
+def create_context():
+    """A standalone OpenGL 3.3+ context through EGL (no display needed); Mesa's llvmpipe on a machine without GPU."""
+    import moderngl
+
+    try:
+        return moderngl.create_standalone_context(backend="egl", require=330)
+    except Exception as e:
+        raise TexinrError(
+            f"cannot create an OpenGL 3.3 context through EGL ({str(e).splitlines()[0][:160]}); "
+            "install Mesa's EGL (libegl1, libgl1-mesa-dri)"
+        ) from None
+
+
+class WeightsTexture:
+    """The RGBA32F texture the network reads; written only when a new version arrives."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.texture = None
+        self.ubo = None
+        self.version = None
+        self.writes = 0
+
+    def update(self, packed: PackedWeights, version: object) -> None:
+        if version == self.version and self.texture is not None:
+            return
+        rows, width, _ = packed.data.shape
+        if self.texture is None or self.texture.size != (width, rows):
+            if self.texture is not None:
+                self.texture.release()
+            import moderngl
+
+            self.texture = self.ctx.texture((width, rows), 4, dtype="f4")
+            self.texture.filter = (moderngl.NEAREST, moderngl.NEAREST)
+        self.texture.write(np.ascontiguousarray(packed.data, dtype=np.float32).tobytes())
+        if packed.defines.get("MLP_IN_UBO"):
+            block = np.ascontiguousarray(packed.mlp_block(), dtype=np.float32).tobytes()
+            if self.ubo is None or self.ubo.size != len(block):
+                if self.ubo is not None:
+                    self.ubo.release()
+                self.ubo = self.ctx.buffer(block)
+            else:
+                self.ubo.write(block)
+        self.version = version
+        self.writes += 1
+
+    def bind(self, prog, texture_unit: int) -> None:
+        """Bind the texture (and the MLP uniform block, when the program has one) for `prog`."""
+        self.texture.use(texture_unit)
+        _set(prog, "t_weights", texture_unit)
+        if self.ubo is not None and "MlpWeights" in prog:
+            prog["MlpWeights"].binding = 0
+            self.ubo.bind_to_uniform_block(0)
+
+    def release(self) -> None:
+        for obj in (self.texture, self.ubo):
+            if obj is not None:
+                obj.release()
+        self.texture = self.ubo = None
+
+
+def image_texture(ctx, rgb01: np.ndarray):
+    """RGBA8 texture with a full mip chain, trilinear filtering and REPEAT wrapping. Rows go bottom-up in GL."""
+    import moderngl
+
+    h, w = rgb01.shape[:2]
+    u8 = np.round(np.clip(rgb01, 0, 1) * 255).astype(np.uint8)
+    rgba = np.concatenate([u8, np.full((h, w, 1), 255, np.uint8)], axis=2)[::-1]  # GL's row 0 is the bottom
+    tex = ctx.texture((w, h), 4, np.ascontiguousarray(rgba).tobytes())
+    tex.build_mipmaps()
+    tex.filter = (moderngl.LINEAR_MIPMAP_LINEAR, moderngl.LINEAR)
+    tex.repeat_x = tex.repeat_y = True
+    return tex
+
+
+@dataclass
+class ViewSettings:
+    view: str = "neural"
+    left: str = "neural"
+    right: str = "reference"
+    divider: float = 0.5  # split position as a fraction of the width
+    diff_gain: float = 4.0
+    diff_heat: bool = False
+    fixed_level: int = -1  # -1: automatic LOD
+    lit: bool = False
+    light_dir_world: tuple[float, float, float] = (0.4, 0.8, 0.45)
+
+
+class MeshRenderer:
+    """Draws one mesh with the neural / reference / ASTC textures into the bound framebuffer."""
+
+    def __init__(
+        self, ctx, mesh: Mesh, reference_rgb01: np.ndarray, astc_rgb01: np.ndarray | None = None, levels: int = 6
+    ):
+        self.ctx = ctx
+        self.programs = ProgramCache(ctx)
+        self.mesh = mesh
+        self.vbo = ctx.buffer(mesh.interleaved().tobytes())
+        self.ibo = ctx.buffer(mesh.indices.astype(np.uint32).tobytes())
+        self.texture_px = (reference_rgb01.shape[1], reference_rgb01.shape[0])
+        self.reference = image_texture(ctx, reference_rgb01)
+        self.astc = image_texture(ctx, astc_rgb01 if astc_rgb01 is not None else reference_rgb01)
+        self.weights = WeightsTexture(ctx)
+        self.levels = levels
+        self.defines: dict = {"HAS_NETWORK": 0}
+        self._vao = None
+        self._vao_key = None
+
+    def set_astc(self, astc_rgb01: np.ndarray) -> None:
+        self.astc.release()
+        self.astc = image_texture(self.ctx, astc_rgb01)
+
+    def set_network(self, packed: PackedWeights | None, version: object, levels: int | None = None) -> None:
+        """New weights: recompile only if the architecture changed, upload only if the version changed."""
+        if packed is None:
+            self.defines = {"HAS_NETWORK": 0}
+            return
+        self.defines = {"HAS_NETWORK": 1, **packed.defines}
+        self.weights.update(packed, version)
+        if levels is not None:
+            self.levels = levels
+
+    def _program_and_vao(self):
+        prog = self.programs.get("mesh.glsl", self.defines)
+        key = id(prog)
+        if self._vao_key != key:
+            if self._vao is not None:
+                self._vao.release()
+            self._vao = self.ctx.vertex_array(
+                prog,
+                [(self.vbo, "3f 3f 2f", "in_position", "in_normal", "in_uv")],
+                index_buffer=self.ibo,
+                index_element_size=4,
+            )
+            self._vao_key = key
+        return prog, self._vao
+
+    def draw(self, camera: OrbitCamera, viewport_px: tuple[int, int], settings: ViewSettings) -> None:
+        import moderngl
+
+        prog, vao = self._program_and_vao()
+        w, h = viewport_px
+        _set(prog, "u_T_clip_world", camera.T_clip_world(w / max(h, 1)).tobytes())
+        _set(prog, "u_view", VIEWS[settings.view])
+        _set(prog, "u_left", SOURCES[settings.left])
+        _set(prog, "u_right", SOURCES[settings.right])
+        _set(prog, "u_divider_px", float(settings.divider * w))
+        _set(prog, "u_diff_gain", float(settings.diff_gain))
+        _set(prog, "u_diff_heat", int(settings.diff_heat))
+        _set(prog, "u_fixed_level", int(settings.fixed_level))
+        _set(prog, "u_levels", int(self.levels))
+        _set(prog, "u_texture_px", tuple(float(x) for x in self.texture_px))
+        _set(prog, "u_lit", int(settings.lit))
+        _set(prog, "u_light_dir_world", tuple(settings.light_dir_world))
+        self.reference.use(0)
+        self.astc.use(1)
+        _set(prog, "t_reference", 0)
+        _set(prog, "t_astc", 1)
+        if self.defines.get("HAS_NETWORK") and self.weights.texture is not None:
+            self.weights.bind(prog, 2)
+        self.ctx.enable(moderngl.DEPTH_TEST)
+        vao.render(moderngl.TRIANGLES)
+
+
+def _set(prog, name: str, value) -> None:
+    """Set a uniform if the compiler kept it (unused uniforms are optimised away)."""
+    if name in prog:
+        if isinstance(value, bytes):
+            prog[name].write(value)
+        else:
+            prog[name].value = value
+
+
+def render_uv_grid(
+    ctx, programs: ProgramCache, packed: PackedWeights, width: int, height: int, t: float = 0.0
+) -> np.ndarray:
+    """The network at the pixel centres of a width x height grid (float32 (H, W, 3), top row first)."""
+    import moderngl
+
+    weights = WeightsTexture(ctx)
+    weights.update(packed, 0)
+    prog = programs.get("uv_grid.glsl", packed.defines)
+    fbo = ctx.framebuffer(color_attachments=[ctx.texture((width, height), 4, dtype="f4")])
+    vao = ctx.vertex_array(prog, [])
+    try:
+        fbo.use()
+        ctx.viewport = (0, 0, width, height)
+        weights.bind(prog, 0)
+        _set(prog, "u_size_px", (float(width), float(height)))
+        _set(prog, "u_lod_t", float(t))
+        vao.render(moderngl.TRIANGLES, vertices=3)
+        data = np.frombuffer(fbo.read(components=4, dtype="f4"), np.float32).reshape(height, width, 4)
+        return data[::-1, :, :3].copy()
+    finally:
+        vao.release()
+        fbo.color_attachments[0].release()
+        fbo.release()
+        weights.release()
+
+
+def render_offscreen(
+    ctx, renderer: MeshRenderer, camera: OrbitCamera, size: tuple[int, int], settings: ViewSettings
+) -> np.ndarray:
+    """One frame into an RGBA8 framebuffer: uint8 (H, W, 3), top row first."""
+    w, h = size
+    fbo = ctx.simple_framebuffer((w, h), components=4)
+    try:
+        fbo.use()
+        ctx.viewport = (0, 0, w, h)
+        fbo.clear(*BACKGROUND, depth=1.0)
+        renderer.draw(camera, (w, h), settings)
+        ctx.finish()
+        data = np.frombuffer(fbo.read(components=3), np.uint8).reshape(h, w, 3)
+        return data[::-1].copy()
+    finally:
+        fbo.release()

@@ -1,0 +1,223 @@
+"""The training thread: owns the torch model, publishes immutable snapshots, obeys a queue of commands.
+
+The main thread (glfw, GL, imgui) never touches torch; the worker never touches GL. They share only
+`ViewerSnapshot`s (numpy arrays and scalars, through a latest-wins `Mailbox`) and `Command`s (through a queue).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+import numpy as np
+
+from trainer.config import Config
+from trainer.packing import PackedWeights, pack
+
+T = TypeVar("T")
+
+
+class Mailbox(Generic[T]):
+    """Holds only the newest item; publish() never blocks the trainer."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._item: T | None = None
+
+    def publish(self, item: T) -> None:
+        with self._lock:
+            self._item = item
+
+    def take(self) -> T | None:
+        with self._lock:
+            item, self._item = self._item, None
+            return item
+
+
+@dataclass(frozen=True)
+class Pause:
+    pass
+
+
+@dataclass(frozen=True)
+class Resume:
+    pass
+
+
+@dataclass(frozen=True)
+class Reset:
+    """Restart training from scratch with this configuration (and optionally a new image)."""
+
+    config: Config
+    image: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class SetLearningRate:
+    lr: float
+
+
+@dataclass(frozen=True)
+class SetThreads:
+    threads: int
+
+
+@dataclass(frozen=True)
+class Stop:
+    pass
+
+
+Command = Pause | Resume | Reset | SetLearningRate | SetThreads | Stop
+
+
+@dataclass(frozen=True)
+class ViewerSnapshot:
+    """One published state of training, ready for the renderer: packed weights, scalars, no torch."""
+
+    run: int  # increments at every Reset: a new run's history starts over
+    version: int  # increments at every publish: the renderer uploads weights only when it changes
+    step: int
+    loss: float
+    psnr: float
+    elapsed: float
+    steps_per_s: float
+    lr: float
+    progress: float
+    paused: bool
+    done: bool
+    config: Config
+    packed: PackedWeights
+    mips: int
+    events: tuple[str, ...] = ()
+    error: str | None = None
+    weights: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+
+class TrainingWorker:
+    """Runs `trainer.train.Trainer` on a daemon thread; publish_every is in seconds of wall time."""
+
+    def __init__(self, image: np.ndarray, config: Config, publish_every: float = 0.2, start_paused: bool = False):
+        self.mailbox: Mailbox[ViewerSnapshot] = Mailbox()
+        self.commands: queue.Queue[Command] = queue.Queue()
+        self._image = image
+        self._config = config
+        self._publish_every = publish_every
+        self._paused = start_paused
+        self._run = 0
+        self._version = 0
+        self._thread = threading.Thread(target=self._main, name="texinr-trainer", daemon=True)
+        self.steps_done = 0  # total steps over all runs, for the viewer's statistics
+
+    # -- main-thread side -------------------------------------------------------------------------------------
+    def start(self) -> TrainingWorker:
+        self._thread.start()
+        return self
+
+    def send(self, command: Command) -> None:
+        self.commands.put(command)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.commands.put(Stop())
+        self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    # -- worker-thread side -----------------------------------------------------------------------------------
+    def _main(self) -> None:
+        from trainer.train import Trainer
+
+        trainer, error = None, None
+        try:
+            trainer = Trainer(self._image, self._config)
+        except Exception as e:  # a bad configuration must not kill the app
+            error = f"{type(e).__name__}: {e}"
+        last = 0.0
+        self._publish(trainer, error)
+        while True:
+            try:
+                cmd = (
+                    self.commands.get(timeout=0.05)
+                    if (self._paused or trainer is None or trainer.done)
+                    else self.commands.get_nowait()
+                )
+            except queue.Empty:
+                cmd = None
+            if cmd is not None:
+                if isinstance(cmd, Stop):
+                    return
+                trainer, error = self._apply(cmd, trainer)
+                self._publish(trainer, error)
+                last = time.perf_counter()
+                continue
+            if trainer is None or self._paused or trainer.done:
+                continue
+            try:
+                trainer.step()
+                self.steps_done += 1
+            except Exception as e:
+                error = f"training stopped: {type(e).__name__}: {e}"
+                traceback.print_exc()
+                self._paused = True
+            now = time.perf_counter()
+            if now - last >= self._publish_every or trainer.done or trainer.pending_events:
+                self._publish(trainer, error)
+                last = now
+
+    def _apply(self, cmd: Command, trainer):
+        from trainer.train import Trainer, set_threads
+
+        if isinstance(cmd, Pause):
+            self._paused = True
+        elif isinstance(cmd, Resume):
+            self._paused = False
+        elif isinstance(cmd, SetLearningRate):
+            if trainer is not None:
+                try:
+                    trainer.set_lr(cmd.lr)
+                except ValueError as e:
+                    return trainer, str(e)
+        elif isinstance(cmd, SetThreads):
+            set_threads(cmd.threads)
+        elif isinstance(cmd, Reset):
+            image = cmd.image if cmd.image is not None else self._image
+            try:
+                new = Trainer(image, cmd.config)
+            except Exception as e:
+                return trainer, f"cannot apply: {type(e).__name__}: {e}"  # the last good run stays
+            self._image, self._config, self._run = image, cmd.config, self._run + 1
+            return new, None
+        return trainer, None
+
+    def _publish(self, trainer, error: str | None) -> None:
+        if trainer is None:
+            return
+        snap = trainer.snapshot(with_weights=True)
+        self._version += 1
+        cfg = trainer.config
+        self.mailbox.publish(
+            ViewerSnapshot(
+                run=self._run,
+                version=self._version,
+                step=snap.step,
+                loss=snap.loss,
+                psnr=snap.psnr,
+                elapsed=snap.elapsed,
+                steps_per_s=snap.steps_per_s,
+                lr=snap.lr,
+                progress=snap.progress,
+                paused=self._paused,
+                done=snap.done,
+                config=cfg,
+                packed=pack(cfg.model.to_dict(), snap.weights),
+                mips=trainer.samples.mips,
+                events=snap.events,
+                error=error,
+                weights=snap.weights,
+            )
+        )
