@@ -117,9 +117,10 @@ PRESETS: dict[str, dict] = {
     "siren": {"width": 256, "depth": 3, "omega0": 30.0},
     "fourier": {"width": 256, "depth": 3, "fourier_bands": 16, "fourier_max_freq": 128.0},
     "hashgrid": {"width": 64, "depth": 2, "hash_levels": 16, "hash_features": 2, "hash_table_log2": 14},
-    "grid": {"width": 32, "depth": 2, "grid_levels": 3, "grid_channels": 4},
+    "grid": {"width": 16, "depth": 2, "grid_levels": 3, "grid_channels": 4},
 }
-"""Per-family defaults: the paper's MLP size (256 x 3), instant-ngp's image hash grid, a small latent grid."""
+"""Per-family defaults: the paper's MLP size (256 x 3), instant-ngp's image hash grid, a small latent grid whose
+16 x 2 decoder renders at >= 10 frames/s on 2-core software GL (measured: README) and trains faster than 32 x 2."""
 
 
 def model_preset(arch: str, **overrides) -> ModelConfig:

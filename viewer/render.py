@@ -129,6 +129,10 @@ class MeshRenderer:
         self.defines: dict = {"HAS_NETWORK": 0}
         self._vao = None
         self._vao_key = None
+        depth_prog = self.programs.get("depth_only.glsl", {})
+        self._depth_vao = ctx.vertex_array(
+            depth_prog, [(self.vbo, "3f 20x", "in_position")], index_buffer=self.ibo, index_element_size=4
+        )
 
     def set_astc(self, astc_rgb01: np.ndarray) -> None:
         self.astc.release()
@@ -144,8 +148,26 @@ class MeshRenderer:
         if levels is not None:
             self.levels = levels
 
-    def _program_and_vao(self):
-        prog = self.programs.get("mesh.glsl", self.defines)
+    def view_defines(self, settings: ViewSettings) -> dict:
+        """What the view compiles in (see mesh.glsl): one program per view, cached."""
+        view = {"neural": 0, "reference": 0, "astc": 0, "split": 1, "diff": 2, "lod": 3}[settings.view]
+        a = SOURCES[settings.view] if view == 0 else SOURCES[settings.left]
+        b = SOURCES[settings.right] if view in (1, 2) else a
+        return {
+            "VIEW": view,
+            "SRC_A": a,
+            "SRC_B": b,
+            "AUTO_LOD": int(settings.fixed_level < 0),
+            "DIFF_HEAT": int(settings.diff_heat),
+            "LIT": int(settings.lit),
+        }
+
+    def needs_network(self, settings: ViewSettings) -> bool:
+        d = self.view_defines(settings)
+        return d["VIEW"] != 3 and 0 in (d["SRC_A"], d["SRC_B"])
+
+    def _program_and_vao(self, settings: ViewSettings):
+        prog = self.programs.get("mesh.glsl", {**self.defines, **self.view_defines(settings)})
         key = id(prog)
         if self._vao_key != key:
             if self._vao is not None:
@@ -155,6 +177,7 @@ class MeshRenderer:
                 [(self.vbo, "3f 3f 2f", "in_position", "in_normal", "in_uv")],
                 index_buffer=self.ibo,
                 index_element_size=4,
+                skip_errors=True,  # attributes a view does not use (the normal when unlit) are optimised away
             )
             self._vao_key = key
         return prog, self._vao
@@ -162,19 +185,14 @@ class MeshRenderer:
     def draw(self, camera: OrbitCamera, viewport_px: tuple[int, int], settings: ViewSettings) -> None:
         import moderngl
 
-        prog, vao = self._program_and_vao()
+        prog, vao = self._program_and_vao(settings)
         w, h = viewport_px
         _set(prog, "u_T_clip_world", camera.T_clip_world(w / max(h, 1)).tobytes())
-        _set(prog, "u_view", VIEWS[settings.view])
-        _set(prog, "u_left", SOURCES[settings.left])
-        _set(prog, "u_right", SOURCES[settings.right])
         _set(prog, "u_divider_px", float(settings.divider * w))
         _set(prog, "u_diff_gain", float(settings.diff_gain))
-        _set(prog, "u_diff_heat", int(settings.diff_heat))
         _set(prog, "u_fixed_level", int(settings.fixed_level))
         _set(prog, "u_levels", int(self.levels))
         _set(prog, "u_texture_px", tuple(float(x) for x in self.texture_px))
-        _set(prog, "u_lit", int(settings.lit))
         _set(prog, "u_light_dir_world", tuple(settings.light_dir_world))
         self.reference.use(0)
         self.astc.use(1)
@@ -182,8 +200,19 @@ class MeshRenderer:
         _set(prog, "t_astc", 1)
         if self.defines.get("HAS_NETWORK") and self.weights.texture is not None:
             self.weights.bind(prog, 2)
+        # depth pre-pass, then shade only the nearest surface: the network runs once per covered pixel
+        fbo = self.ctx.fbo
         self.ctx.enable(moderngl.DEPTH_TEST)
+        self.ctx.depth_func = "<"
+        _set(self._depth_vao.program, "u_T_clip_world", camera.T_clip_world(w / max(h, 1)).tobytes())
+        fbo.color_mask = (False, False, False, False)
+        self._depth_vao.render(moderngl.TRIANGLES)
+        fbo.color_mask = (True, True, True, True)
+        fbo.depth_mask = False
+        self.ctx.depth_func = "<="
         vao.render(moderngl.TRIANGLES)
+        fbo.depth_mask = True
+        self.ctx.depth_func = "<"
 
 
 def _set(prog, name: str, value) -> None:
@@ -222,19 +251,43 @@ def render_uv_grid(
         weights.release()
 
 
+class OffscreenTarget:
+    """An RGBA8 + depth framebuffer kept between frames (re-created only when the size changes)."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.fbo = None
+
+    def draw(self, renderer: MeshRenderer, camera: OrbitCamera, size: tuple[int, int], settings: ViewSettings):
+        w, h = size
+        if self.fbo is None or self.fbo.size != (w, h):
+            self.release()
+            self.fbo = self.ctx.simple_framebuffer((w, h), components=4)
+        self.fbo.use()
+        self.ctx.viewport = (0, 0, w, h)
+        self.fbo.clear(*BACKGROUND, depth=1.0)
+        renderer.draw(camera, (w, h), settings)
+        self.ctx.finish()
+
+    def read(self) -> np.ndarray:
+        """uint8 (H, W, 3), top row first."""
+        w, h = self.fbo.size
+        data = np.frombuffer(self.fbo.read(components=3), np.uint8).reshape(h, w, 3)
+        return data[::-1].copy()
+
+    def release(self) -> None:
+        if self.fbo is not None:
+            self.fbo.release()
+            self.fbo = None
+
+
 def render_offscreen(
     ctx, renderer: MeshRenderer, camera: OrbitCamera, size: tuple[int, int], settings: ViewSettings
 ) -> np.ndarray:
-    """One frame into an RGBA8 framebuffer: uint8 (H, W, 3), top row first."""
-    w, h = size
-    fbo = ctx.simple_framebuffer((w, h), components=4)
+    """One frame into a fresh RGBA8 framebuffer: uint8 (H, W, 3), top row first."""
+    target = OffscreenTarget(ctx)
     try:
-        fbo.use()
-        ctx.viewport = (0, 0, w, h)
-        fbo.clear(*BACKGROUND, depth=1.0)
-        renderer.draw(camera, (w, h), settings)
-        ctx.finish()
-        data = np.frombuffer(fbo.read(components=3), np.uint8).reshape(h, w, 3)
-        return data[::-1].copy()
+        target.draw(renderer, camera, size, settings)
+        return target.read()
     finally:
-        fbo.release()
+        target.release()

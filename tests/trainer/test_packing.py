@@ -39,7 +39,7 @@ def test_pack_layout_fits_and_defines_are_complete(arch):
 def test_architecture_key_changes_only_with_architecture():
     a = build_model(model_preset("grid", lod=True), seed=0)
     b = build_model(model_preset("grid", lod=True), seed=1)
-    c = build_model(model_preset("grid", lod=True, width=16), seed=0)
+    c = build_model(model_preset("grid", lod=True, width=24), seed=0)
 
     def key(m):
         return packing.pack(
