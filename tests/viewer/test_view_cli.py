@@ -1,0 +1,99 @@
+"""texinr-view --headless: end to end, and every bad input as one line with exit code 2."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.trainer.test_cli import assert_one_line_error
+from trainer.cli import run_cli
+from viewer.app import parse_view, view_main
+
+QUAD = "v -1 -1 0\nv 1 -1 0\nv 1 1 0\nv -1 1 0\nvt 0 0\nvt 1 0\nvt 1 1\nvt 0 1\nf 1/1 2/2 3/3 4/4\n"
+
+
+def view(argv, capsys):
+    rc = run_cli("texinr-view", parse_view, view_main, [str(a) for a in argv])
+    return rc, capsys.readouterr()
+
+
+@pytest.fixture
+def scene(tmp_path):
+    (tmp_path / "quad.obj").write_text(QUAD)
+    img = np.zeros((16, 16, 3), np.uint8)
+    img[:8, :8] = (255, 0, 0)
+    Image.fromarray(img).save(tmp_path / "tex.png")
+    return tmp_path
+
+
+def test_headless_screenshot_of_the_reference_path(scene, capsys):
+    out = scene / "shot.png"
+    rc, cap = view(
+        [
+            scene / "quad.obj",
+            scene / "tex.png",
+            "--headless",
+            "--screenshot",
+            out,
+            "--view",
+            "reference",
+            "--size",
+            "64x48",
+            "--yaw",
+            "0",
+            "--pitch",
+            "0",
+        ],
+        capsys,
+    )
+    assert rc == 0, cap.err
+    frame = np.asarray(Image.open(out))
+    assert frame.shape == (48, 64, 3)
+    assert (frame[..., 0] > 200).sum() > 20  # the red quadrant is on screen
+
+
+def test_headless_trains_when_no_model_is_given(scene, capsys):
+    out = scene / "neural.png"
+    rc, cap = view(
+        [
+            scene / "quad.obj",
+            scene / "tex.png",
+            "--headless",
+            "--screenshot",
+            out,
+            "--train-seconds",
+            "1",
+            "--size",
+            "32x32",
+            "--yaw",
+            "0",
+            "--pitch",
+            "0",
+        ],
+        capsys,
+    )
+    assert rc == 0, cap.err
+    assert "trained grid" in cap.out and out.exists()
+
+
+def test_bad_inputs(scene, capsys):
+    (scene / "nouv.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n")
+    (scene / "plain.obj").write_text(QUAD)
+    (scene / "junk.texinr").write_bytes(b"junk")
+    shot = scene / "s.png"
+    cases = [
+        [scene / "nouv.obj", scene / "tex.png", "--headless", "--screenshot", shot],
+        [scene / "missing.obj", scene / "tex.png", "--headless", "--screenshot", shot],
+        [scene / "quad.obj", scene / "missing.png", "--headless", "--screenshot", shot, "--view", "reference"],
+        [scene / "plain.obj", "--headless", "--screenshot", shot, "--view", "reference"],  # no map_Kd, no texture
+        [scene / "quad.obj", scene / "tex.png", "--headless", "--screenshot", shot, "--model", scene / "junk.texinr"],
+        [scene / "quad.obj", scene / "tex.png", "--headless"],  # no --screenshot
+        [scene / "quad.obj", scene / "tex.png", "--headless", "--screenshot", shot, "--view", "sideways"],
+        [scene / "quad.obj", scene / "tex.png", "--headless", "--screenshot", shot, "--astc", "7x7"],
+        [scene / "quad.obj", scene / "tex.png", "--headless", "--screenshot", shot, "--lod", "-3"],
+        [scene / "quad.obj", scene / "tex.png", "--headless", "--screenshot", scene / "s.jpg"],
+        [scene / "quad.obj", scene / "tex.png", "--headless", "--screenshot", shot, "--arch", "cnn"],
+    ]
+    for argv in cases:
+        rc, cap = view(argv, capsys)
+        assert_one_line_error(rc, cap, "texinr-view")
+    assert not shot.exists()
