@@ -41,6 +41,7 @@ class ViewCommand:
     distance: float | None = None
     benchmark: bool = False
     frames: int = 10
+    screenshot_dir: Path | None = None
 
 
 def lod_arg(s: str) -> int:
@@ -84,6 +85,7 @@ def view_parser() -> ArgumentParser:
         help="print ms per frame of the neural path of every family and of the reference path",
     )
     p.add_argument("--frames", type=int, default=10, help="frames timed per row of --benchmark")
+    p.add_argument("--screenshot-dir", type=Path, help="where F12 / Ctrl+S screenshots go (default: here)")
     return p
 
 
@@ -128,6 +130,7 @@ def parse_view(argv: list[str] | None) -> ViewCommand:
         a.distance,
         a.benchmark,
         max(1, a.frames),
+        a.screenshot_dir,
     )
 
 
@@ -286,11 +289,24 @@ def benchmark_main(cmd: ViewCommand) -> int:
 
 
 def view_main(cmd: ViewCommand) -> int:
+    from viewer.window import App, display_available
+
     if cmd.benchmark:
         return benchmark_main(cmd)
     if cmd.headless:
         return headless_main(cmd)
-    raise TexinrError("the interactive window is not built yet (issue 4); use --headless --screenshot OUT.png")
+    if not display_available():
+        shot = cmd.screenshot or Path("texinr-view.png")
+        print(
+            "texinr-view: no display (DISPLAY / WAYLAND_DISPLAY unset); running headless instead: a "
+            f"{min(cmd.train_seconds, 10.0):g} s training run written to {shot}. For the window use "
+            "`xvfb-run texinr-view ...`, or pass --headless --screenshot OUT.png yourself.",
+            file=sys.stderr,
+        )
+        return headless_main(replace(cmd, headless=True, screenshot=shot, train_seconds=min(cmd.train_seconds, 10.0)))
+    app = App(cmd, screenshot_dir=cmd.screenshot_dir)
+    app.run()
+    return 0
 
 
 def entrypoint(argv: list[str] | None = None) -> int:

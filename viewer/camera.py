@@ -65,3 +65,11 @@ class OrbitCamera:
 
     def zoom(self, factor: float) -> OrbitCamera:
         return replace(self, distance=max(1e-3, self.distance * factor))
+
+    def pan(self, dx_px: float, dy_px: float, viewport_h_px: int) -> OrbitCamera:
+        """Move the target in the view plane so the scene follows the mouse."""
+        R = self.T_view_world()[:3, :3].astype(float)
+        right, up = R[:, 0], R[:, 1]
+        scale = 2.0 * self.distance * math.tan(math.radians(self.fov_y_deg) / 2.0) / max(viewport_h_px, 1)
+        t = np.asarray(self.target) - right * dx_px * scale + up * dy_px * scale
+        return replace(self, target=tuple(float(c) for c in t))

@@ -262,7 +262,13 @@ class OffscreenTarget:
         w, h = size
         if self.fbo is None or self.fbo.size != (w, h):
             self.release()
-            self.fbo = self.ctx.simple_framebuffer((w, h), components=4)
+            import moderngl
+
+            colour = self.ctx.texture((w, h), 4)  # a texture, so the window can draw it scaled
+            colour.filter = (moderngl.LINEAR, moderngl.LINEAR)
+            self.fbo = self.ctx.framebuffer(
+                color_attachments=[colour], depth_attachment=self.ctx.depth_renderbuffer((w, h))
+            )
         self.fbo.use()
         self.ctx.viewport = (0, 0, w, h)
         self.fbo.clear(*BACKGROUND, depth=1.0)
@@ -277,6 +283,8 @@ class OffscreenTarget:
 
     def release(self) -> None:
         if self.fbo is not None:
+            for attachment in (*self.fbo.color_attachments, self.fbo.depth_attachment):
+                attachment.release()
             self.fbo.release()
             self.fbo = None
 

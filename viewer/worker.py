@@ -92,6 +92,7 @@ class ViewerSnapshot:
     config: Config
     packed: PackedWeights
     mips: int
+    payload_bits: int = 0  # what the model costs stored at config.bits (bpp = payload_bits / pixels)
     events: tuple[str, ...] = ()
     error: str | None = None
     weights: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
@@ -111,6 +112,7 @@ class TrainingWorker:
         self._version = 0
         self._thread = threading.Thread(target=self._main, name="texinr-trainer", daemon=True)
         self.steps_done = 0  # total steps over all runs, for the viewer's statistics
+        self._bits_for, self._bits = None, 0
 
     # -- main-thread side -------------------------------------------------------------------------------------
     def start(self) -> TrainingWorker:
@@ -197,9 +199,13 @@ class TrainingWorker:
     def _publish(self, trainer, error: str | None) -> None:
         if trainer is None:
             return
+        from trainer.sizing import config_bits
+
         snap = trainer.snapshot(with_weights=True)
         self._version += 1
         cfg = trainer.config
+        if self._bits_for != cfg:
+            self._bits_for, self._bits = cfg, config_bits(cfg.model, cfg.bits)
         self.mailbox.publish(
             ViewerSnapshot(
                 run=self._run,
@@ -216,6 +222,7 @@ class TrainingWorker:
                 config=cfg,
                 packed=pack(cfg.model.to_dict(), snap.weights),
                 mips=trainer.samples.mips,
+                payload_bits=self._bits,
                 events=snap.events,
                 error=error,
                 weights=snap.weights,

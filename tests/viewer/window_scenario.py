@@ -1,0 +1,102 @@
+"""The real-window scenario, run by test_window.py in its own process (GLX and EGL contexts must not share one)."""
+
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from tests.conftest import SHARED_DATA
+
+
+def run_for(app, seconds=None, until=None, limit=60.0):
+    end = time.time() + (seconds if seconds is not None else limit)
+    while time.time() < end:
+        app.step()
+        if until is not None and until():
+            return
+    assert until is None, "condition not reached"
+
+
+def scenario(tmp_path: Path) -> None:
+    from viewer.app import parse_view
+    from viewer.gui.panels import apply_config
+    from viewer.window import App
+
+    spot = SHARED_DATA / "meshes/spot/spot.obj"
+    args = [str(spot)] if spot.exists() else []  # a real mesh when the development data is here
+    app = App(parse_view([*args, "--yaw", "120"]), size=(640, 400), screenshot_dir=tmp_path)
+    try:
+        import glfw
+
+        assert glfw.get_window_title(app.window).startswith("texinr") if hasattr(glfw, "get_window_title") else True
+        # a quicker configuration through the same path the Network panel's Apply takes
+        fast = dataclasses.replace(app.state.config, train=dataclasses.replace(app.state.config.train, batch=4096))
+        app.state.edit = fast
+        apply_config(app.state, app.worker.send)
+        run_for(
+            app,
+            until=lambda: (
+                app.state.snapshot is not None and app.state.snapshot.run == 1 and app.state.snapshot.step >= 20
+            ),
+        )
+        early = app.target.read()
+        run_for(app, until=lambda: app.state.snapshot.step >= 300, limit=90)
+        late = app.target.read()
+        mesh = np.abs(early.astype(int) - late.astype(int)).sum(axis=2) > 12
+        assert mesh.mean() > 0.01, "mesh pixels change as training proceeds"
+
+        # a hyperparameter changed through the panel's command path: a new run with the new width
+        app.state.edit = dataclasses.replace(fast, model=dataclasses.replace(fast.model, width=8))
+        apply_config(app.state, app.worker.send)
+        run_for(app, until=lambda: app.state.snapshot.run == 2 and app.state.snapshot.step > 5)
+        assert app.state.snapshot.packed.defines["MLP_HIDDEN4"] == 2
+
+        # split view (neural | reference): the right half is the reference render, the left half is not
+        app.state.view = dataclasses.replace(app.state.view, view="reference")
+        run_for(app, seconds=1.0)
+        reference = app.target.read().astype(int)
+        app.state.view = dataclasses.replace(
+            app.state.view, view="split", left="neural", right="reference", divider=0.5
+        )
+        run_for(app, seconds=1.0)
+        split = app.target.read().astype(int)
+        w = split.shape[1]
+        assert np.abs(split[:, w // 2 + 2 :] - reference[:, w // 2 + 2 :]).max() == 0
+        assert np.abs(split[:, : w // 2 - 2] - reference[:, : w // 2 - 2]).mean() > 0.5
+
+        app.state.requests.append("screenshot")
+        app.state.requests.append("screenshot_no_panel")
+        run_for(app, seconds=0.5)
+        shots = sorted(tmp_path.glob("texinr-*.png"))
+        assert len(shots) == 2
+        with_panel = np.asarray(Image.open(shots[0]))
+        without = np.asarray(Image.open(shots[1]))
+        assert with_panel.shape[:2] == (400, 640)
+        panel_region = with_panel[30:200, 20:200].astype(int)
+        assert np.abs(panel_region - without[30:200, 20:200].astype(int)).mean() > 5, "the panel is drawn"
+
+        # bad input keeps the app alive with a message
+        (tmp_path / "bad.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n")
+        app.open_path(tmp_path / "bad.obj")
+        assert app.state.messages[-1].startswith("error:")
+        run_for(app, seconds=0.3)
+
+        # resizing to 1x1 and minimising do not crash
+        glfw.set_window_size(app.window, 1, 1)
+        run_for(app, seconds=0.3)
+        glfw.iconify_window(app.window)
+        run_for(app, seconds=0.3)
+        glfw.restore_window(app.window)
+        glfw.set_window_size(app.window, 640, 400)
+        run_for(app, seconds=0.3)
+        assert app.worker.alive
+    finally:
+        app.close()
+
+
+if __name__ == "__main__":
+    scenario(Path(sys.argv[1]))
+    print("window scenario OK")

@@ -1,0 +1,283 @@
+"""One function per panel. Each reads the ViewerState and returns or queues what the user asked for.
+
+Nothing here touches torch or GL: panels send commands to the training worker and change view settings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import imgui
+import numpy as np
+
+from trainer.astc import SQUARE_BLOCKS, chain_bpp, nearest_block, nominal_bpp
+from trainer.config import ARCH_NAMES, ARCHS, OPTIMIZERS, WEIGHT_BITS, Config, TrainConfig, model_preset
+from viewer.render import SOURCES, VIEWS, ViewSettings
+from viewer.worker import Pause, Reset, Resume, SetLearningRate, SetThreads
+
+
+class RingBuffer:
+    """Fixed-size float32 history for ImGui's plot_lines (which wants float32 arrays)."""
+
+    def __init__(self, size: int = 512):
+        self.data = np.zeros(size, np.float32)
+        self.count = 0
+
+    def push(self, value: float) -> None:
+        self.data = np.roll(self.data, -1)
+        self.data[-1] = value
+        self.count = min(self.count + 1, len(self.data))
+
+    def values(self) -> np.ndarray:
+        return self.data[len(self.data) - self.count :] if self.count else self.data[:0]
+
+    def clear(self) -> None:
+        self.count = 0
+
+
+@dataclass
+class ViewerState:
+    """Everything the panels show or edit; owned by the main thread."""
+
+    config: Config
+    edit: Config  # what the Network panel edits; Apply sends it as Reset
+    view: ViewSettings = field(default_factory=ViewSettings)
+    astc_block: str = "6x6"
+    astc_match_model: bool = False
+    snapshot: object | None = None
+    loss: RingBuffer = field(default_factory=RingBuffer)
+    psnr: RingBuffer = field(default_factory=RingBuffer)
+    metrics: dict = field(default_factory=dict)
+    messages: list[str] = field(default_factory=list)
+    paused: bool = False
+    render_scale: float = 1.0
+    target_fps: float = 30.0
+    threads: int = 0
+    fps: float = 0.0
+    render_size: tuple[int, int] = (0, 0)
+    image_size: tuple[int, int] = (0, 0)
+    mesh_name: str = ""
+    texture_name: str = ""
+    show_panel: bool = True
+    requests: list[str] = field(default_factory=list)  # "screenshot", "save_model", "reset_camera", "quit"
+    path_input: str = ""
+
+    def say(self, message: str) -> None:
+        self.messages = [*self.messages[-7:], message]
+
+
+def model_bpp(state: ViewerState) -> float | None:
+    snap = state.snapshot
+    if snap is None:
+        return None
+    w, h = state.image_size
+    return snap.payload_bits / max(w * h, 1)
+
+
+def draw_gui(state: ViewerState, send) -> None:
+    """The whole panel: one collapsing section per job."""
+    if not state.show_panel:
+        return
+    imgui.set_next_window_position(8, 8, imgui.FIRST_USE_EVER)
+    imgui.set_next_window_size(380, 680, imgui.FIRST_USE_EVER)
+    imgui.begin("texinr")
+    draw_training_panel(state, send)
+    draw_network_panel(state, send)
+    draw_view_panel(state)
+    draw_metrics_panel(state)
+    draw_files_panel(state)
+    draw_messages(state)
+    imgui.end()
+
+
+def draw_training_panel(state: ViewerState, send) -> None:
+    if not imgui.collapsing_header("Training", flags=imgui.TREE_NODE_DEFAULT_OPEN)[0]:
+        return
+    snap = state.snapshot
+    if imgui.button("Resume" if state.paused else "Pause"):
+        toggle_pause(state, send)
+    imgui.same_line()
+    if imgui.button("Reset"):
+        send(Reset(state.config))
+        state.loss.clear()
+        state.psnr.clear()
+    if snap is not None:
+        imgui.text(f"step {snap.step}   {snap.elapsed:.1f} s   {snap.steps_per_s:.1f} steps/s")
+        imgui.text(f"loss {snap.loss:.2e}   batch PSNR {snap.psnr:.2f} dB   lr {snap.lr:.2e}")
+        imgui.progress_bar(float(snap.progress), (-1, 0), f"{snap.progress:.0%} of the budget")
+    if state.loss.count > 1:
+        imgui.plot_lines(
+            "##loss",
+            np.log10(np.maximum(state.loss.values(), 1e-12)).astype(np.float32),
+            overlay_text="log10 loss",
+            graph_size=(0, 50),
+        )
+        imgui.plot_lines("##psnr", state.psnr.values(), overlay_text="PSNR (dB)", graph_size=(0, 50))
+    bpp = model_bpp(state)
+    if bpp is not None:
+        w, h = state.image_size
+        mips = state.snapshot.mips
+        block = nearest_block(bpp, w, h, mips)
+        imgui.text(f"model {bpp:.3f} bpp   ASTC nearest: {block} ({chain_bpp(w, h, block, mips):.2f} bpp)")
+    changed, threads = imgui.slider_int("trainer threads", state.threads, 0, 16, "%d (0 = all)")
+    if changed:
+        state.threads = threads
+        send(SetThreads(threads))
+
+
+def toggle_pause(state: ViewerState, send) -> None:
+    state.paused = not state.paused
+    send(Pause() if state.paused else Resume())
+
+
+def draw_network_panel(state: ViewerState, send) -> None:
+    if not imgui.collapsing_header("Network")[0]:
+        return
+    m, t = state.edit.model, state.edit.train
+    changed, idx = imgui.combo("family", ARCHS.index(m.arch), [ARCH_NAMES[a] for a in ARCHS])
+    if changed:
+        m = model_preset(ARCHS[idx], lod=m.lod)
+    m = _int(m, "width", 1, 512)
+    m = _int(m, "depth", 1, 6)
+    if m.arch == "siren":
+        m = _float(m, "omega0", 1.0, 120.0)
+    if m.arch == "fourier":
+        m = _int(m, "fourier_bands", 1, 64)
+        m = _float(m, "fourier_sigma" if m.fourier_mode == "gaussian" else "fourier_max_freq", 1.0, 512.0)
+    if m.arch == "hashgrid":
+        m = _int(m, "hash_levels", 1, 16)
+        m = _int(m, "hash_table_log2", 8, 22)
+    if m.arch == "grid":
+        m = _int(m, "grid_levels", 1, 6)
+        m = _int(m, "grid_channels", 1, 16)
+        m = _int(m, "grid_base_res", 2, 512)
+        m = _int(m, "grid_finest_res", m.grid_base_res, 2048)
+    t = _int(t, "mips", 1, 10)
+    m = dataclasses.replace(m, lod=t.mips > 1)
+    changed, bits_idx = imgui.combo("weights", WEIGHT_BITS.index(state.edit.bits), ["fp32", "fp16", "int8"])
+    bits = WEIGHT_BITS[bits_idx]
+    changed, opt = imgui.combo("optimizer", OPTIMIZERS.index(t.optimizer), list(OPTIMIZERS))
+    t = dataclasses.replace(t, optimizer=OPTIMIZERS[opt])
+    t = _int(t, "batch", 256, 1 << 18)
+    state.edit = Config(m, t, bits)
+    lr = t.lr if t.lr is not None else 0.0
+    changed, lr = imgui.input_float("learning rate (now)", lr, format="%.2e")
+    if changed and lr > 0:
+        send(SetLearningRate(lr))  # no restart needed
+        state.edit = dataclasses.replace(state.edit, train=dataclasses.replace(t, lr=lr))
+    if imgui.button("Apply (restart training)"):
+        apply_config(state, send)
+
+
+def apply_config(state: ViewerState, send) -> None:
+    try:
+        cfg = state.edit.validate()
+    except ValueError as e:
+        state.say(f"cannot apply: {e}")
+        return
+    state.config = cfg
+    send(Reset(cfg))
+    state.loss.clear()
+    state.psnr.clear()
+
+
+def _int(obj, name: str, lo: int, hi: int):
+    changed, v = imgui.slider_int(name.replace("_", " "), int(getattr(obj, name)), lo, hi)
+    return dataclasses.replace(obj, **{name: v}) if changed else obj
+
+
+def _float(obj, name: str, lo: float, hi: float):
+    changed, v = imgui.slider_float(name.replace("_", " "), float(getattr(obj, name)), lo, hi)
+    return dataclasses.replace(obj, **{name: v}) if changed else obj
+
+
+def draw_view_panel(state: ViewerState) -> None:
+    if not imgui.collapsing_header("View", flags=imgui.TREE_NODE_DEFAULT_OPEN)[0]:
+        return
+    v = state.view
+    names = list(VIEWS)
+    changed, idx = imgui.combo("view", names.index(v.view), names)
+    if changed:
+        v = dataclasses.replace(v, view=names[idx])
+    if v.view in ("split", "diff"):
+        srcs = list(SOURCES)
+        _, a = imgui.combo("left / a", srcs.index(v.left), srcs)
+        _, b = imgui.combo("right / b", srcs.index(v.right), srcs)
+        v = dataclasses.replace(v, left=srcs[a], right=srcs[b])
+    if v.view == "split":
+        _, d = imgui.slider_float("divider", v.divider, 0.0, 1.0)
+        v = dataclasses.replace(v, divider=d)
+    if v.view == "diff":
+        _, g = imgui.slider_float("gain", v.diff_gain, 1.0, 64.0)
+        _, heat = imgui.checkbox("heat map", v.diff_heat)
+        v = dataclasses.replace(v, diff_gain=g, diff_heat=heat)
+    _, auto = imgui.checkbox("automatic LOD", v.fixed_level < 0)
+    level = -1 if auto else max(v.fixed_level, 0)
+    if not auto:
+        _, level = imgui.slider_int("level", level, 0, 9)
+    _, lit = imgui.checkbox("lit", v.lit)
+    state.view = dataclasses.replace(v, fixed_level=level, lit=lit)
+    _, state.astc_match_model = imgui.checkbox("ASTC: match the model's bpp", state.astc_match_model)
+    if not state.astc_match_model:
+        labels = [f"{b} ({nominal_bpp(b):.2f} bpp)" for b in SQUARE_BLOCKS]
+        _, i = imgui.combo("ASTC block", SQUARE_BLOCKS.index(state.astc_block), labels)
+        state.astc_block = SQUARE_BLOCKS[i]
+    _, state.render_scale = imgui.slider_float("render scale", state.render_scale, 0.25, 1.0)
+    _, state.target_fps = imgui.slider_float("frame cap (fps)", state.target_fps, 5.0, 60.0)
+    w, h = state.render_size
+    imgui.text(f"render {w}x{h}   {state.fps:.1f} fps")
+    imgui.text_disabled("hold N: original; R: reset view; Space: pause; Tab: panel; F12: screenshot")
+
+
+def draw_metrics_panel(state: ViewerState) -> None:
+    if not imgui.collapsing_header("Metrics", flags=imgui.TREE_NODE_DEFAULT_OPEN)[0]:
+        return
+    m = state.metrics
+    if not m:
+        imgui.text_disabled("computing in the background ...")
+        return
+    imgui.text(f"{'':14s}{'PSNR':>8s}{'SSIM':>8s}{'FLIP':>8s}")
+    for name in ("neural", "astc"):
+        r = m.get(name)
+        if r:
+            label = name if name == "neural" else f"ASTC {m.get('astc_block', '')}"
+            imgui.text(f"{label:14s}{r['psnr']:8.2f}{r['ssim']:8.4f}{r['flip']:8.4f}")
+    imgui.text_disabled(f"at step {m.get('step', '?')}, {m.get('age', 0.0):.0f} s ago")
+
+
+def draw_files_panel(state: ViewerState) -> None:
+    if not imgui.collapsing_header("Files")[0]:
+        return
+    imgui.text(f"mesh: {state.mesh_name}")
+    imgui.text(f"texture: {state.texture_name}")
+    _, state.path_input = imgui.input_text("path", state.path_input, 1024)
+    if imgui.button("Open"):
+        state.requests.append("open")
+    imgui.same_line()
+    if imgui.button("Save model"):
+        state.requests.append("save_model")
+    imgui.same_line()
+    if imgui.button("Screenshot"):
+        state.requests.append("screenshot")
+    imgui.text_disabled("or drop .obj / .png / .jpg / .texinr files on the window")
+
+
+def draw_messages(state: ViewerState) -> None:
+    for msg in state.messages[-4:]:
+        imgui.text_wrapped(msg)
+
+
+def default_config() -> Config:
+    """The viewer trains until paused: a day-long budget, the default latent grid with 6 mips, fp16."""
+    return Config(model_preset("grid", lod=True), TrainConfig(seconds=24 * 3600.0, mips=6), 16)
+
+
+def match_astc_block(state: ViewerState) -> str:
+    if not state.astc_match_model:
+        return state.astc_block
+    bpp = model_bpp(state)
+    if bpp is None:
+        return state.astc_block
+    w, h = state.image_size
+    return nearest_block(bpp, w, h, 1)

@@ -1,0 +1,89 @@
+"""Background quality numbers for the window: PSNR / SSIM / FLIP of the model (at its stored precision) and of
+ASTC at the shown block size, and the ASTC image itself. Runs on its own thread so no frame ever waits for it."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+
+import numpy as np
+
+from viewer.worker import Mailbox
+
+
+class MetricsWorker:
+    def __init__(self, image: np.ndarray, every: float = 4.0):
+        self.image = image
+        self.every = every
+        self.results: Mailbox[dict] = Mailbox()
+        self.astc_images: Mailbox[tuple[str, np.ndarray]] = Mailbox()
+        self._requests: queue.Queue = queue.Queue()
+        self._astc_cache: dict[str, tuple[np.ndarray, dict]] = {}
+        self._thread = threading.Thread(target=self._main, name="texinr-metrics", daemon=True)
+        self._stop = threading.Event()
+
+    def start(self) -> MetricsWorker:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._requests.put(None)
+        self._thread.join(5.0)
+
+    def request(self, snapshot, astc_block: str) -> None:
+        """Newest request wins; older ones still queued are skipped."""
+        self._requests.put((snapshot, astc_block, time.time()))
+
+    def set_image(self, image: np.ndarray) -> None:
+        self._requests.put(("image", image))
+
+    def _astc(self, block: str):
+        from trainer import astc
+        from trainer.metrics import all_metrics
+
+        if block not in self._astc_cache:
+            decoded = astc.compress(self.image, block).decoded
+            self._astc_cache[block] = (decoded, all_metrics(self.image, decoded))
+            self.astc_images.publish((block, decoded))
+        return self._astc_cache[block]
+
+    def _main(self) -> None:
+        from trainer.metrics import all_metrics
+        from trainer.modelfile import pack
+        from trainer.models import build_model
+        from trainer.train import render
+
+        while not self._stop.is_set():
+            req = self._requests.get()
+            while not self._requests.empty():  # latest wins
+                nxt = self._requests.get()
+                if nxt is None:
+                    return
+                if isinstance(nxt, tuple) and nxt[0] == "image":
+                    req = nxt
+                    break
+                req = nxt
+            if req is None:
+                return
+            if req[0] == "image":
+                self.image, self._astc_cache = req[1], {}
+                continue
+            snap, block, _asked = req
+            try:
+                _, astc_m = self._astc(block)
+                out = {"astc": astc_m, "astc_block": block, "step": None}
+                if snap is not None:
+                    import torch
+
+                    model = build_model(snap.config.model)
+                    model.load_state_dict({k: torch.from_numpy(v) for k, v in snap.weights.items()})
+                    h, w = self.image.shape[:2]
+                    stored = pack(model, snap.config.bits, w, h, snap.mips).build()
+                    out["neural"] = all_metrics(self.image, render(stored, h, w, 0.0))
+                    out["step"] = snap.step
+                out["at"] = time.time()
+                self.results.publish(out)
+            except Exception as e:  # a metric failing must not take the window down
+                self.results.publish({"error": f"metrics: {type(e).__name__}: {e}", "at": time.time()})

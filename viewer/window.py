@@ -1,0 +1,383 @@
+"""The interactive texinr-view window: glfw + moderngl + ImGui on the main thread, training on a worker thread.
+
+Frames are drawn on demand: the scene is re-rendered (at the render scale, into an offscreen texture) only when the
+camera, the view or the weights changed; the panel is redrawn at a capped rate over that texture.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from pathlib import Path
+
+import glfw
+import imgui
+import moderngl
+import numpy as np
+
+from trainer.errors import TexinrError
+from viewer.gui.imgui_backend import GlfwInput, ImguiRenderer
+from viewer.gui.panels import ViewerState, default_config, draw_gui, match_astc_block, toggle_pause
+from viewer.render import BACKGROUND, MeshRenderer, OffscreenTarget
+
+_BLIT_VS = """#version 330 core
+out vec2 v_uv01;
+void main() {
+    vec2 p = vec2((gl_VertexID << 1) & 2, gl_VertexID & 2);
+    v_uv01 = p;
+    gl_Position = vec4(p * 2.0 - 1.0, 0.0, 1.0);
+}
+"""
+_BLIT_FS = """#version 330 core
+uniform sampler2D t_scene;
+in vec2 v_uv01;
+out vec4 f_color;
+void main() {
+    f_color = texture(t_scene, v_uv01);
+}
+"""
+
+
+def config_dir() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    d = Path(base) / "texinr"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def display_available() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+class App:
+    """One window. `step()` runs one iteration of the loop, so tests can drive it frame by frame."""
+
+    def __init__(self, cmd, size: tuple[int, int] = (1280, 800), screenshot_dir: Path | None = None):
+        from viewer.app import make_camera, packed_from_file
+        from viewer.mesh import load_mesh
+        from viewer.metrics_worker import MetricsWorker
+        from viewer.worker import TrainingWorker
+
+        if not glfw.init():
+            raise TexinrError("cannot open a window: glfw could not initialise (no display?)")
+        glfw.window_hint(glfw.CONTEXT_VERSION_MAJOR, 3)
+        glfw.window_hint(glfw.CONTEXT_VERSION_MINOR, 3)
+        glfw.window_hint(glfw.OPENGL_PROFILE, glfw.OPENGL_CORE_PROFILE)
+        glfw.window_hint(glfw.OPENGL_FORWARD_COMPAT, True)
+        self.cmd = cmd
+        self.mesh = load_mesh(cmd.mesh)
+        texture = cmd.texture or self.mesh.texture_path
+        if texture is None:
+            raise TexinrError(f"{cmd.mesh}: its material names no texture (map_Kd); give a TEXTURE")
+        from trainer.data import load_image
+
+        self.image = load_image(texture)
+        title = f"texinr — {Path(cmd.mesh).name} — {Path(texture).name}"
+        self.window = glfw.create_window(size[0], size[1], title, None, None)
+        if not self.window:
+            glfw.terminate()
+            raise TexinrError("cannot open a window (OpenGL 3.3 core not available on this display)")
+        glfw.make_context_current(self.window)
+        glfw.swap_interval(0)
+        self.ctx = moderngl.create_context()
+        imgui.create_context()
+        self.io = imgui.get_io()
+        self.io.ini_file_name = str(config_dir() / "imgui.ini").encode()
+        self.gui = ImguiRenderer(self.ctx)
+        # our callbacks first; GlfwInput installs its own and chains back to these
+        glfw.set_key_callback(self.window, self._on_key)
+        glfw.set_mouse_button_callback(self.window, self._on_mouse_button)
+        glfw.set_scroll_callback(self.window, self._on_scroll)
+        self.input = GlfwInput(self.window)
+        glfw.set_cursor_pos_callback(self.window, self._on_cursor)
+        glfw.set_drop_callback(self.window, self._on_drop)
+        glfw.set_framebuffer_size_callback(self.window, lambda *_: self._dirty())
+        self.renderer = MeshRenderer(self.ctx, self.mesh, self.image, self.image, 6)
+        self.camera0 = make_camera(self.mesh, cmd)
+        self.camera = self.camera0
+        self.target = OffscreenTarget(self.ctx)
+        self.blit = self.ctx.program(vertex_shader=_BLIT_VS, fragment_shader=_BLIT_FS)
+        self.blit_vao = self.ctx.vertex_array(self.blit, [])
+        self.state = ViewerState(
+            config=default_config(),
+            edit=default_config(),
+            view=cmd.settings,
+            astc_block=cmd.astc_block,
+            image_size=(self.image.shape[1], self.image.shape[0]),
+            mesh_name=str(cmd.mesh),
+            texture_name=str(texture),
+        )
+        self.screenshot_dir = screenshot_dir or Path.cwd()
+        self.metrics = MetricsWorker(self.image).start()
+        self.worker = None
+        if cmd.model is not None:
+            packed, levels = packed_from_file(cmd.model)
+            self.renderer.set_network(packed, "file", levels)
+        else:
+            self.worker = TrainingWorker(self.image, self.state.config).start()
+        self.scene_dirty = True
+        self.drag: tuple[int, float, float] | None = None
+        self.flick = False
+        self.frame_times: list[float] = []
+        self.last_metrics_request = 0.0
+        self.astc_shown = None
+        self._panel_shot = False
+        self.running = True
+
+    # -- events ---------------------------------------------------------------------------------------------
+    def _dirty(self) -> None:
+        self.scene_dirty = True
+
+    def _on_key(self, window, key, scancode, action, mods) -> None:
+        if self.io.want_capture_keyboard:
+            return
+        ctrl = bool(mods & glfw.MOD_CONTROL)
+        if key == glfw.KEY_N:  # tev's A/B: hold to see the original
+            self.flick = action != glfw.RELEASE
+            self._dirty()
+        if action != glfw.PRESS:
+            return
+        if key == glfw.KEY_Q and ctrl:
+            self.running = False
+        elif key == glfw.KEY_F12 or (key == glfw.KEY_S and ctrl):
+            self.state.requests.append("screenshot_no_panel" if mods & glfw.MOD_SHIFT else "screenshot")
+        elif key == glfw.KEY_R:
+            self.camera = self.camera0
+            self._dirty()
+        elif key == glfw.KEY_SPACE and self.worker is not None:
+            toggle_pause(self.state, self.worker.send)
+        elif key == glfw.KEY_TAB:
+            self.state.show_panel = not self.state.show_panel
+
+    def _on_mouse_button(self, window, button, action, mods) -> None:
+        if action == glfw.PRESS and not self.io.want_capture_mouse:
+            x, y = glfw.get_cursor_pos(window)
+            self.drag = (button, x, y)
+        elif action == glfw.RELEASE:
+            self.drag = None
+
+    def _on_cursor(self, window, x, y) -> None:
+        if self.drag is None:
+            return
+        button, x0, y0 = self.drag
+        dx, dy = x - x0, y - y0
+        self.drag = (button, x, y)
+        if button == glfw.MOUSE_BUTTON_LEFT:
+            self.camera = self.camera.orbit(-dx * 0.4, dy * 0.4)
+        else:
+            self.camera = self.camera.pan(dx, dy, glfw.get_window_size(window)[1])
+        self._dirty()
+
+    def _on_scroll(self, window, dx, dy) -> None:
+        if not self.io.want_capture_mouse:
+            self.camera = self.camera.zoom(0.9**dy)
+            self._dirty()
+
+    def _on_drop(self, window, paths) -> None:
+        for p in paths:
+            self.open_path(Path(p))
+
+    # -- files ----------------------------------------------------------------------------------------------
+    def open_path(self, path: Path) -> None:
+        """Open a dropped or typed file; a failure is a message, the last good state stays."""
+        from trainer.data import load_image
+        from viewer.app import packed_from_file
+        from viewer.mesh import load_mesh
+        from viewer.worker import Reset
+
+        try:
+            suffix = path.suffix.lower()
+            if suffix == ".obj":
+                mesh = load_mesh(path)
+                self.mesh = mesh
+                self.renderer = _rebuild(self.ctx, mesh, self.image, self.renderer)
+                self.state.mesh_name = str(path)
+            elif suffix in (".png", ".jpg", ".jpeg"):
+                image = load_image(path)
+                self.image = image
+                self.renderer = _rebuild(self.ctx, self.mesh, image, self.renderer)
+                self.state.image_size = (image.shape[1], image.shape[0])
+                self.state.texture_name = str(path)
+                self.metrics.set_image(image)
+                self.astc_shown = None
+                if self.worker is not None:
+                    self.worker.send(Reset(self.state.config, image))
+            elif suffix == ".texinr":
+                packed, levels = packed_from_file(path)
+                if self.worker is not None:
+                    self.worker.stop()
+                    self.worker = None
+                self.renderer.set_network(packed, ("file", str(path)), levels)
+            else:
+                raise TexinrError(f"{path}: open .obj, .png, .jpg or .texinr files")
+            self.state.say(f"opened {path}")
+        except (TexinrError, OSError) as e:
+            self.state.say(f"error: {e}")
+        self._dirty()
+
+    def screenshot(self, with_panel: bool) -> Path:
+        n = 1
+        while (self.screenshot_dir / f"texinr-{n:04d}.png").exists():
+            n += 1
+        path = self.screenshot_dir / f"texinr-{n:04d}.png"
+        from viewer.app import save_png
+
+        if with_panel:
+            fb_w, fb_h = glfw.get_framebuffer_size(self.window)
+            data = self.ctx.screen.read(viewport=(0, 0, fb_w, fb_h), components=3)
+            frame = np.frombuffer(data, np.uint8).reshape(fb_h, fb_w, 3)[::-1].copy()
+        else:
+            frame = self.target.read()
+        save_png(path, frame)
+        self.state.say(f"screenshot: {path}")
+        return path
+
+    # -- the loop -------------------------------------------------------------------------------------------
+    def step(self) -> None:
+        """One iteration: events, new weights, panel, scene (if dirty), composite, swap."""
+        t0 = time.perf_counter()
+        glfw.poll_events()
+        if glfw.window_should_close(self.window):
+            self.running = False
+        self._take_snapshot()
+        self._take_metrics()
+        self.input.new_frame()
+        imgui.new_frame()
+        before = (self.state.view, self.state.astc_block, self.state.astc_match_model, self.state.render_scale)
+        draw_gui(self.state, self.worker.send if self.worker is not None else self.state.say)
+        imgui.render()
+        if before != (self.state.view, self.state.astc_block, self.state.astc_match_model, self.state.render_scale):
+            self._dirty()
+        self._handle_requests()
+        fb_w, fb_h = glfw.get_framebuffer_size(self.window)
+        if fb_w > 0 and fb_h > 0:
+            scale = self.state.render_scale
+            size = (max(1, int(fb_w * scale)), max(1, int(fb_h * scale)))
+            if self.scene_dirty or self.target.fbo is None or self.target.fbo.size != size:
+                view = dataclasses.replace(self.state.view, view="reference") if self.flick else self.state.view
+                try:
+                    self.target.draw(self.renderer, self.camera, size, view)
+                    self.state.render_size = size
+                except Exception as e:  # a shader that fails to compile: say so, keep the app alive
+                    self.state.say(f"error: {e}")
+                    self.renderer.set_network(None, None)
+                self.scene_dirty = False
+            self.ctx.screen.use()
+            self.ctx.viewport = (0, 0, fb_w, fb_h)
+            self.ctx.clear(*BACKGROUND)
+            self.target.fbo.color_attachments[0].use(0)
+            self.blit["t_scene"] = 0
+            self.ctx.disable(moderngl.DEPTH_TEST)
+            self.blit_vao.render(moderngl.TRIANGLES, vertices=3)
+            self.gui.render(imgui.get_draw_data(), (fb_w, fb_h))
+            if self._panel_shot:  # read the back buffer before it is swapped away
+                self._panel_shot = False
+                self.screenshot(with_panel=True)
+            glfw.swap_buffers(self.window)
+        else:
+            time.sleep(0.05)  # minimised
+        dt = time.perf_counter() - t0
+        self.frame_times = [*self.frame_times[-119:], dt]
+        self.state.fps = 1.0 / max(np.median(self.frame_times), 1e-6)
+        budget = 1.0 / max(self.state.target_fps, 1.0)
+        if dt < budget:
+            time.sleep(budget - dt)
+
+    def _take_snapshot(self) -> None:
+        if self.worker is None:
+            return
+        snap = self.worker.mailbox.take()
+        if snap is None:
+            return
+        if self.state.snapshot is None or snap.run != self.state.snapshot.run:
+            self.state.loss.clear()
+            self.state.psnr.clear()
+        self.state.snapshot = snap
+        self.state.paused = snap.paused
+        if np.isfinite(snap.loss):
+            self.state.loss.push(snap.loss)
+            self.state.psnr.push(snap.psnr)
+        for e in snap.events:
+            self.state.say(e)
+        if snap.error:
+            self.state.say(f"error: {snap.error}")
+        try:
+            self.renderer.set_network(snap.packed, snap.version, snap.mips)
+        except Exception as e:
+            self.state.say(f"error: {e}")
+        self._dirty()
+
+    def _take_metrics(self) -> None:
+        now = time.time()
+        block = match_astc_block(self.state)
+        if now - self.last_metrics_request > 4.0 or block != self.astc_shown:
+            self.metrics.request(self.state.snapshot, block)
+            self.last_metrics_request = now
+            self.astc_shown = block
+        got = self.metrics.results.take()
+        if got is not None:
+            if "error" in got:
+                self.state.say(got["error"])
+            else:
+                self.state.metrics = {**got, "age": 0.0}
+        if self.state.metrics:
+            self.state.metrics["age"] = now - self.state.metrics.get("at", now)
+        img = self.metrics.astc_images.take()
+        if img is not None:
+            self.renderer.set_astc(img[1])
+            self._dirty()
+
+    def _handle_requests(self) -> None:
+        reqs, self.state.requests = self.state.requests, []
+        for r in reqs:
+            if r == "screenshot":
+                self._panel_shot = True
+            elif r == "screenshot_no_panel":
+                self.screenshot(with_panel=False)
+            elif r == "open":
+                self.open_path(Path(self.state.path_input.strip()))
+            elif r == "save_model":
+                self._save_model()
+
+    def _save_model(self) -> None:
+        snap = self.state.snapshot
+        if snap is None:
+            self.state.say("nothing to save yet")
+            return
+        import torch
+
+        from trainer.modelfile import pack, save
+        from trainer.models import build_model
+
+        path = Path(self.state.path_input.strip() or "texinr-model.texinr")
+        if path.suffix != ".texinr":
+            path = path.with_suffix(".texinr")
+        try:
+            model = build_model(snap.config.model)
+            model.load_state_dict({k: torch.from_numpy(v) for k, v in snap.weights.items()})
+            w, h = self.state.image_size
+            save(pack(model, snap.config.bits, w, h, snap.mips, train={"steps_done": snap.step}), path)
+            self.state.say(f"saved {path}")
+        except (OSError, TexinrError) as e:
+            self.state.say(f"error: cannot save {path}: {e}")
+
+    def run(self) -> None:
+        while self.running:
+            self.step()
+        self.close()
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+        self.metrics.stop()
+        imgui.save_ini_settings_to_disk(str(config_dir() / "imgui.ini"))
+        glfw.destroy_window(self.window)
+        glfw.terminate()
+
+
+def _rebuild(ctx, mesh, image, old: MeshRenderer) -> MeshRenderer:
+    new = MeshRenderer(ctx, mesh, image, image, old.levels)
+    new.defines = old.defines
+    new.weights = old.weights
+    return new
