@@ -42,6 +42,7 @@ class ViewCommand:
     benchmark: bool = False
     frames: int = 10
     screenshot_dir: Path | None = None
+    benchmark_window: float | None = None
 
 
 def lod_arg(s: str) -> int:
@@ -86,6 +87,12 @@ def view_parser() -> ArgumentParser:
     )
     p.add_argument("--frames", type=int, default=10, help="frames timed per row of --benchmark")
     p.add_argument("--screenshot-dir", type=Path, help="where F12 / Ctrl+S screenshots go (default: here)")
+    p.add_argument(
+        "--benchmark-window",
+        type=positive_float,
+        metavar="SECONDS",
+        help="measure frame times and training speed with the window open (needs a display)",
+    )
     return p
 
 
@@ -131,6 +138,7 @@ def parse_view(argv: list[str] | None) -> ViewCommand:
         a.benchmark,
         max(1, a.frames),
         a.screenshot_dir,
+        a.benchmark_window,
     )
 
 
@@ -293,6 +301,12 @@ def view_main(cmd: ViewCommand) -> int:
 
     if cmd.benchmark:
         return benchmark_main(cmd)
+    if cmd.benchmark_window:
+        from viewer.bench_window import benchmark_window
+
+        if not display_available():
+            raise TexinrError("--benchmark-window needs a display; run it under xvfb-run")
+        return benchmark_window(cmd, cmd.benchmark_window)
     if cmd.headless:
         return headless_main(cmd)
     if not display_available():

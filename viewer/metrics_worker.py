@@ -32,9 +32,9 @@ class MetricsWorker:
         self._requests.put(None)
         self._thread.join(5.0)
 
-    def request(self, snapshot, astc_block: str) -> None:
-        """Newest request wins; older ones still queued are skipped."""
-        self._requests.put((snapshot, astc_block, time.time()))
+    def request(self, snapshot, astc_block: str, nearest_block: str | None = None) -> None:
+        """Newest request wins; older ones still queued are skipped. `nearest_block`: ASTC at the model's bpp."""
+        self._requests.put((snapshot, astc_block, nearest_block))
 
     def set_image(self, image: np.ndarray) -> None:
         self._requests.put(("image", image))
@@ -48,6 +48,16 @@ class MetricsWorker:
             self._astc_cache[block] = (decoded, all_metrics(self.image, decoded))
             self.astc_images.publish((block, decoded))
         return self._astc_cache[block]
+
+    def _astc_metrics(self, block: str) -> dict:
+        """Metrics of ASTC at `block` without publishing its image (the view shows another block)."""
+        from trainer import astc
+        from trainer.metrics import all_metrics
+
+        if block not in self._astc_cache:
+            decoded = astc.compress(self.image, block).decoded
+            self._astc_cache[block] = (decoded, all_metrics(self.image, decoded))
+        return self._astc_cache[block][1]
 
     def _main(self) -> None:
         from trainer.metrics import all_metrics
@@ -70,10 +80,12 @@ class MetricsWorker:
             if req[0] == "image":
                 self.image, self._astc_cache = req[1], {}
                 continue
-            snap, block, _asked = req
+            snap, block, nearest = req
             try:
                 _, astc_m = self._astc(block)
                 out = {"astc": astc_m, "astc_block": block, "step": None}
+                if nearest is not None:
+                    out["astc_nearest"], out["nearest_block"] = self._astc_metrics(nearest), nearest
                 if snap is not None:
                     import torch
 

@@ -39,11 +39,45 @@ void main() {
 """
 
 
+PUBLISH_EVERY_S = float(os.environ.get("TEXINR_PUBLISH_EVERY", "0.5"))
+"""Seconds between weight snapshots on screen: each one re-renders the scene, which shares the 2 cores with training."""
+METRICS_EVERY_S = float(os.environ.get("TEXINR_METRICS_EVERY", "10.0"))
+"""Seconds between background metric updates (PSNR, SSIM, FLIP of the model at its stored precision)."""
+
+
+SCENE_TIME_SHARE_INV = 9.0
+"""New weights re-render the scene at most once per 9 x (last scene frame time), so scene rendering takes at most
+~10% of the time and training keeps the cores (camera, view and panel changes re-render at once)."""
+
+
 def config_dir() -> Path:
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     d = Path(base) / "texinr"
     d.mkdir(parents=True, exist_ok=True)
     return d
+
+
+def remembered_size() -> tuple[int, int]:
+    """The window size of the last run (config dir), or 1280 x 800."""
+    import json
+
+    try:
+        w, h = json.loads((config_dir() / "window.json").read_text())["size"]
+        if 64 <= w <= 16384 and 64 <= h <= 16384:
+            return int(w), int(h)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return 1280, 800
+
+
+def remember_size(size: tuple[int, int]) -> None:
+    import json
+
+    from trainer.modelfile import atomic_write
+
+    w, h = size
+    if w >= 64 and h >= 64:  # not a minimised or 1x1 window
+        atomic_write(config_dir() / "window.json", json.dumps({"size": [w, h]}).encode())
 
 
 def display_available() -> bool:
@@ -53,7 +87,7 @@ def display_available() -> bool:
 class App:
     """One window. `step()` runs one iteration of the loop, so tests can drive it frame by frame."""
 
-    def __init__(self, cmd, size: tuple[int, int] = (1280, 800), screenshot_dir: Path | None = None):
+    def __init__(self, cmd, size: tuple[int, int] | None = None, screenshot_dir: Path | None = None):
         from viewer.app import make_camera, packed_from_file
         from viewer.mesh import load_mesh
         from viewer.metrics_worker import MetricsWorker
@@ -74,6 +108,7 @@ class App:
 
         self.image = load_image(texture)
         title = f"texinr — {Path(cmd.mesh).name} — {Path(texture).name}"
+        size = size or remembered_size()
         self.window = glfw.create_window(size[0], size[1], title, None, None)
         if not self.window:
             glfw.terminate()
@@ -115,7 +150,7 @@ class App:
             packed, levels = packed_from_file(cmd.model)
             self.renderer.set_network(packed, "file", levels)
         else:
-            self.worker = TrainingWorker(self.image, self.state.config).start()
+            self.worker = TrainingWorker(self.image, self.state.config, publish_every=PUBLISH_EVERY_S).start()
         self.scene_dirty = True
         self.drag: tuple[int, float, float] | None = None
         self.flick = False
@@ -123,13 +158,24 @@ class App:
         self.last_metrics_request = 0.0
         self.astc_shown = None
         self._panel_shot = False
+        self.good_defines = {"HAS_NETWORK": 0}
+        self.scene_times: list[float] = []
+        self.weights_dirty = False
+        self.last_scene_at = 0.0
+        self.idle_frames_left = 4
         self.running = True
 
     # -- events ---------------------------------------------------------------------------------------------
     def _dirty(self) -> None:
         self.scene_dirty = True
+        self._active()
+
+    def _active(self) -> None:
+        """Something happened: draw the next few frames (ImGui needs a couple to settle hover and clicks)."""
+        self.idle_frames_left = 4
 
     def _on_key(self, window, key, scancode, action, mods) -> None:
+        self._active()
         if self.io.want_capture_keyboard:
             return
         ctrl = bool(mods & glfw.MOD_CONTROL)
@@ -151,25 +197,35 @@ class App:
             self.state.show_panel = not self.state.show_panel
 
     def _on_mouse_button(self, window, button, action, mods) -> None:
+        self._active()
         if action == glfw.PRESS and not self.io.want_capture_mouse:
             x, y = glfw.get_cursor_pos(window)
+            width = glfw.get_window_size(window)[0]
+            near_divider = abs(x - self.state.view.divider * width) < 8
+            if self.state.view.view == "split" and button == glfw.MOUSE_BUTTON_LEFT and near_divider:
+                button = -1  # drag the split divider
             self.drag = (button, x, y)
         elif action == glfw.RELEASE:
             self.drag = None
 
     def _on_cursor(self, window, x, y) -> None:
+        self._active()
         if self.drag is None:
             return
         button, x0, y0 = self.drag
         dx, dy = x - x0, y - y0
         self.drag = (button, x, y)
-        if button == glfw.MOUSE_BUTTON_LEFT:
+        if button == -1:
+            width = max(glfw.get_window_size(window)[0], 1)
+            self.state.view = dataclasses.replace(self.state.view, divider=min(1.0, max(0.0, x / width)))
+        elif button == glfw.MOUSE_BUTTON_LEFT:
             self.camera = self.camera.orbit(-dx * 0.4, dy * 0.4)
         else:
             self.camera = self.camera.pan(dx, dy, glfw.get_window_size(window)[1])
         self._dirty()
 
     def _on_scroll(self, window, dx, dy) -> None:
+        self._active()
         if not self.io.want_capture_mouse:
             self.camera = self.camera.zoom(0.9**dy)
             self._dirty()
@@ -242,6 +298,11 @@ class App:
             self.running = False
         self._take_snapshot()
         self._take_metrics()
+        if self.idle_frames_left <= 0 and not (self.scene_dirty or self.weights_dirty or self.state.requests):
+            # nothing changed: no redraw (software GL shares the cores with training); ~30 polls/s keep input snappy
+            time.sleep(1.0 / max(self.state.target_fps, 1.0))
+            return
+        self.idle_frames_left -= 1
         self.input.new_frame()
         imgui.new_frame()
         before = (self.state.view, self.state.astc_block, self.state.astc_match_model, self.state.render_scale)
@@ -254,14 +315,24 @@ class App:
         if fb_w > 0 and fb_h > 0:
             scale = self.state.render_scale
             size = (max(1, int(fb_w * scale)), max(1, int(fb_h * scale)))
-            if self.scene_dirty or self.target.fbo is None or self.target.fbo.size != size:
+            now = time.perf_counter()
+            weights_due = self.weights_dirty and (
+                now - self.last_scene_at >= SCENE_TIME_SHARE_INV * (self.scene_times[-1] if self.scene_times else 0.0)
+            )
+            if self.scene_dirty or weights_due or self.target.fbo is None or self.target.fbo.size != size:
                 view = dataclasses.replace(self.state.view, view="reference") if self.flick else self.state.view
                 try:
+                    t_scene = time.perf_counter()
                     self.target.draw(self.renderer, self.camera, size, view)
+                    self.scene_times = [*self.scene_times[-999:], time.perf_counter() - t_scene]
+                    self.last_scene_at = time.perf_counter()
+                    self.weights_dirty = False
                     self.state.render_size = size
-                except Exception as e:  # a shader that fails to compile: say so, keep the app alive
+                    self.good_defines = self.renderer.defines
+                except Exception as e:  # a shader that fails to compile: say so, go back to the last good one
                     self.state.say(f"error: {e}")
-                    self.renderer.set_network(None, None)
+                    self.renderer.defines = self.good_defines
+                    self.target.draw(self.renderer, self.camera, size, view)
                 self.scene_dirty = False
             self.ctx.screen.use()
             self.ctx.viewport = (0, 0, fb_w, fb_h)
@@ -278,8 +349,8 @@ class App:
         else:
             time.sleep(0.05)  # minimised
         dt = time.perf_counter() - t0
-        self.frame_times = [*self.frame_times[-119:], dt]
-        self.state.fps = 1.0 / max(np.median(self.frame_times), 1e-6)
+        self.frame_times = [*self.frame_times[-999:], dt]
+        self.state.fps = 1.0 / max(np.median(self.frame_times[-120:]), 1e-6)
         budget = 1.0 / max(self.state.target_fps, 1.0)
         if dt < budget:
             time.sleep(budget - dt)
@@ -295,6 +366,7 @@ class App:
             self.state.psnr.clear()
         self.state.snapshot = snap
         self.state.paused = snap.paused
+        self._active()  # the panel's numbers changed
         if np.isfinite(snap.loss):
             self.state.loss.push(snap.loss)
             self.state.psnr.push(snap.psnr)
@@ -306,13 +378,20 @@ class App:
             self.renderer.set_network(snap.packed, snap.version, snap.mips)
         except Exception as e:
             self.state.say(f"error: {e}")
-        self._dirty()
+        self.weights_dirty = True  # drawn when the scene's share of the CPU allows (see SCENE_TIME_SHARE_INV)
 
     def _take_metrics(self) -> None:
         now = time.time()
         block = match_astc_block(self.state)
-        if now - self.last_metrics_request > 4.0 or block != self.astc_shown:
-            self.metrics.request(self.state.snapshot, block)
+        if now - self.last_metrics_request > METRICS_EVERY_S or block != self.astc_shown:
+            nearest = None
+            snap = self.state.snapshot
+            if snap is not None:
+                from trainer.astc import nearest_block
+
+                w, h = self.state.image_size
+                nearest = nearest_block(snap.payload_bits / max(w * h, 1), w, h, snap.mips)
+            self.metrics.request(snap, block, nearest)
             self.last_metrics_request = now
             self.astc_shown = block
         got = self.metrics.results.take()
@@ -321,6 +400,7 @@ class App:
                 self.state.say(got["error"])
             else:
                 self.state.metrics = {**got, "age": 0.0}
+            self._active()
         if self.state.metrics:
             self.state.metrics["age"] = now - self.state.metrics.get("at", now)
         img = self.metrics.astc_images.take()
@@ -372,6 +452,7 @@ class App:
             self.worker.stop()
         self.metrics.stop()
         imgui.save_ini_settings_to_disk(str(config_dir() / "imgui.ini"))
+        remember_size(glfw.get_window_size(self.window))
         glfw.destroy_window(self.window)
         glfw.terminate()
 

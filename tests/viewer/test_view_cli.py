@@ -97,3 +97,15 @@ def test_bad_inputs(scene, capsys):
         rc, cap = view(argv, capsys)
         assert_one_line_error(rc, cap, "texinr-view")
     assert not shot.exists()
+
+
+def test_without_a_display_it_runs_headless_and_says_how_to_get_the_window(scene, capsys, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    out = scene / "fallback.png"
+    rc, cap = view(
+        [scene / "quad.obj", scene / "tex.png", "--screenshot", out, "--train-seconds", "1", "--size", "32x32"], capsys
+    )
+    assert rc == 0, cap.err
+    assert "no display" in cap.err and "xvfb-run" in cap.err and "--headless" in cap.err
+    assert out.exists() and str(out) in cap.out

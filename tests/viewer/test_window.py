@@ -46,7 +46,9 @@ def test_window_trains_changes_views_and_screenshots(display, tmp_path):
         capture_output=True,
         text=True,
         timeout=400,
-        env={**os.environ, "DISPLAY": display},
+        env={**os.environ, "DISPLAY": display, "XDG_CONFIG_HOME": str(tmp_path / "config")},
     )
     assert r.returncode == 0 and "window scenario OK" in r.stdout, r.stdout[-2000:] + r.stderr[-4000:]
     assert len(list(tmp_path.glob("texinr-*.png"))) == 2
+    assert (tmp_path / "config" / "texinr" / "imgui.ini").exists()  # the layout is remembered ...
+    assert (tmp_path / "config" / "texinr" / "window.json").exists()  # ... and the window size

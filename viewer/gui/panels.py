@@ -105,7 +105,9 @@ def draw_training_panel(state: ViewerState, send) -> None:
     if snap is not None:
         imgui.text(f"step {snap.step}   {snap.elapsed:.1f} s   {snap.steps_per_s:.1f} steps/s")
         imgui.text(f"loss {snap.loss:.2e}   batch PSNR {snap.psnr:.2f} dB   lr {snap.lr:.2e}")
-        imgui.progress_bar(float(snap.progress), (-1, 0), f"{snap.progress:.0%} of the budget")
+        budget = snap.config.train.seconds
+        if snap.config.train.steps is not None or (budget is not None and budget < 3600):  # not open-ended
+            imgui.progress_bar(float(snap.progress), (-1, 0), f"{snap.progress:.0%} of the budget")
     if state.loss.count > 1:
         imgui.plot_lines(
             "##loss",
@@ -120,6 +122,11 @@ def draw_training_panel(state: ViewerState, send) -> None:
         mips = state.snapshot.mips
         block = nearest_block(bpp, w, h, mips)
         imgui.text(f"model {bpp:.3f} bpp   ASTC nearest: {block} ({chain_bpp(w, h, block, mips):.2f} bpp)")
+        near, mine = state.metrics.get("astc_nearest"), state.metrics.get("neural")
+        if near and mine:
+            imgui.text(
+                f"PSNR: model {mine['psnr']:.2f} dB, ASTC {state.metrics['nearest_block']} {near['psnr']:.2f} dB"
+            )
     changed, threads = imgui.slider_int("trainer threads", state.threads, 0, 16, "%d (0 = all)")
     if changed:
         state.threads = threads
