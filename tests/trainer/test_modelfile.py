@@ -1,3 +1,4 @@
+import os
 import struct
 import zlib
 
@@ -122,6 +123,9 @@ def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path, monkeypatch):
     path = tmp_path / "m.texinr"
     save(pack(model, 32, 8, 8, 1), path)
     before = path.read_bytes()
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask  # not mkstemp's 0600
 
     def broken_fsync(fd):
         raise OSError("disk full")

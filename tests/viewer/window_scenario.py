@@ -78,6 +78,14 @@ def scenario(tmp_path: Path) -> None:
         panel_region = with_panel[30:200, 20:200].astype(int)
         assert np.abs(panel_region - without[30:200, 20:200].astype(int)).mean() > 5, "the panel is drawn"
 
+        # a texture opened the way a drop opens it: training restarts on it
+        Image.fromarray((np.random.default_rng(0).random((64, 64, 3)) * 255).astype(np.uint8)).save(tmp_path / "t.png")
+        run_before = app.state.snapshot.run
+        app.open_path(tmp_path / "t.png")
+        assert app.state.messages[-1].startswith("opened")
+        run_for(app, until=lambda: app.state.snapshot.run > run_before)
+        assert app.state.image_size == (64, 64)
+
         # bad input keeps the app alive with a message
         (tmp_path / "bad.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n")
         app.open_path(tmp_path / "bad.obj")

@@ -1,0 +1,122 @@
+"""Panel functions without a window: ImGui builds its frames without GL, commands go to a list."""
+
+import dataclasses
+
+import imgui
+import numpy as np
+import pytest
+
+from trainer.config import Config, TrainConfig, model_preset
+from viewer.gui import panels
+from viewer.gui.panels import RingBuffer, ViewerState, apply_config, default_config, match_astc_block, toggle_pause
+from viewer.worker import Pause, Reset, Resume
+
+
+@pytest.fixture
+def frame():
+    ctx = imgui.create_context()
+    io = imgui.get_io()
+    io.display_size = (1280, 800)
+    io.fonts.get_tex_data_as_rgba32()  # builds the font atlas (no GL involved)
+    io.ini_file_name = None
+    imgui.new_frame()
+    yield
+    imgui.render()
+    imgui.destroy_context(ctx)
+
+
+@dataclasses.dataclass
+class FakeSnapshot:
+    step: int = 120
+    loss: float = 1e-3
+    psnr: float = 30.0
+    elapsed: float = 10.0
+    steps_per_s: float = 12.0
+    lr: float = 1e-2
+    progress: float = 0.5
+    paused: bool = False
+    mips: int = 6
+    payload_bits: int = 2 * 512 * 512
+    config: Config = dataclasses.field(default_factory=default_config)
+    run: int = 0
+
+
+def state() -> ViewerState:
+    cfg = default_config()
+    return ViewerState(config=cfg, edit=cfg, image_size=(512, 512))
+
+
+def test_every_panel_draws_with_and_without_data(frame):
+    s = state()
+    sent = []
+    panels.draw_gui(s, sent.append)  # nothing yet
+    s.snapshot = FakeSnapshot()
+    for v in (1e-2, 5e-3, 1e-3):
+        s.loss.push(v)
+        s.psnr.push(20.0 + v)
+    s.metrics = {
+        "neural": {"psnr": 30.0, "ssim": 0.9, "flip": 0.1},
+        "astc": {"psnr": 35, "ssim": 0.95, "flip": 0.05},
+        "astc_block": "6x6",
+        "astc_nearest": {"psnr": 34.0},
+        "nearest_block": "8x8",
+        "step": 100,
+        "age": 1.0,
+    }
+    s.view = dataclasses.replace(s.view, view="split")
+    panels.draw_gui(s, sent.append)
+    s.view = dataclasses.replace(s.view, view="diff", fixed_level=2)
+    panels.draw_gui(s, sent.append)
+    assert sent == []  # drawing alone sends nothing
+
+
+def test_hidden_panel_draws_nothing(frame):
+    s = state()
+    s.show_panel = False
+    panels.draw_gui(s, lambda c: pytest.fail("no command expected"))
+
+
+def test_pause_resume_and_apply_go_through_the_command_queue():
+    s, sent = state(), []
+    toggle_pause(s, sent.append)
+    toggle_pause(s, sent.append)
+    assert [type(c) for c in sent] == [Pause, Resume] and not s.paused
+    s.edit = Config(model_preset("siren", lod=True, width=64), TrainConfig(mips=6, seconds=60.0))
+    s.loss.push(1.0)
+    apply_config(s, sent.append)
+    assert isinstance(sent[-1], Reset) and sent[-1].config.model.arch == "siren"
+    assert s.config == s.edit and s.loss.count == 0  # a new run starts a new plot
+
+
+def test_an_invalid_configuration_is_a_message_not_a_command():
+    s, sent = state(), []
+    s.edit = dataclasses.replace(s.edit, train=dataclasses.replace(s.edit.train, batch=0))
+    apply_config(s, sent.append)
+    assert sent == [] and "cannot apply" in s.messages[-1] and "batch" in s.messages[-1]
+
+
+def test_astc_block_matching_the_model():
+    s = state()
+    s.astc_block = "4x4"
+    assert match_astc_block(s) == "4x4"
+    s.astc_match_model = True
+    s.snapshot = FakeSnapshot(payload_bits=int(2.0 * 512 * 512))
+    assert match_astc_block(s) == "8x8"
+    s.snapshot = FakeSnapshot(payload_bits=int(0.9 * 512 * 512))
+    assert match_astc_block(s) == "12x12"
+
+
+def test_ring_buffer_is_float32_and_bounded():
+    r = RingBuffer(4)
+    for i in range(6):
+        r.push(float(i))
+    assert r.values().dtype == np.float32 and r.values().tolist() == [2, 3, 4, 5]
+    r.clear()
+    assert r.values().size == 0
+
+
+def test_messages_keep_the_last_few():
+    s = state()
+    for i in range(20):
+        s.say(f"m{i}")
+    assert s.messages[-1] == "m19" and len(s.messages) <= 8
