@@ -58,6 +58,20 @@ class FitResult:
     events: list[str] = field(default_factory=list)
 
 
+MAX_PARAMETERS = 50_000_000
+"""Far beyond any texture model worth its bits (a 4096^2 RGB texture at 8 bpp is 134M bits): a larger one is a typo."""
+
+
+def check_model_size(config: Config) -> None:
+    """Refuse absurd sizes before allocating them (counted on torch's meta device: no memory used)."""
+    from trainer.errors import TexinrError
+    from trainer.sizing import config_bits
+
+    n = config_bits(config.model, 32) // 32
+    if n > MAX_PARAMETERS:
+        raise TexinrError(f"the model would have {n:,} parameters; at most {MAX_PARAMETERS:,} are allowed")
+
+
 def set_threads(threads: int) -> int:
     n = threads or os.cpu_count() or 1
     torch.set_num_threads(n)
@@ -69,6 +83,7 @@ class Trainer:
 
     def __init__(self, rgb01: np.ndarray, config: Config):
         self.config = config.validate()
+        check_model_size(config)
         tc = config.train
         self.threads = set_threads(tc.threads)
         self.samples = TextureSamples(rgb01, tc.mips)

@@ -163,6 +163,7 @@ class App:
         self.weights_dirty = False
         self.last_scene_at = 0.0
         self.idle_frames_left = 4
+        self.rendered: tuple | None = None  # (view settings, flick) of the scene on screen
         self.running = True
 
     # -- events ---------------------------------------------------------------------------------------------
@@ -298,18 +299,21 @@ class App:
             self.running = False
         self._take_snapshot()
         self._take_metrics()
-        if self.idle_frames_left <= 0 and not (self.scene_dirty or self.weights_dirty or self.state.requests):
+        changed = (self.state.view, self.flick) != self.rendered
+        if self.idle_frames_left <= 0 and not (
+            self.scene_dirty or self.weights_dirty or self.state.requests or changed
+        ):
             # nothing changed: no redraw (software GL shares the cores with training); ~30 polls/s keep input snappy
             time.sleep(1.0 / max(self.state.target_fps, 1.0))
             return
         self.idle_frames_left -= 1
         self.input.new_frame()
         imgui.new_frame()
-        before = (self.state.view, self.state.astc_block, self.state.astc_match_model, self.state.render_scale)
         draw_gui(self.state, self.worker.send if self.worker is not None else self.state.say)
         imgui.render()
-        if before != (self.state.view, self.state.astc_block, self.state.astc_match_model, self.state.render_scale):
-            self._dirty()
+        shown = (self.state.view, self.flick)
+        if shown != self.rendered:  # the view changed, from the panel, a key or a script
+            self.scene_dirty = True
         self._handle_requests()
         fb_w, fb_h = glfw.get_framebuffer_size(self.window)
         if fb_w > 0 and fb_h > 0:
@@ -326,6 +330,7 @@ class App:
                     self.target.draw(self.renderer, self.camera, size, view)
                     self.scene_times = [*self.scene_times[-999:], time.perf_counter() - t_scene]
                     self.last_scene_at = time.perf_counter()
+                    self.rendered = (self.state.view, self.flick)
                     self.weights_dirty = False
                     self.state.render_size = size
                     self.good_defines = self.renderer.defines

@@ -86,6 +86,28 @@ def scenario(tmp_path: Path) -> None:
         run_for(app, until=lambda: app.state.snapshot.run > run_before)
         assert app.state.image_size == (64, 64)
 
+        # a shader that fails to compile: a message, and the last good program goes on (training paused, so no
+        # new snapshot replaces the broken defines first)
+        from viewer.worker import Pause, Resume
+
+        app.worker.send(Pause())
+        run_for(app, until=lambda: app.state.snapshot.paused)
+        run_for(app, seconds=0.3)
+        good = dict(app.renderer.defines)
+        app.renderer.defines = {**good, "MLP_IN4": "not_a_number"}
+        app._dirty()
+        run_for(app, seconds=0.5)
+        assert any("compile failed" in m for m in app.state.messages)
+        assert app.renderer.defines == good
+
+        # a diverging run (an absurd learning rate set live): reported in the panel, training goes on
+        from viewer.worker import SetLearningRate
+
+        app.worker.send(SetLearningRate(1e6))
+        app.worker.send(Resume())
+        run_for(app, until=lambda: any("diverged" in m for m in app.state.messages), limit=60)
+        assert app.worker.alive
+
         # bad input keeps the app alive with a message
         (tmp_path / "bad.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n")
         app.open_path(tmp_path / "bad.obj")
