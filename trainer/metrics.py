@@ -65,21 +65,6 @@ def flip(ref: np.ndarray, test: np.ndarray) -> float:
     return float(mean)
 
 
-def flip_map(ref: np.ndarray, test: np.ndarray) -> np.ndarray:
-    """Per-pixel FLIP error (H, W) in [0, 1]."""
-    import flip_evaluator
-
-    m, _, _ = flip_evaluator.evaluate(
-        np.ascontiguousarray(ref, dtype=np.float32),
-        np.ascontiguousarray(test, dtype=np.float32),
-        "LDR",
-        inputsRGB=True,
-        applyMagma=False,
-        computeMeanError=False,
-    )
-    return np.asarray(m)[..., 0]
-
-
 def lpips_status() -> str:
     """'available', or why not. Never downloads: the backbone must already be in torch's hub cache."""
     if importlib.util.find_spec("lpips") is None:

@@ -98,7 +98,3 @@ class TextureField(nn.Module):
 def build_model(cfg: ModelConfig, seed: int = 0) -> TextureField:
     torch.manual_seed(seed)
     return TextureField(cfg)
-
-
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())

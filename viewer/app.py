@@ -18,7 +18,7 @@ import numpy as np
 
 from trainer.cli import ArgumentParser, check_writable, nonneg_float, positive_float, run_cli, size_wxh
 from trainer.errors import TexinrError
-from viewer.render import BACKGROUND, SOURCES, VIEWS, ViewSettings
+from viewer.render import BACKGROUND, SOURCES, VIEWS, ViewSettings, view_needs_network
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 DEFAULT_MESH = ASSETS / "default_mesh.obj"
@@ -165,13 +165,10 @@ def prepare_scene(cmd: ViewCommand, log=print) -> Scene:
         raise TexinrError(f"{cmd.mesh}: its material names no texture (map_Kd); give a TEXTURE")
     image = load_image(texture)
     astc_image = astc.compress(image, cmd.astc_block).decoded
-    needs_network = cmd.settings.view == "neural" or (
-        cmd.settings.view in ("split", "diff") and "neural" in (cmd.settings.left, cmd.settings.right)
-    )
     packed, levels = None, 6
     if cmd.model is not None:
         packed, levels = packed_from_file(cmd.model)
-    elif needs_network or cmd.settings.view == "lod":
+    elif view_needs_network(cmd.settings):
         packed, levels = train_for_view(image, cmd, log)
     return Scene(mesh, image, astc_image, packed, levels, Path(texture))
 

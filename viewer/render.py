@@ -162,10 +162,6 @@ class MeshRenderer:
             "LIT": int(settings.lit),
         }
 
-    def needs_network(self, settings: ViewSettings) -> bool:
-        d = self.view_defines(settings)
-        return d["VIEW"] != 3 and 0 in (d["SRC_A"], d["SRC_B"])
-
     def _program_and_vao(self, settings: ViewSettings):
         prog = self.programs.get("mesh.glsl", {**self.defines, **self.view_defines(settings)})
         key = id(prog)
@@ -213,6 +209,13 @@ class MeshRenderer:
         vao.render(moderngl.TRIANGLES)
         fbo.depth_mask = True
         self.ctx.depth_func = "<"
+
+
+def view_needs_network(settings: ViewSettings) -> bool:
+    """Whether this view shows the neural texture anywhere (else no model is needed)."""
+    if settings.view in ("split", "diff"):
+        return "neural" in (settings.left, settings.right)
+    return settings.view == "neural"
 
 
 def _set(prog, name: str, value) -> None:

@@ -2,10 +2,10 @@
 take screenshots and check them. Skips where neither a display nor Xvfb exists (CI installs Xvfb)."""
 
 import os
+import select
 import shutil
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -20,14 +20,21 @@ def display():
     xvfb = shutil.which("Xvfb")
     if xvfb is None:
         pytest.skip("no display and no Xvfb (apt-get install xvfb)")
-    num = 90 + os.getpid() % 9
+    read_fd, write_fd = os.pipe()  # Xvfb picks a free display and writes its number here once it is ready
     proc = subprocess.Popen(
-        [xvfb, f":{num}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        [xvfb, "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        pass_fds=(write_fd,),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    time.sleep(1.0)
-    os.environ["DISPLAY"] = f":{num}"
+    os.close(write_fd)
+    ready, _, _ = select.select([read_fd], [], [], 30.0)
+    number = os.read(read_fd, 32).decode().strip() if ready else ""
+    os.close(read_fd)
+    if not number:
+        proc.kill()
+        pytest.fail("Xvfb did not start within 30 s")
+    os.environ["DISPLAY"] = f":{number}"
     try:
         yield os.environ["DISPLAY"]
     finally:
