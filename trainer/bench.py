@@ -289,6 +289,7 @@ def bench_main(cmd: BenchCommand) -> int:
     for name, image in images.items():
         cache = cmd.out / "cache" / f"{name}-{key}.json" if cmd.out is not None else None
         done = json.loads(cache.read_text()) if cache is not None and cache.exists() else {}
+        before = len(done)
         if "astc" not in done:
             done["astc"] = astc_rows(name, image, cmd)
         for fam in cmd.families:
@@ -300,7 +301,7 @@ def bench_main(cmd: BenchCommand) -> int:
                     if cache is not None:
                         atomic_write(cache, json.dumps(done, default=float).encode())
                 bar.update(1)
-        if cache is not None:
+        if cache is not None and len(done) != before:  # something new (ASTC rows) not yet written
             atomic_write(cache, json.dumps(done, default=float).encode())
         rows += done["astc"] + [done[f"{f}@{b:g}"] for f in cmd.families for b in cmd.bpps]
     bar.close()
@@ -443,6 +444,9 @@ def write_plots(rows: list[dict], cmd: BenchCommand) -> None:
         ax.set_xlabel("bits per pixel" + (" (ASTC: whole mip chain)" if cmd.mips > 1 else ""))
         ax.set_ylabel(label)
         ax.grid(True, which="both", alpha=0.3)
+        if not ax.lines:  # e.g. FLIP with --no-flip
+            plt.close(fig)
+            continue
         ax.legend(fontsize=8)
         ax.set_title(f"mean over textures, {cmd.size}^2, {cmd.seconds:g} s/model")
         buf = io.BytesIO()
