@@ -164,7 +164,10 @@ def prepare_scene(cmd: ViewCommand, log=print) -> Scene:
     if texture is None:
         raise TexinrError(f"{cmd.mesh}: its material names no texture (map_Kd); give a TEXTURE")
     image = load_image(texture)
-    astc_image = astc.compress(image, cmd.astc_block).decoded
+    shows_astc = cmd.settings.view == "astc" or (
+        cmd.settings.view in ("split", "diff") and "astc" in (cmd.settings.left, cmd.settings.right)
+    )
+    astc_image = astc.compress(image, cmd.astc_block).decoded if shows_astc else image  # encode only if shown
     packed, levels = None, 6
     if cmd.model is not None:
         packed, levels = packed_from_file(cmd.model)

@@ -134,6 +134,12 @@ class MeshRenderer:
             depth_prog, [(self.vbo, "3f 20x", "in_position")], index_buffer=self.ibo, index_element_size=4
         )
 
+    def release_geometry_and_images(self) -> None:
+        """Free what a new mesh or texture replaces (the weights texture lives on in the new renderer)."""
+        for obj in (self._vao, self._depth_vao, self.vbo, self.ibo, self.reference, self.astc):
+            if obj is not None:
+                obj.release()
+
     def set_astc(self, astc_rgb01: np.ndarray) -> None:
         self.astc.release()
         self.astc = image_texture(self.ctx, astc_rgb01)

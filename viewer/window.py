@@ -464,6 +464,8 @@ class App:
 
 def _rebuild(ctx, mesh, image, old: MeshRenderer) -> MeshRenderer:
     new = MeshRenderer(ctx, mesh, image, image, old.levels)
+    new.weights.release()
     new.defines = old.defines
     new.weights = old.weights
+    old.release_geometry_and_images()
     return new
