@@ -298,6 +298,8 @@ def decode_main(cmd: DecodeCommand) -> int:
     from trainer.modelfile import atomic_write, load
     from trainer.train import render
 
+    if cmd.output.is_dir():
+        raise TexinrError(f"{cmd.output}: is a folder; give a file name such as out.png")
     fmt = IMAGE_FORMATS.get(cmd.output.suffix.lower())
     if fmt is None:
         raise TexinrError(f"{cmd.output}: unknown image type; use one of {', '.join(IMAGE_FORMATS)}")

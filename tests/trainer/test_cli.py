@@ -113,6 +113,7 @@ def test_decode_bad_inputs(tmp_path, capsys):
         [tmp_path / "foreign.texinr", tmp_path / "o.png", "--size", "big"],
         [tmp_path / "foreign.texinr", tmp_path / "o.png", "--lod", "2"],
         [tmp_path / "foreign.texinr", tmp_path / "o.xyz"],
+        [tmp_path / "foreign.texinr", tmp_path],  # a folder, not a file name
     ]
     for argv in cases:
         rc, cap = decode(argv, capsys)
