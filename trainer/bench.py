@@ -1,9 +1,14 @@
 """`texinr-bench`: every family sized to each target bpp and trained for a fixed budget, beside ASTC.
 
 For each texture (resized to --size): ASTC at every square block size, and each family sized automatically to each
-target bpp (trainer.sizing) and trained for --seconds. Prints a PSNR table (families x textures, ASTC at the
-block of nearest bpp beside them) and, with --out, writes results.csv, results.json, summary.md and PSNR / SSIM /
-FLIP-against-bpp plots. Results are kept per texture under OUT/cache, so an interrupted run resumes.
+target bpp (trainer.sizing) and trained for --seconds. With --mips N, also mip-aware variants (the model fits N
+levels with t as input; ASTC stores its whole mip chain) at the --mips-bpp targets. Prints PSNR tables (families x
+textures, ASTC at the block of nearest bpp beside them) and, with --out, writes results.csv, results.json,
+summary.md and PSNR / SSIM / FLIP-against-bpp plots (mip-aware variants in their own *_mips.png). Results are kept
+per texture under OUT/cache, so an interrupted run resumes.
+
+The codec's decoder is always stored as int8 (its latents at their own 1-8 bits); --bits sets the other families'
+precision.
 """
 
 from __future__ import annotations
@@ -42,12 +47,18 @@ CSV_COLUMNS = (
 )
 
 
+DEFAULT_BPPS = (8.0, 3.56, 2.0, 1.28, 0.89)
+"""ASTC's 4x4, 6x6, 8x8, 10x10 and 12x12 rates."""
+DEFAULT_MIPS_BPPS = (2.0, 0.89)
+CODEC_DECODER_BITS = 8
+
+
 @dataclass(frozen=True)
 class BenchCommand:
     inputs: tuple[str, ...]
     size: int = 512
-    seconds: float = 60.0
-    bpps: tuple[float, ...] = (2.0,)
+    seconds: float = 120.0
+    bpps: tuple[float, ...] = DEFAULT_BPPS
     bits: int = 16
     families: tuple[str, ...] = ARCHS
     mips: int = 1
@@ -58,6 +69,19 @@ class BenchCommand:
     seed: int = 0
     progress: bool | None = None
     flip: bool = True
+    mips_bpps: tuple[float, ...] = DEFAULT_MIPS_BPPS
+    colour_only: bool = False
+
+    def variants(self) -> list[tuple[str, int, tuple[float, ...]]]:
+        """(method suffix, mip levels, targets): the base-level comparison, then the mip-aware one if asked."""
+        out = [("", 1, self.bpps)]
+        if self.mips > 1:
+            out.append(("+mips", self.mips, self.mips_bpps))
+        return out
+
+
+def weight_bits(arch: str, cmd: BenchCommand) -> int:
+    return CODEC_DECODER_BITS if arch == "codec" else cmd.bits
 
 
 @dataclass
@@ -88,11 +112,17 @@ def bench_parser() -> ArgumentParser:
     p = ArgumentParser(prog="texinr-bench", description=__doc__.split("\n\n")[0])
     p.add_argument("inputs", nargs="*", help="images or folders of images; 'skimage:NAME' takes scikit-image's")
     p.add_argument("--size", type=positive_int, default=None, help="resize every texture to SIZE x SIZE (512)")
-    p.add_argument("--seconds", type=positive_float, default=None, help="training budget per model (60)")
-    p.add_argument("--bpp", type=parse_bpps, default=None, help="target bits per pixel, comma-separated (2)")
+    p.add_argument("--seconds", type=positive_float, default=None, help="training budget per model (120)")
+    p.add_argument(
+        "--bpp", type=parse_bpps, default=None, help="target bits per pixel, comma-separated (8,3.56,2,1.28,0.89)"
+    )
     p.add_argument("--bits", type=int, choices=(32, 16, 8), default=16, help="stored weight precision (16)")
     p.add_argument("--families", type=parse_families, default=ARCHS, help="comma-separated families (all)")
-    p.add_argument("--mips", type=positive_int, default=1, help="mip levels fitted; ASTC then stores its chain")
+    p.add_argument(
+        "--mips", type=positive_int, default=1, help="also fit N mip levels (mip-aware rows; ASTC stores its chain)"
+    )
+    p.add_argument("--mips-bpp", type=parse_bpps, default=None, help="targets of the mip-aware rows (2,0.89)")
+    p.add_argument("--colour-only", action="store_true", help="skip grey images (R = G = B everywhere)")
     p.add_argument("--select", type=positive_int, help="pick N inputs at regular intervals of their LAPV ranking")
     p.add_argument("--out", type=Path, help="folder for results.csv, results.json, summary.md, plots, cache")
     p.add_argument("--astc-quality", type=positive_float, default=60.0, help="astcenc quality (60 = medium)")
@@ -115,7 +145,7 @@ def parse_bench(argv: list[str] | None) -> BenchCommand:
     if a.quick and a.select is None and len(inputs) > 2:
         inputs = inputs[:2]
     size = a.size or (128 if a.quick else 512)
-    seconds = a.seconds or (3.0 if a.quick else 60.0)
+    seconds = a.seconds or (3.0 if a.quick else 120.0)
     if size < 16 or size > 4096:
         raise TexinrError(f"--size must be between 16 and 4096, got {size}")
     if a.astc_quality > 100:
@@ -124,7 +154,7 @@ def parse_bench(argv: list[str] | None) -> BenchCommand:
         inputs,
         size,
         seconds,
-        a.bpp or (2.0,),
+        a.bpp or ((2.0,) if a.quick else DEFAULT_BPPS),
         a.bits,
         a.families,
         a.mips,
@@ -134,6 +164,8 @@ def parse_bench(argv: list[str] | None) -> BenchCommand:
         a.threads,
         a.seed,
         flip=not a.no_flip,
+        mips_bpps=a.mips_bpp or DEFAULT_MIPS_BPPS,
+        colour_only=a.colour_only,
     )
 
 
@@ -179,18 +211,18 @@ def texture_name(item: str) -> str:
 
 
 # -------------------------------------------------------------------------------------------------- runs
-def astc_rows(name: str, image: np.ndarray, cmd: BenchCommand) -> list[dict]:
+def astc_rows(name: str, image: np.ndarray, cmd: BenchCommand, mips: int = 1) -> list[dict]:
     from trainer import astc
     from trainer.metrics import all_metrics
 
     rows = []
     for block in astc.SQUARE_BLOCKS:
-        a = astc.compress(image, block, cmd.astc_quality, mips=cmd.mips)
+        a = astc.compress(image, block, cmd.astc_quality, mips=mips)
         m = all_metrics(image, a.decoded, cmd.flip)
         rows.append(
             {
                 "texture": name,
-                "method": "astc+mips" if cmd.mips > 1 else "astc",
+                "method": "astc+mips" if mips > 1 else "astc",
                 "target_bpp": round(a.bpp, 4),
                 "bpp": a.bpp,
                 "psnr": m["psnr"],
@@ -206,33 +238,46 @@ def astc_rows(name: str, image: np.ndarray, cmd: BenchCommand) -> list[dict]:
     return rows
 
 
-def family_row(name: str, image: np.ndarray, arch: str, bpp: float, cmd: BenchCommand) -> dict:
+def family_row(name: str, image: np.ndarray, arch: str, bpp: float, cmd: BenchCommand, mips: int = 1) -> dict:
+    from trainer import astc
     from trainer.metrics import all_metrics
     from trainer.modelfile import pack
     from trainer.sizing import size_for_bpp
     from trainer.train import Trainer, render
 
     h, w = image.shape[:2]
-    model_cfg = size_for_bpp(arch, bpp, w, h, cmd.bits, lod=cmd.mips > 1)
-    cfg = Config(
-        model_cfg, TrainConfig(mips=cmd.mips, seconds=cmd.seconds, seed=cmd.seed, threads=cmd.threads), cmd.bits
-    )
+    bits = weight_bits(arch, cmd)
+    # mip-aware: the model gets the bits ASTC spends on its whole chain at this base rate (about 4/3 of them)
+    budget = astc.chain_bpp(w, h, astc.nearest_block(bpp, w, h), mips) if mips > 1 else bpp
+    model_cfg = size_for_bpp(arch, budget, w, h, bits, lod=mips > 1)
+    cfg = Config(model_cfg, TrainConfig(mips=mips, seconds=cmd.seconds, seed=cmd.seed, threads=cmd.threads), bits)
     trainer = Trainer(image, cfg)
     trainer.run(every=10**9, with_weights=False)
-    f = pack(trainer.model, cmd.bits, w, h, trainer.samples.mips)
-    m = all_metrics(image, render(f.build(), h, w, 0.0), cmd.flip)
+    f = pack(trainer.model, bits, w, h, trainer.samples.mips)
+    model = f.build()
+    m = all_metrics(image, render(model, h, w, 0.0), cmd.flip)
+    levels = []
+    if mips > 1:  # MEASURE.md: per-level PSNR against the bilinear pyramid the model was fitted to
+        from trainer.data import lod_of_level
+        from trainer.metrics import psnr
+
+        for k, ref in enumerate(trainer.samples.pyramid):
+            lh, lw = ref.shape[:2]
+            levels.append(round(psnr(ref, render(model, lh, lw, lod_of_level(k, len(trainer.samples.pyramid)))), 3))
     sizes = {"relu": "width", "siren": "width", "fourier": "width"}
     desc = (
         f"{model_cfg.width}x{model_cfg.depth}"
         if arch in sizes
         else f"L{model_cfg.hash_levels} T2^{model_cfg.hash_table_log2} mlp {model_cfg.width}x{model_cfg.depth}"
         if arch == "hashgrid"
+        else f"{model_cfg.codec_grids} pe{model_cfg.codec_pe} mlp {model_cfg.width}x{model_cfg.depth} int8"
+        if arch == "codec"
         else f"{model_cfg.grid_levels}x{model_cfg.grid_channels}ch {model_cfg.grid_base_res}-"
         f"{model_cfg.grid_finest_res} mlp {model_cfg.width}x{model_cfg.depth}"
     )
     return {
         "texture": name,
-        "method": arch + ("+mips" if cmd.mips > 1 else ""),
+        "method": arch + ("+mips" if mips > 1 else ""),
         "target_bpp": bpp,
         "bpp": f.bpp,
         "psnr": m["psnr"],
@@ -243,6 +288,7 @@ def family_row(name: str, image: np.ndarray, arch: str, bpp: float, cmd: BenchCo
         "steps": trainer.step_count,
         "steps_per_s": trainer.step_count / max(trainer.elapsed, 1e-9),
         "config": desc,
+        "psnr_levels": levels or None,
     }
 
 
@@ -270,6 +316,13 @@ def bench_main(cmd: BenchCommand) -> int:
     if len(set(names)) != len(names):
         raise TexinrError("two inputs share a name; rename one")
     images = {texture_name(i): load_texture(i, cmd.size) for i in items}
+    if cmd.colour_only:
+        grey = [n for n, img in images.items() if np.ptp(img, axis=2).max() == 0]
+        if grey:
+            print("skipped grey images: " + ", ".join(grey))
+        images = {n: img for n, img in images.items() if n not in grey}
+        if not images:
+            raise TexinrError("no colour images among the inputs")
     if cmd.select is not None:
         lapv = {n: laplacian_variance(img) for n, img in images.items()}
         chosen = select_by_lapv(lapv, cmd.select)
@@ -278,7 +331,8 @@ def bench_main(cmd: BenchCommand) -> int:
     if cmd.out is not None:
         (cmd.out / "cache").mkdir(parents=True, exist_ok=True)
     key = settings_key(cmd)
-    jobs = [(n, f, b) for n in images for f in cmd.families for b in cmd.bpps]
+    variants = cmd.variants()
+    jobs = [(n, f, b, v) for n in images for v in variants for f in cmd.families for b in v[2]]
     bar = tqdm(
         total=len(jobs),
         unit="model",
@@ -290,20 +344,22 @@ def bench_main(cmd: BenchCommand) -> int:
         cache = cmd.out / "cache" / f"{name}-{key}.json" if cmd.out is not None else None
         done = json.loads(cache.read_text()) if cache is not None and cache.exists() else {}
         before = len(done)
-        if "astc" not in done:
-            done["astc"] = astc_rows(name, image, cmd)
-        for fam in cmd.families:
-            for bpp in cmd.bpps:
-                k = f"{fam}@{bpp:g}"
-                if k not in done:
-                    bar.set_description(f"{name} {fam} {bpp:g} bpp")
-                    done[k] = family_row(name, image, fam, bpp, cmd)
-                    if cache is not None:
-                        atomic_write(cache, json.dumps(done, default=float).encode())
-                bar.update(1)
+        for suffix, mips, bpps in variants:
+            if "astc" + suffix not in done:
+                done["astc" + suffix] = astc_rows(name, image, cmd, mips)
+            for fam in cmd.families:
+                for bpp in bpps:
+                    k = f"{fam}{suffix}@{bpp:g}"
+                    if k not in done:
+                        bar.set_description(f"{name} {fam}{suffix} {bpp:g} bpp")
+                        done[k] = family_row(name, image, fam, bpp, cmd, mips)
+                        if cache is not None:
+                            atomic_write(cache, json.dumps(done, default=float).encode())
+                    bar.update(1)
         if cache is not None and len(done) != before:  # something new (ASTC rows) not yet written
             atomic_write(cache, json.dumps(done, default=float).encode())
-        rows += done["astc"] + [done[f"{f}@{b:g}"] for f in cmd.families for b in cmd.bpps]
+        for suffix, _, bpps in variants:
+            rows += done["astc" + suffix] + [done[f"{f}{suffix}@{b:g}"] for f in cmd.families for b in bpps]
     bar.close()
     print(format_psnr_table(rows, cmd))
     if cmd.out is not None:
@@ -313,22 +369,33 @@ def bench_main(cmd: BenchCommand) -> int:
 
 
 # ----------------------------------------------------------------------------------------------- outputs
-def nearest_astc(rows: list[dict], texture: str, bpp: float) -> dict:
-    astc = [r for r in rows if r["texture"] == texture and r["method"].startswith("astc")]
+def nearest_astc(rows: list[dict], texture: str, bpp: float, suffix: str | None = None) -> dict:
+    astc = [
+        r
+        for r in rows
+        if r["texture"] == texture
+        and r["method"].startswith("astc")
+        and (suffix is None or r["method"] == "astc" + suffix)
+    ]
     return min(astc, key=lambda r: abs(math.log(r["bpp"] / bpp)))
 
 
 def format_psnr_table(rows: list[dict], cmd: BenchCommand) -> str:
+    return "\n".join(_variant_table(rows, cmd, suffix, mips, bpps) for suffix, mips, bpps in cmd.variants())
+
+
+def _variant_table(all_rows: list[dict], cmd: BenchCommand, suffix: str, mips: int, bpps) -> str:
+    rows = [r for r in all_rows if r["method"].endswith("+mips") == bool(suffix)]
     textures = list(dict.fromkeys(r["texture"] for r in rows))
     lines = []
-    suffix = "+mips" if cmd.mips > 1 else ""
-    for bpp in cmd.bpps:
-        sample = nearest_astc(rows, textures[0], bpp * (4 / 3 if cmd.mips > 1 else 1))
+    chain = 4 / 3 if mips > 1 else 1  # ASTC's mip chain costs about 4/3 of its base level
+    for bpp in bpps:
+        sample = nearest_astc(rows, textures[0], bpp * chain)
         astc_label = f"ASTC {sample['config']}"
         head = [f"PSNR (dB) at ~{bpp:g} bpp", *cmd.families, astc_label]
         lines.append(
-            f"\n{cmd.size}x{cmd.size}, {cmd.seconds:g} s per model, {cmd.bits}-bit weights"
-            + (f", {cmd.mips} mips (ASTC stores its mip chain)" if cmd.mips > 1 else "")
+            f"\n{cmd.size}x{cmd.size}, {cmd.seconds:g} s per model, {cmd.bits}-bit weights (codec: int8 decoder)"
+            + (f", {mips} mips fitted (ASTC stores its whole mip chain)" if mips > 1 else "")
         )
         lines.append(" | ".join(f"{h:>12s}" if i else f"{h:<28s}" for i, h in enumerate(head)))
         cols: dict[str, list[float]] = {h: [] for h in head[1:]}
@@ -340,7 +407,7 @@ def format_psnr_table(rows: list[dict], cmd: BenchCommand) -> str:
                 )
                 cells.append(r["psnr"])
                 cols[fam].append(r["psnr"])
-            a = nearest_astc(rows, t, bpp * (4 / 3 if cmd.mips > 1 else 1))
+            a = nearest_astc(rows, t, bpp * chain)
             cells.append(a["psnr"])
             cols[astc_label].append(a["psnr"])
             lines.append(" | ".join([f"{t[:28]:<28s}", *(f"{c:12.2f}" for c in cells)]))
@@ -349,7 +416,7 @@ def format_psnr_table(rows: list[dict], cmd: BenchCommand) -> str:
         for fam in cmd.families:
             fr = [r for r in rows if r["method"] == fam + suffix and r["target_bpp"] == bpp]
             bpp_cells.append(f"{np.mean([r['bpp'] for r in fr]):12.3f}")
-        bpp_cells.append(f"{nearest_astc(rows, textures[0], bpp * (4 / 3 if cmd.mips > 1 else 1))['bpp']:12.3f}")
+        bpp_cells.append(f"{nearest_astc(rows, textures[0], bpp * chain)['bpp']:12.3f}")
         lines.append(" | ".join([f"{'bpp':<28s}", *bpp_cells]))
         rate = []
         for fam in cmd.families:
@@ -374,6 +441,8 @@ def write_outputs(rows: list[dict], cmd: BenchCommand) -> None:
         "bits": cmd.bits,
         "mips": cmd.mips,
         "bpps": cmd.bpps,
+        "mips_bpps": cmd.mips_bpps if cmd.mips > 1 else [],
+        "codec_decoder_bits": CODEC_DECODER_BITS,
         "families": cmd.families,
         "astc_quality": cmd.astc_quality,
     }
@@ -402,11 +471,45 @@ def summary_markdown(rows: list[dict], cmd: BenchCommand) -> str:
                 f" | {np.mean([r['ssim'] for r in rs]):.4f} | "
                 f"{(f'{np.mean(flips):.4f}' if flips else 'n/a')} | {worst['texture']} ({worst['psnr']:.2f}) |"
             )
+    out += ["", *versus_astc(rows, cmd)]
     out.append("\n" + format_psnr_table(rows, cmd).strip().replace("\n", "\n    ") + "\n")
     return "\n".join(out)
 
 
+def versus_astc(rows: list[dict], cmd: BenchCommand) -> list[str]:
+    """Each method against ASTC at the nearest bpp (its whole mip chain for mip-aware rows), texture by texture."""
+    out = [
+        "## Against ASTC at the nearest bpp\n",
+        "| method | target bpp | ASTC block | mean PSNR - ASTC (dB) | PSNR wins | mean FLIP | ASTC mean FLIP |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for suffix, mips, bpps in cmd.variants():
+        chain = 4 / 3 if mips > 1 else 1
+        for fam in cmd.families:
+            for bpp in bpps:
+                rs = [r for r in rows if r["method"] == fam + suffix and r["target_bpp"] == bpp]
+                if not rs:
+                    continue
+                pairs = [(r, nearest_astc(rows, r["texture"], bpp * chain, suffix)) for r in rs]
+                diff = np.mean([r["psnr"] - a["psnr"] for r, a in pairs])
+                wins = sum(r["psnr"] >= a["psnr"] for r, a in pairs)
+                fl = [(r["flip"], a["flip"]) for r, a in pairs if r["flip"] is not None and a["flip"] is not None]
+                f_me = f"{np.mean([f[0] for f in fl]):.4f}" if fl else "n/a"
+                f_astc = f"{np.mean([f[1] for f in fl]):.4f}" if fl else "n/a"
+                out.append(
+                    f"| {fam + suffix} | {bpp:g} | {pairs[0][1]['config']} | {diff:+.2f} | {wins}/{len(pairs)} "
+                    f"| {f_me} | {f_astc} |"
+                )
+    return out
+
+
 def write_plots(rows: list[dict], cmd: BenchCommand) -> None:
+    for suffix, _, _ in cmd.variants():
+        methods = [m for m in dict.fromkeys(r["method"] for r in rows) if m.endswith("+mips") == bool(suffix)]
+        _plots(rows, cmd, methods, suffix)
+
+
+def _plots(rows: list[dict], cmd: BenchCommand, methods: list[str], suffix: str) -> None:
     import matplotlib
     import matplotlib.ticker
 
@@ -415,7 +518,6 @@ def write_plots(rows: list[dict], cmd: BenchCommand) -> None:
 
     from trainer.modelfile import atomic_write
 
-    methods = list(dict.fromkeys(r["method"] for r in rows))
     for metric, label in (
         ("psnr", "PSNR (dB, higher is better)"),
         ("ssim", "SSIM (higher is better)"),
@@ -441,7 +543,7 @@ def write_plots(rows: list[dict], cmd: BenchCommand) -> None:
         ax.set_xticks([0.89, 1.28, 2.0, 3.56, 5.12, 8.0])
         ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
         ax.minorticks_off()
-        ax.set_xlabel("bits per pixel" + (" (ASTC: whole mip chain)" if cmd.mips > 1 else ""))
+        ax.set_xlabel("bits per pixel" + (" (both store every mip level)" if suffix else ""))
         ax.set_ylabel(label)
         ax.grid(True, which="both", alpha=0.3)
         if not ax.lines:  # e.g. FLIP with --no-flip
@@ -453,7 +555,7 @@ def write_plots(rows: list[dict], cmd: BenchCommand) -> None:
         fig.tight_layout()
         fig.savefig(buf, format="png")
         plt.close(fig)
-        atomic_write(cmd.out / f"{metric}{'_mips' if cmd.mips > 1 else ''}.png", buf.getvalue())
+        atomic_write(cmd.out / f"{metric}{'_mips' if suffix else ''}.png", buf.getvalue())
 
 
 def entrypoint(argv: list[str] | None = None) -> int:

@@ -131,6 +131,8 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--grid-channels", type=positive_int)
     g.add_argument("--grid-base-res", type=positive_int)
     g.add_argument("--grid-finest-res", type=positive_int)
+    g.add_argument("--codec-grids", metavar="RESxCHxBITS,...", help="codec latent grids, e.g. 256x1x2,64x8x4")
+    g.add_argument("--codec-pe", type=nonneg_int, help="codec positional-encoding octaves (default 1)")
 
 
 MODEL_ARGS = (
@@ -150,6 +152,8 @@ MODEL_ARGS = (
     "grid_channels",
     "grid_base_res",
     "grid_finest_res",
+    "codec_grids",
+    "codec_pe",
 )
 
 
@@ -165,7 +169,7 @@ def train_parser() -> ArgumentParser:
     t.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
     t.add_argument("--lr", type=positive_float, help="learning rate (default per family)")
     t.add_argument("--schedule", choices=SCHEDULES, default="cosine")
-    t.add_argument("--batch", type=positive_int, default=1 << 16, help="samples per step (default 65536)")
+    t.add_argument("--batch", type=positive_int, help="samples per step (default 65536; codec 16384)")
     budget = t.add_mutually_exclusive_group()
     budget.add_argument("--steps", type=nonneg_int, help="budget in steps")
     budget.add_argument("--seconds", type=nonneg_float, help="budget in seconds (default 30)")

@@ -160,3 +160,55 @@ class DenseGrid(nn.Module):
             f = F.grid_sample(img, grid, mode="bilinear", padding_mode="border", align_corners=True)
             out.append(f[0, :, :, 0].T)
         return torch.cat(out, dim=1)
+
+
+def dequantize_codes(q: Tensor, bits: int) -> Tensor:
+    """Latent codes q in 0 .. 2^bits - 1 -> values in [-1, 1]: v = q * 2 / (2^bits - 1) - 1 (also the shader's rule)."""
+    return q * (2.0 / ((1 << bits) - 1)) - 1.0
+
+
+def latent_codes(v: Tensor, bits: int) -> Tensor:
+    """Float latents (any range) -> integer codes 0 .. 2^bits - 1 (as floats): clamp to [-1, 1], round."""
+    qmax = (1 << bits) - 1
+    return torch.round((v.clamp(-1.0, 1.0) + 1.0) * (0.5 * qmax))
+
+
+class QuantizedGrids(nn.Module):
+    """The codec's encoding: latent grids stored at 1-8 bits, plus optional positional encoding.
+
+    Grid l is (res_l + 1) x (res_l + 1) x C_l, laid out like DenseGrid (vertex (i, j) at uv01 = (i, j) / res_l,
+    tables[l][j, i, :]). Every forward pass quantises the latents to their bit depth: v -> dequantize(codes(v)),
+    with a straight-through gradient (quantisation-aware training), so what is trained is exactly what is stored
+    and what the shader decodes. Positional encoding: for octave k, sin and cos of 2 pi uv01 * (R 2^k / 2), R the
+    finest grid's resolution (one period per two cells at k = 0), in the order (sin x, sin y, cos x, cos y).
+    """
+
+    def __init__(self, levels: list[tuple[int, int, int]], pe: int, seed: int = 0):
+        super().__init__()
+        self.levels = list(levels)
+        self.pe = pe
+        self.pe_res = max(r for r, _, _ in self.levels)
+        g = torch.Generator().manual_seed(seed)
+        self.tables = nn.ParameterList(
+            nn.Parameter((torch.rand(r + 1, r + 1, c, generator=g) * 2 - 1) * 0.5) for r, c, _ in self.levels
+        )
+        self.out_dim = sum(c for _, c, _ in self.levels) + 4 * pe
+
+    def quantized(self, lvl: int) -> Tensor:
+        """Level lvl's latents as stored (dequantised), with a straight-through gradient to the float latents."""
+        v = self.tables[lvl]
+        bits = self.levels[lvl][2]
+        vq = dequantize_codes(latent_codes(v, bits), bits)
+        return v + (vq - v).detach()
+
+    def forward(self, uv01: Tensor) -> Tensor:
+        grid = (uv01 * 2.0 - 1.0)[None, :, None, :]
+        out = []
+        for lvl in range(len(self.levels)):
+            img = self.quantized(lvl).permute(2, 0, 1)[None]
+            f = F.grid_sample(img, grid, mode="bilinear", padding_mode="border", align_corners=True)
+            out.append(f[0, :, :, 0].T)
+        for k in range(self.pe):
+            phase = uv01 * (math.pi * self.pe_res * 2**k)
+            out += [torch.sin(phase), torch.cos(phase)]
+        return torch.cat(out, dim=1)

@@ -6,7 +6,8 @@ Layout (little-endian):
     u16       reserved (0)
     u32       header length in bytes
     header    UTF-8 JSON: configs, image size, mip levels, tensor table, bits, metrics
-    payload   every tensor at its stored precision, in table order (values, then int8 scales)
+    payload   every tensor at its stored precision, in table order (values, then int8 scales; codec latents
+              bit-packed, see trainer/quantize.py)
     u32       CRC-32 of everything before it
 
 The payload is exactly what the decoder needs that is particular to this texture: its size in bits is the
@@ -27,10 +28,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from trainer.config import ModelConfig
+from trainer.config import ModelConfig, parse_codec_grids
 from trainer.errors import TexinrError
 from trainer.models import TextureField
-from trainer.quantize import DTYPES, NP_DTYPES, QTensor, byte_size, from_bytes, quantize
+from trainer.quantize import DTYPES, NP_DTYPES, PACKED, QTensor, byte_size, from_bytes, quantize, storage_dtype
 
 MAGIC = b"TEXINR\r\n"
 FORMAT_VERSION = 1
@@ -72,11 +73,16 @@ def learned_names(model: TextureField) -> set[str]:
     return {n for n, _ in model.named_parameters()}
 
 
+def codec_bits(cfg: ModelConfig) -> list[int] | None:
+    """The codec's latent bit depth per grid (None for other families)."""
+    return [b for _, _, b in parse_codec_grids(cfg.codec_grids)] if cfg.arch == "codec" else None
+
+
 def quantize_model(model: TextureField, bits: int) -> list[QTensor]:
-    learned = learned_names(model)
+    learned, cbits = learned_names(model), codec_bits(model.cfg)
     return [
-        quantize(name, t.detach().cpu().numpy(), bits, learned=name in learned)
-        for name, t in model.state_dict().items()
+        quantize(name, w.detach().cpu().numpy(), bits, dtype=storage_dtype(name, bits, name in learned, cbits))
+        for name, w in model.state_dict().items()
     ]
 
 
@@ -182,7 +188,7 @@ def _from_header(header: dict, payload: bytes) -> TexinrFile:
         raise TexinrError(f"unsupported weight precision {bits}")
     tensors = []
     for e in header["tensors"]:
-        if e["dtype"] not in NP_DTYPES:
+        if e["dtype"] not in NP_DTYPES and e["dtype"] not in PACKED:
             raise TexinrError(f"unknown dtype {e['dtype']!r}")
         shape = tuple(int(s) for s in e["shape"])
         n = byte_size(shape, e["dtype"], int(e["scales"]))

@@ -1,4 +1,4 @@
-"""The five texture fields: (uv01, t) -> rgb in [0, 1].
+"""The six texture fields: (uv01, t) -> rgb in [0, 1].
 
 Every family is an encoding followed by an MLP. Inputs wrap (REPEAT: uv01 = uv mod 1); the level of detail
 enters the MLP as t_pm1 = 2 t - 1 when the model is mip-aware. The output layer is linear; `forward` clamps it to
@@ -13,8 +13,8 @@ import math
 import torch
 from torch import Tensor, nn
 
-from trainer.config import ModelConfig
-from trainer.encodings import DenseGrid, FourierFeatures, HashGrid, PmOne
+from trainer.config import ModelConfig, parse_codec_grids
+from trainer.encodings import DenseGrid, FourierFeatures, HashGrid, PmOne, QuantizedGrids
 
 
 class ReluMLP(nn.Module):
@@ -65,6 +65,8 @@ def make_encoding(cfg: ModelConfig) -> nn.Module:
         )
     if cfg.arch == "hashgrid":
         return HashGrid(cfg.hash_levels, cfg.hash_features, cfg.hash_table_log2, cfg.hash_base_res, cfg.hash_finest_res)
+    if cfg.arch == "codec":
+        return QuantizedGrids(parse_codec_grids(cfg.codec_grids), cfg.codec_pe)
     return DenseGrid(cfg.grid_levels, cfg.grid_channels, cfg.grid_base_res, cfg.grid_finest_res)
 
 

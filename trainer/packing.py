@@ -7,6 +7,9 @@ index k -> (k % WIDTH, k / WIDTH). Sections, each starting at an offset given by
 - Fourier features: one texel (fx, fy, 0, 0) per frequency row (log bands are written out too).
 - Hash grid / latent grid: per level, one run of texels per table entry (ceil(F / 4) texels each; features beyond
   F are 0). Latent-grid vertex (i, j) of level l is entry j * (res_l + 1) + i.
+- Codec: per grid, one run of texels per vertex like the latent grid, holding the integer latent codes q (as
+  floats); the shader dequantises v = q * CODEC_DEQ[l] - 1 after bilinear interpolation (affine, so the same
+  as interpolating dequantised values).
 - MLP: every layer as 4x4 blocks: for output block o, input block i, four texels = the columns of the mat4
   (column c holds W[4o : 4o + 4, 4i + c]); then one texel per output block of bias. Layer sizes are padded to
   multiples of 4 with zeros, so padding contributes nothing.
@@ -24,8 +27,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from trainer.config import parse_codec_grids
+from trainer.quantize import latent_codes
+
 WEIGHTS_TEX_WIDTH = 1024
-FAMILY_IDS = {"relu": 0, "siren": 1, "fourier": 2, "hashgrid": 3, "grid": 4}
+FAMILY_IDS = {"relu": 0, "siren": 1, "fourier": 2, "hashgrid": 3, "grid": 4, "codec": 5}
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,8 @@ def encoding_width(cfg: dict) -> int:
         return 2 + 2 * rows
     if arch == "hashgrid":
         return cfg["hash_levels"] * cfg["hash_features"]
+    if arch == "codec":
+        return sum(c for _, c, _ in parse_codec_grids(cfg["codec_grids"])) + 4 * cfg["codec_pe"]
     return cfg["grid_levels"] * cfg["grid_channels"]
 
 
@@ -166,6 +174,22 @@ def pack(cfg: dict, weights: dict[str, np.ndarray], ubo_vec4s: int = UBO_VEC4S) 
             table_size = 1 << cfg["hash_table_log2"]
             d["HASH_TABLE_MASK"] = table_size - 1
             d["HASH_DENSE"] = _int_array([int((r + 1) ** 2 <= table_size) for r in res])
+    elif arch == "codec":
+        levels = parse_codec_grids(cfg["codec_grids"])
+        offsets, feat = [], []
+        for lvl, (_, ch, bits) in enumerate(levels):
+            codes = latent_codes(np.asarray(weights[f"encoding.tables.{lvl}"], np.float32), bits)
+            offsets.append(tex.add(_entries_to_texels(codes.reshape(-1, ch).astype(np.float32))))
+            feat.append(sum(c for _, c, _ in levels[:lvl]))
+        d["CODEC_LEVELS"] = len(levels)
+        d["CODEC_RES"] = _int_array([r for r, _, _ in levels])
+        d["CODEC_CH"] = _int_array([c for _, c, _ in levels])
+        d["CODEC_TEXELS"] = _int_array([_ceil4(c) for _, c, _ in levels])
+        d["CODEC_OFFSET"] = _int_array(offsets)
+        d["CODEC_FEAT"] = _int_array(feat)
+        d["CODEC_DEQ"] = "float[](" + ", ".join(f"{2.0 / ((1 << b) - 1)!r}" for _, _, b in levels) + ")"
+        d["CODEC_PE"] = int(cfg["codec_pe"])
+        d["CODEC_PE_RES"] = max(r for r, _, _ in levels)
     n_enc = encoding_width(cfg)
     n_in = n_enc + (1 if cfg["lod"] else 0)
     width, depth = cfg["width"], cfg["depth"]

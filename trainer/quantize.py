@@ -1,8 +1,13 @@
-"""Stored precision of weights: fp32, fp16, or int8 with fp32 scales, and the exact bit count of each.
+"""Stored precision of weights: fp32, fp16, int8 with fp32 scales, or packed 1-8-bit latent codes; exact bit counts.
 
 int8 is symmetric (w ~ q * scale, q in [-127, 127]) with one scale per channel: per output row of a linear
 layer's weight, per feature channel of a grid table, one per tensor for biases. Buffers that are not learned
 (Fourier frequency matrices) always stay fp32: their precision sets the phase of every feature.
+
+Codec latents ("u1" .. "u8") are unsigned codes q in 0 .. 2^B - 1 standing for v = 2 q / (2^B - 1) - 1 in
+[-1, 1]: a fixed range, so no scale or offset is stored (the decoder's first layer absorbs any scale). They are
+bit-packed, least significant bit first, B bits per value in C order, padded with zeros to a whole byte; the
+padding (under 8 bits per tensor) is counted in the bits.
 """
 
 from __future__ import annotations
@@ -13,6 +18,9 @@ import numpy as np
 
 DTYPES = {32: "f32", 16: "f16", 8: "i8"}
 NP_DTYPES = {"f32": np.dtype("<f4"), "f16": np.dtype("<f2"), "i8": np.dtype("i1")}
+_BITS_OF = {v: k for k, v in DTYPES.items()}
+PACKED = {f"u{b}": b for b in range(1, 9)}
+"""Packed unsigned latent codes: dtype name -> bits per value."""
 SCALE_DTYPE = np.dtype("<f4")
 
 
@@ -29,16 +37,22 @@ class QTensor:
 
     @property
     def bits(self) -> int:
+        if self.dtype in PACKED:
+            return 8 * byte_size(self.shape, self.dtype, 0)
         n = self.values.size * NP_DTYPES[self.dtype].itemsize * 8
         return n + (0 if self.scales is None else self.scales.size * 32)
 
     def tobytes(self) -> bytes:
+        if self.dtype in PACKED:
+            return pack_codes(self.values, PACKED[self.dtype])
         out = self.values.astype(NP_DTYPES[self.dtype]).tobytes()
         if self.scales is not None:
             out += self.scales.astype(SCALE_DTYPE).tobytes()
         return out
 
     def dequantize(self) -> np.ndarray:
+        if self.dtype in PACKED:
+            return dequantize_codes(self.values, PACKED[self.dtype])
         v = self.values.astype(np.float32)
         if self.scales is None:
             return v
@@ -58,9 +72,45 @@ def scale_axis_for(name: str, ndim: int) -> int | None:
     return None
 
 
-def stored_bits(name: str, shape: tuple[int, ...], bits: int, learned: bool = True) -> int:
-    """Bits `quantize(name, w, bits, learned).bits` will take, from the shape alone."""
+def pack_codes(codes: np.ndarray, bits: int) -> bytes:
+    """Unsigned codes (any shape, each < 2^bits) -> bytes, `bits` bits per value, least significant bit first."""
+    flat = np.asarray(codes, np.uint8).reshape(-1)
+    planes = (flat[:, None] >> np.arange(bits, dtype=np.uint8)) & 1
+    return np.packbits(planes.reshape(-1), bitorder="little").tobytes()
+
+
+def unpack_codes(buf: bytes, count: int, bits: int) -> np.ndarray:
+    planes = np.unpackbits(np.frombuffer(buf, np.uint8), count=count * bits, bitorder="little").reshape(count, bits)
+    return (planes.astype(np.uint16) << np.arange(bits, dtype=np.uint16)).sum(axis=1).astype(np.uint8)
+
+
+def latent_codes(w: np.ndarray, bits: int) -> np.ndarray:
+    """Float latents -> codes, the same float32 arithmetic as trainer.encodings.latent_codes."""
+    half_q = np.float32(0.5 * ((1 << bits) - 1))
+    v = np.clip(np.asarray(w, np.float32), np.float32(-1.0), np.float32(1.0))
+    return np.round((v + np.float32(1.0)) * half_q).astype(np.uint8)
+
+
+def dequantize_codes(codes: np.ndarray, bits: int) -> np.ndarray:
+    return (codes.astype(np.float32) * np.float32(2.0 / ((1 << bits) - 1)) - np.float32(1.0)).astype(np.float32)
+
+
+def storage_dtype(name: str, bits: int, learned: bool = True, codec_bits: list[int] | None = None) -> str:
+    """How one tensor is stored: codec grid tables at their latent bit depth, buffers fp32, the rest at `bits`."""
+    if not learned:
+        return "f32"
+    if codec_bits is not None and name.startswith("encoding.tables."):
+        return f"u{codec_bits[int(name.split('.')[2])]}"
+    return DTYPES[bits]
+
+
+def stored_bits(name: str, shape: tuple[int, ...], bits: int, learned: bool = True, dtype: str | None = None) -> int:
+    """Bits `quantize(name, w, bits, learned, dtype).bits` will take, from the shape alone."""
     n = int(np.prod(shape)) if shape else 1
+    if dtype in PACKED:
+        return 8 * byte_size(shape, dtype, 0)
+    if dtype is not None:
+        bits, learned = _BITS_OF[dtype], True
     if not learned or bits == 32:
         return 32 * n
     if bits == 16:
@@ -69,8 +119,12 @@ def stored_bits(name: str, shape: tuple[int, ...], bits: int, learned: bool = Tr
     return 8 * n + 32 * (1 if axis is None else shape[axis])
 
 
-def quantize(name: str, w: np.ndarray, bits: int, learned: bool = True) -> QTensor:
+def quantize(name: str, w: np.ndarray, bits: int, learned: bool = True, dtype: str | None = None) -> QTensor:
     w = np.asarray(w, dtype=np.float32)
+    if dtype in PACKED:
+        return QTensor(name, w.shape, dtype, latent_codes(w, PACKED[dtype]), None, None)
+    if dtype is not None:
+        bits, learned = _BITS_OF[dtype], True
     if not learned or bits == 32:
         return QTensor(name, w.shape, "f32", w.astype("<f4"), None, None)
     if bits == 16:
@@ -97,6 +151,9 @@ def from_bytes(
 ) -> QTensor:
     """Inverse of QTensor.tobytes (buf holds exactly this tensor's bytes)."""
     n = int(np.prod(shape)) if shape else 1
+    if dtype in PACKED:
+        codes = unpack_codes(buf[: byte_size(shape, dtype, 0)], n, PACKED[dtype]).reshape(shape)
+        return QTensor(name, tuple(shape), dtype, codes, None, None)
     nbytes = n * NP_DTYPES[dtype].itemsize
     values = np.frombuffer(buf[:nbytes], dtype=NP_DTYPES[dtype]).reshape(shape).copy()
     scales = None
@@ -107,4 +164,6 @@ def from_bytes(
 
 def byte_size(shape: tuple[int, ...], dtype: str, scale_count: int) -> int:
     n = int(np.prod(shape)) if shape else 1
+    if dtype in PACKED:
+        return (n * PACKED[dtype] + 7) // 8
     return n * NP_DTYPES[dtype].itemsize + 4 * scale_count

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from trainer.config import DEFAULT_LR, Config
+from trainer.config import DEFAULT_BATCH, DEFAULT_LR, Config
 from trainer.data import TextureSamples, pixel_centres_uv01
 from trainer.metrics import psnr_from_mse
 from trainer.models import TextureField, build_model
@@ -89,6 +89,7 @@ class Trainer:
         self.samples = TextureSamples(rgb01, tc.mips)
         self.model = build_model(config.model, tc.seed)
         self.base_lr = tc.lr if tc.lr is not None else DEFAULT_LR[config.model.arch]
+        self.batch = tc.batch if tc.batch is not None else DEFAULT_BATCH.get(config.model.arch, 1 << 16)
         self.lr_factor = 1.0
         self.optimizer = self._make_optimizer()
         self.generator = torch.Generator().manual_seed(tc.seed)
@@ -151,7 +152,7 @@ class Trainer:
         lr = self.current_lr()
         for g in self.optimizer.param_groups:
             g["lr"] = lr
-        uv01, t, rgb = self.samples.batch(tc.batch, self.generator, tc.jitter)
+        uv01, t, rgb = self.samples.batch(self.batch, self.generator, tc.jitter)
         self.optimizer.zero_grad(set_to_none=True)
         loss = torch.mean((self.model.forward_raw(uv01, t) - rgb) ** 2)
         value = float(loss.detach())

@@ -114,6 +114,46 @@ void encode(vec2 uv01) {
         }
     }
 }
+#elif defined(FAMILY_CODEC)
+#pragma texinr require(CODEC_LEVELS, CODEC_RES, CODEC_CH, CODEC_TEXELS, CODEC_OFFSET, CODEC_FEAT, CODEC_DEQ)
+#pragma texinr require(CODEC_PE, CODEC_PE_RES)
+const int c_res[CODEC_LEVELS] = CODEC_RES;
+const int c_ch[CODEC_LEVELS] = CODEC_CH;
+const int c_texels[CODEC_LEVELS] = CODEC_TEXELS;
+const int c_offset[CODEC_LEVELS] = CODEC_OFFSET;
+const int c_feat[CODEC_LEVELS] = CODEC_FEAT;
+const float c_deq[CODEC_LEVELS] = CODEC_DEQ;
+
+vec4 codes(int lvl, ivec2 p, int part) {  // integer latent codes of vertex (i, j) = entry j * (res + 1) + i
+    return w_fetch(c_offset[lvl] + (p.y * (c_res[lvl] + 1) + p.x) * c_texels[lvl] + part);
+}
+
+void encode(vec2 uv01) {
+    for (int lvl = 0; lvl < CODEC_LEVELS; ++lvl) {
+        float res = float(c_res[lvl]);
+        vec2 p = uv01 * res;
+        vec2 p0 = clamp(floor(p), 0.0, res - 1.0);
+        vec2 f = p - p0;
+        ivec2 i0 = ivec2(p0);
+        for (int part = 0; part < c_texels[lvl]; ++part) {
+            vec4 q = mix(mix(codes(lvl, i0, part), codes(lvl, i0 + ivec2(1, 0), part), f.x),
+                         mix(codes(lvl, i0 + ivec2(0, 1), part), codes(lvl, i0 + ivec2(1, 1), part), f.x), f.y);
+            vec4 v = q * c_deq[lvl] - 1.0;  // dequantise: codes 0 .. 2^B - 1 -> [-1, 1]
+            for (int c = 0; c < 4; ++c) {
+                int ch = part * 4 + c;
+                if (ch < c_ch[lvl]) set_in(c_feat[lvl] + ch, v[c]);
+            }
+        }
+    }
+    int base = N_ENC - 4 * CODEC_PE;
+    for (int k = 0; k < CODEC_PE; ++k) {
+        vec2 phase = uv01 * (3.141592653589793 * float(CODEC_PE_RES) * exp2(float(k)));
+        set_in(base + 4 * k + 0, sin(phase.x));
+        set_in(base + 4 * k + 1, sin(phase.y));
+        set_in(base + 4 * k + 2, cos(phase.x));
+        set_in(base + 4 * k + 3, cos(phase.y));
+    }
+}
 #else
 #error "unknown FAMILY"
 #endif

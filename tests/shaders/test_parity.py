@@ -25,6 +25,8 @@ SIZES = {
     "grid_finest_res": 24,
     "fourier_bands": 6,
     "fourier_max_freq": 16.0,
+    "codec_grids": "24x5x3,12x2x1,4x6x8",  # several bit depths, a 2-texel entry, odd channel counts
+    "codec_pe": 2,
 }
 
 
@@ -67,4 +69,15 @@ def test_wide_multi_texel_features_and_depth_one(gl, programs):
     packed = pack(model.cfg.to_dict(), {k: v.detach().numpy() for k, v in model.state_dict().items()})
     np.testing.assert_allclose(
         render_uv_grid(gl, programs, packed, 33, 17, 0.3), render(model, 17, 33, 0.3), atol=2e-3, rtol=0
+    )
+
+
+def test_codec_snapshot_weights_are_quantised_on_upload(gl, programs):
+    """The viewer packs the trainer's float latents (not yet rounded): the shader must show the quantised model."""
+    model = textured_model("codec", True, codec_grids="16x3x2,5x4x4", codec_pe=1)
+    raw = {k: v.detach().numpy() for k, v in model.state_dict().items()}
+    assert not np.allclose(raw["encoding.tables.0"], model.encoding.quantized(0).detach().numpy())
+    packed = pack(model.cfg.to_dict(), raw)
+    np.testing.assert_allclose(
+        render_uv_grid(gl, programs, packed, 37, 29, 0.2), render(model, 29, 37, 0.2), atol=2e-3, rtol=0
     )

@@ -16,9 +16,13 @@ def test_quick_bench_writes_results_and_resumes(tmp_path, capsys):
         "--size",
         "128",
         "--families",
-        "grid,relu",
+        "codec,relu",
         "--bpp",
         "8,2",
+        "--mips",
+        "4",
+        "--mips-bpp",
+        "2",
         "--no-flip",
         "--out",
         str(out),
@@ -26,6 +30,7 @@ def test_quick_bench_writes_results_and_resumes(tmp_path, capsys):
     assert bench_main(parse_bench(argv)) == 0
     printed = capsys.readouterr().out
     assert "PSNR (dB) at ~2 bpp" in printed and "ASTC 8x8" in printed and "mean" in printed
+    assert "4 mips fitted (ASTC stores its whole mip chain)" in printed
     rows = list(csv.DictReader((out / "results.csv").open()))
     assert set(rows[0]) >= {"texture", "method", "target_bpp", "bpp", "psnr", "ssim", "flip", "seconds"}
     textures = {r["texture"] for r in rows}
@@ -33,14 +38,23 @@ def test_quick_bench_writes_results_and_resumes(tmp_path, capsys):
     for t in textures:
         astc = sorted((float(r["bpp"]), float(r["psnr"])) for r in rows if r["texture"] == t and r["method"] == "astc")
         assert len(astc) == 6 and all(a[1] < b[1] for a, b in itertools.pairwise(astc))  # PSNR falls with bpp
-        for fam in ("grid", "relu"):
+        chain = {float(r["target_bpp"]): float(r["bpp"]) for r in rows if r["method"] == "astc+mips"}
+        assert chain[2.6562] == 2.65625  # ASTC 8x8 at 128^2 storing 4 levels: (256 + 64 + 16 + 4) blocks
+        for fam in ("codec", "relu"):
             for target in (8.0, 2.0):
                 r = next(
                     r for r in rows if r["texture"] == t and r["method"] == fam and float(r["target_bpp"]) == target
                 )
                 assert abs(float(r["bpp"]) / target - 1) <= 0.05  # sized within +-5%
+            # mip-aware rows get the bits of ASTC's chain at that base rate
+            r = next(r for r in rows if r["texture"] == t and r["method"] == fam + "+mips")
+            assert float(r["target_bpp"]) == 2.0 and abs(float(r["bpp"]) / 2.65625 - 1) <= 0.05
+    per_level = [r for r in json.loads((out / "results.json").read_text())["rows"] if r["method"] == "codec+mips"]
+    assert all(len(r["psnr_levels"]) == 4 and min(r["psnr_levels"]) > 10 for r in per_level)
     assert json.loads((out / "results.json").read_text())["settings"]["size"] == 128
-    for name in ("summary.md", "psnr.png", "ssim.png"):
+    summary = (out / "summary.md").read_text()
+    assert "| codec | 2 | 8x8 |" in summary and "| codec+mips | 2 | 8x8 |" in summary  # against ASTC, per target
+    for name in ("summary.md", "psnr.png", "ssim.png", "psnr_mips.png", "ssim_mips.png"):
         assert (out / name).stat().st_size > 0
     assert not (out / "flip.png").exists()  # --no-flip: no empty plot
     # a second run resumes from the per-texture cache: nothing is trained again

@@ -21,7 +21,15 @@ SMALL = {
     "grid_base_res": 8,
     "grid_finest_res": 16,
     "fourier_mode": "gaussian",
+    "codec_grids": "16x2x3,8x3x1,4x5x8",
 }
+
+
+def as_stored(model, name: str, t: torch.Tensor) -> torch.Tensor:
+    """What a lossless store keeps: the codec's latents are stored as the quantised values its forward uses."""
+    if model.cfg.arch == "codec" and name.startswith("encoding.tables."):
+        return model.encoding.quantized(int(name.split(".")[2])).detach()
+    return t
 
 
 def trained_like(arch: str, lod=True):
@@ -41,7 +49,7 @@ def test_fp32_round_trip_is_bit_exact(arch, tmp_path):
     assert g.model_config == model.cfg and (g.width, g.height, g.mips) == (64, 48, 6)
     assert g.metrics == {"psnr": 30.0}
     for name, t in model.state_dict().items():
-        assert torch.equal(g.state_dict()[name], t), name
+        assert torch.equal(g.state_dict()[name], as_stored(model, name, t)), name
     np.testing.assert_array_equal(render(g.build(), 8, 8), render(model.eval(), 8, 8))
 
 
@@ -53,6 +61,7 @@ def test_fp16_and_int8_round_trip_error_is_bounded(arch, bits, rel, tmp_path):
     g = load(tmp_path / "m.texinr")
     learned = {n for n, _ in model.named_parameters()}
     for name, t in model.state_dict().items():
+        t = as_stored(model, name, t)
         err = (g.state_dict()[name] - t).abs().max()
         if name not in learned:
             assert float(err) == 0.0  # Fourier frequencies stay fp32
@@ -77,8 +86,12 @@ def test_reported_bits_equal_payload_bits(arch, bits):
     assert payload * 8 == f.payload_bits == model_bits(model, bits)
     assert f.bpp == f.payload_bits / (100 * 50)
     learned = sum(p.numel() for p in model.parameters())
-    if bits == 16 and arch != "fourier":
+    if bits == 16 and arch not in ("fourier", "codec"):
         assert f.payload_bits == learned * 16  # nothing else hides in the payload
+    if arch == "codec":  # latents at 3, 1 and 8 bits, each tensor padded to a whole byte; the decoder at `bits`
+        latent = sum(-(-((r + 1) ** 2) * c * b // 8) * 8 for r, c, b in [(16, 2, 3), (8, 3, 1), (4, 5, 8)])
+        decoder = model_bits(model, bits) - latent
+        assert decoder == sum(sum(model_bits_of(p, n, bits) for n, p in model.mlp.named_parameters()) for _ in [0])
 
 
 def test_loading_rejects_bad_files(tmp_path):
@@ -135,3 +148,28 @@ def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path, monkeypatch):
         save(pack(trained_like("siren"), 32, 8, 8, 1), path)
     assert path.read_bytes() == before  # the old file is untouched
     assert [p.name for p in tmp_path.iterdir()] == ["m.texinr"]
+
+
+def model_bits_of(p: torch.Tensor, name: str, bits: int) -> int:
+    if bits != 8:
+        return p.numel() * bits
+    return p.numel() * 8 + 32 * (p.shape[0] if p.ndim == 2 else 1)  # int8 + one fp32 scale per row (bias: one)
+
+
+def test_codec_latents_are_bit_packed(tmp_path):
+    """1-8-bit latent codes survive the file exactly, packed B bits per value."""
+    from trainer.quantize import pack_codes, unpack_codes
+
+    rng = np.random.default_rng(0)
+    for bits in range(1, 9):
+        codes = rng.integers(0, 1 << bits, size=37).astype(np.uint8)
+        buf = pack_codes(codes, bits)
+        assert len(buf) == -(-37 * bits // 8)
+        np.testing.assert_array_equal(unpack_codes(buf, 37, bits), codes)
+    model = trained_like("codec")
+    with torch.no_grad():
+        model.encoding.tables[1].copy_(torch.sign(torch.randn_like(model.encoding.tables[1])))
+    save(pack(model, 32, 32, 32, 1), tmp_path / "c.texinr")
+    g = load(tmp_path / "c.texinr")
+    assert set(np.unique(g.state_dict()["encoding.tables.1"].numpy())) <= {-1.0, 1.0}
+    np.testing.assert_array_equal(render(g.build(), 16, 16), render(model.eval(), 16, 16))

@@ -16,6 +16,7 @@ SMALL = {
     "hash_finest_res": 64,
     "grid_base_res": 8,
     "grid_finest_res": 16,
+    "codec_grids": "16x2x3,4x4x4",
 }
 
 

@@ -24,7 +24,9 @@ def test_matrix_blocks_hold_columns():
 
 @pytest.mark.parametrize("arch", ARCHS)
 def test_pack_layout_fits_and_defines_are_complete(arch):
-    m = build_model(model_preset(arch, lod=True, width=20, hash_table_log2=10, hash_levels=4))
+    m = build_model(
+        model_preset(arch, lod=True, width=20, hash_table_log2=10, hash_levels=4, codec_grids="32x3x2,8x5x4")
+    )
     p = packing.pack(m.cfg.to_dict(), {k: v.detach().numpy() for k, v in m.state_dict().items()})
     assert p.data.dtype == np.float32 and p.data.shape[1:] == (packing.WEIGHTS_TEX_WIDTH, 4)
     assert p.defines["N_IN"] == m.encoding.out_dim + 1
@@ -32,6 +34,16 @@ def test_pack_layout_fits_and_defines_are_complete(arch):
     flat = p.data.reshape(-1, 4)
     # the output bias sits where the define says
     np.testing.assert_array_equal(flat[p.defines["MLP_BOUT_OFFSET"], :3], m.mlp.out.bias.detach().numpy())
+    if arch == "codec":  # latent codes (0 is a valid code) sit at their offsets
+        offsets = [int(v) for v in p.defines["CODEC_OFFSET"][6:-1].split(",")]
+        for lvl, off in enumerate(offsets):
+            codes = m.encoding.tables[lvl].detach()
+            bits = m.encoding.levels[lvl][2]
+            expect = encodings.latent_codes(codes, bits).numpy().reshape(-1, codes.shape[-1])
+            texels = packing._entries_to_texels(expect.astype(np.float32))  # 5 channels: 2 texels per vertex
+            np.testing.assert_array_equal(flat[off : off + texels.shape[0]], texels)
+            assert expect.min() >= 0 and expect.max() <= (1 << bits) - 1 and len(np.unique(expect)) > 1
+        return
     used = sum(np.count_nonzero(v.detach().numpy()) for v in m.parameters())
     assert np.count_nonzero(flat) >= used * 0.99  # nothing learned is dropped
 

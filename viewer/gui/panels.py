@@ -12,7 +12,16 @@ import imgui
 import numpy as np
 
 from trainer.astc import SQUARE_BLOCKS, chain_bpp, nearest_block, nominal_bpp
-from trainer.config import ARCH_NAMES, ARCHS, OPTIMIZERS, WEIGHT_BITS, Config, TrainConfig, model_preset
+from trainer.config import (
+    ARCH_NAMES,
+    ARCHS,
+    DEFAULT_BATCH,
+    OPTIMIZERS,
+    WEIGHT_BITS,
+    Config,
+    TrainConfig,
+    model_preset,
+)
 from viewer.render import SOURCES, VIEWS, ViewSettings
 from viewer.worker import Pause, Reset, Resume, SetLearningRate, SetThreads
 
@@ -160,12 +169,17 @@ def draw_network_panel(state: ViewerState, send) -> None:
         m = _int(m, "grid_channels", 1, 16)
         m = _int(m, "grid_base_res", 2, 512)
         m = _int(m, "grid_finest_res", m.grid_base_res, 2048)
+    if m.arch == "codec":
+        m = _text(m, "codec_grids")
+        m = _int(m, "codec_pe", 0, 4)
     t = _int(t, "mips", 1, 10)
     m = dataclasses.replace(m, lod=t.mips > 1)
     changed, bits_idx = imgui.combo("weights", WEIGHT_BITS.index(state.edit.bits), ["fp32", "fp16", "int8"])
     bits = WEIGHT_BITS[bits_idx]
     changed, opt = imgui.combo("optimizer", OPTIMIZERS.index(t.optimizer), list(OPTIMIZERS))
     t = dataclasses.replace(t, optimizer=OPTIMIZERS[opt])
+    if t.batch is None:
+        t = dataclasses.replace(t, batch=DEFAULT_BATCH.get(m.arch, 1 << 16))
     t = _int(t, "batch", 256, 1 << 18)
     state.edit = Config(m, t, bits)
     lr = t.lr if t.lr is not None else 0.0
@@ -191,6 +205,11 @@ def apply_config(state: ViewerState, send) -> None:
 
 def _int(obj, name: str, lo: int, hi: int):
     changed, v = imgui.slider_int(name.replace("_", " "), int(getattr(obj, name)), lo, hi)
+    return dataclasses.replace(obj, **{name: v}) if changed else obj
+
+
+def _text(obj, name: str):
+    changed, v = imgui.input_text(name.replace("_", " "), str(getattr(obj, name)), 256)
     return dataclasses.replace(obj, **{name: v}) if changed else obj
 
 
