@@ -71,6 +71,14 @@ class BenchCommand:
     flip: bool = True
     mips_bpps: tuple[float, ...] = DEFAULT_MIPS_BPPS
     colour_only: bool = False
+    tune: bool = False
+
+    def methods(self) -> list[tuple[str, str]]:
+        """(family, tag): every family at its fixed defaults, and with --tune also after a short search."""
+        out = [(f, "") for f in self.families]
+        if self.tune:
+            out += [(f, "+tuned") for f in self.families]
+        return out
 
     def variants(self) -> list[tuple[str, int, tuple[float, ...]]]:
         """(method suffix, mip levels, targets): the base-level comparison, then the mip-aware one if asked."""
@@ -78,6 +86,9 @@ class BenchCommand:
         if self.mips > 1:
             out.append(("+mips", self.mips, self.mips_bpps))
         return out
+
+    def method_names(self) -> list[str]:
+        return [f + t for f, t in self.methods()]
 
 
 def weight_bits(arch: str, cmd: BenchCommand) -> int:
@@ -123,6 +134,9 @@ def bench_parser() -> ArgumentParser:
     )
     p.add_argument("--mips-bpp", type=parse_bpps, default=None, help="targets of the mip-aware rows (2,0.89)")
     p.add_argument("--colour-only", action="store_true", help="skip grey images (R = G = B everywhere)")
+    p.add_argument(
+        "--tune", action="store_true", help="also rows '<family>+tuned': short search first (trainer/tuning)"
+    )
     p.add_argument("--select", type=positive_int, help="pick N inputs at regular intervals of their LAPV ranking")
     p.add_argument("--out", type=Path, help="folder for results.csv, results.json, summary.md, plots, cache")
     p.add_argument("--astc-quality", type=positive_float, default=60.0, help="astcenc quality (60 = medium)")
@@ -166,6 +180,7 @@ def parse_bench(argv: list[str] | None) -> BenchCommand:
         flip=not a.no_flip,
         mips_bpps=a.mips_bpp or DEFAULT_MIPS_BPPS,
         colour_only=a.colour_only,
+        tune=a.tune,
     )
 
 
@@ -238,7 +253,9 @@ def astc_rows(name: str, image: np.ndarray, cmd: BenchCommand, mips: int = 1) ->
     return rows
 
 
-def family_row(name: str, image: np.ndarray, arch: str, bpp: float, cmd: BenchCommand, mips: int = 1) -> dict:
+def family_row(
+    name: str, image: np.ndarray, arch: str, bpp: float, cmd: BenchCommand, mips: int = 1, tag: str = ""
+) -> dict:
     from trainer import astc
     from trainer.metrics import all_metrics
     from trainer.modelfile import pack
@@ -251,6 +268,12 @@ def family_row(name: str, image: np.ndarray, arch: str, bpp: float, cmd: BenchCo
     budget = astc.chain_bpp(w, h, astc.nearest_block(bpp, w, h), mips) if mips > 1 else bpp
     model_cfg = size_for_bpp(arch, budget, w, h, bits, lod=mips > 1)
     cfg = Config(model_cfg, TrainConfig(mips=mips, seconds=cmd.seconds, seed=cmd.seed, threads=cmd.threads), bits)
+    tuned, searched = "", 0.0
+    if tag == "+tuned":
+        from trainer.tuning import tune
+
+        t = tune(image, cfg)
+        cfg, searched, tuned = t.config, t.seconds, f" {t.field}={t.value:g}"
     trainer = Trainer(image, cfg)
     trainer.run(every=10**9, with_weights=False)
     f = pack(trainer.model, bits, w, h, trainer.samples.mips)
@@ -277,17 +300,17 @@ def family_row(name: str, image: np.ndarray, arch: str, bpp: float, cmd: BenchCo
     )
     return {
         "texture": name,
-        "method": arch + ("+mips" if mips > 1 else ""),
+        "method": arch + tag + ("+mips" if mips > 1 else ""),
         "target_bpp": bpp,
         "bpp": f.bpp,
         "psnr": m["psnr"],
         "ssim": m["ssim"],
         "flip": m["flip"],
         "mae": m["mae"],
-        "seconds": round(trainer.elapsed, 2),
+        "seconds": round(trainer.elapsed + searched, 2),
         "steps": trainer.step_count,
         "steps_per_s": trainer.step_count / max(trainer.elapsed, 1e-9),
-        "config": desc,
+        "config": desc + tuned,
         "psnr_levels": levels or None,
     }
 
@@ -332,7 +355,7 @@ def bench_main(cmd: BenchCommand) -> int:
         (cmd.out / "cache").mkdir(parents=True, exist_ok=True)
     key = settings_key(cmd)
     variants = cmd.variants()
-    jobs = [(n, f, b, v) for n in images for v in variants for f in cmd.families for b in v[2]]
+    jobs = [(n, m, b, v) for n in images for v in variants for m in cmd.methods() for b in v[2]]
     bar = tqdm(
         total=len(jobs),
         unit="model",
@@ -347,19 +370,19 @@ def bench_main(cmd: BenchCommand) -> int:
         for suffix, mips, bpps in variants:
             if "astc" + suffix not in done:
                 done["astc" + suffix] = astc_rows(name, image, cmd, mips)
-            for fam in cmd.families:
+            for fam, tag in cmd.methods():
                 for bpp in bpps:
-                    k = f"{fam}{suffix}@{bpp:g}"
+                    k = f"{fam}{tag}{suffix}@{bpp:g}"
                     if k not in done:
-                        bar.set_description(f"{name} {fam}{suffix} {bpp:g} bpp")
-                        done[k] = family_row(name, image, fam, bpp, cmd, mips)
+                        bar.set_description(f"{name} {fam}{tag}{suffix} {bpp:g} bpp")
+                        done[k] = family_row(name, image, fam, bpp, cmd, mips, tag)
                         if cache is not None:
                             atomic_write(cache, json.dumps(done, default=float).encode())
                     bar.update(1)
         if cache is not None and len(done) != before:  # something new (ASTC rows) not yet written
             atomic_write(cache, json.dumps(done, default=float).encode())
         for suffix, _, bpps in variants:
-            rows += done["astc" + suffix] + [done[f"{f}{suffix}@{b:g}"] for f in cmd.families for b in bpps]
+            rows += done["astc" + suffix] + [done[f"{m}{suffix}@{b:g}"] for m in cmd.method_names() for b in bpps]
     bar.close()
     print(format_psnr_table(rows, cmd))
     if cmd.out is not None:
@@ -392,7 +415,7 @@ def _variant_table(all_rows: list[dict], cmd: BenchCommand, suffix: str, mips: i
     for bpp in bpps:
         sample = nearest_astc(rows, textures[0], bpp * chain)
         astc_label = f"ASTC {sample['config']}"
-        head = [f"PSNR (dB) at ~{bpp:g} bpp", *cmd.families, astc_label]
+        head = [f"PSNR (dB) at ~{bpp:g} bpp", *cmd.method_names(), astc_label]
         lines.append(
             f"\n{cmd.size}x{cmd.size}, {cmd.seconds:g} s per model, {cmd.bits}-bit weights (codec: int8 decoder)"
             + (f", {mips} mips fitted (ASTC stores its whole mip chain)" if mips > 1 else "")
@@ -401,7 +424,7 @@ def _variant_table(all_rows: list[dict], cmd: BenchCommand, suffix: str, mips: i
         cols: dict[str, list[float]] = {h: [] for h in head[1:]}
         for t in textures:
             cells = []
-            for fam in cmd.families:
+            for fam in cmd.method_names():
                 r = next(
                     r for r in rows if r["texture"] == t and r["method"] == fam + suffix and r["target_bpp"] == bpp
                 )
@@ -413,13 +436,13 @@ def _variant_table(all_rows: list[dict], cmd: BenchCommand, suffix: str, mips: i
             lines.append(" | ".join([f"{t[:28]:<28s}", *(f"{c:12.2f}" for c in cells)]))
         lines.append(" | ".join([f"{'mean':<28s}", *(f"{np.mean(v):12.2f}" for v in cols.values())]))
         bpp_cells = []
-        for fam in cmd.families:
+        for fam in cmd.method_names():
             fr = [r for r in rows if r["method"] == fam + suffix and r["target_bpp"] == bpp]
             bpp_cells.append(f"{np.mean([r['bpp'] for r in fr]):12.3f}")
         bpp_cells.append(f"{nearest_astc(rows, textures[0], bpp * chain)['bpp']:12.3f}")
         lines.append(" | ".join([f"{'bpp':<28s}", *bpp_cells]))
         rate = []
-        for fam in cmd.families:
+        for fam in cmd.method_names():
             fr = [r for r in rows if r["method"] == fam + suffix and r["target_bpp"] == bpp]
             rate.append(f"{np.median([r['steps_per_s'] for r in fr]):12.1f}")
         lines.append(" | ".join([f"{'steps/s (median)':<28s}", *rate, f"{'-':>12s}"]))
@@ -444,6 +467,7 @@ def write_outputs(rows: list[dict], cmd: BenchCommand) -> None:
         "mips_bpps": cmd.mips_bpps if cmd.mips > 1 else [],
         "codec_decoder_bits": CODEC_DECODER_BITS,
         "families": cmd.families,
+        "tune": cmd.tune,
         "astc_quality": cmd.astc_quality,
     }
     atomic_write(
@@ -485,7 +509,7 @@ def versus_astc(rows: list[dict], cmd: BenchCommand) -> list[str]:
     ]
     for suffix, mips, bpps in cmd.variants():
         chain = 4 / 3 if mips > 1 else 1
-        for fam in cmd.families:
+        for fam in cmd.method_names():
             for bpp in bpps:
                 rs = [r for r in rows if r["method"] == fam + suffix and r["target_bpp"] == bpp]
                 if not rs:

@@ -6,6 +6,7 @@ Bad input of any kind ends in one line on stderr and exit code 2; nothing is wri
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
 import math
@@ -110,6 +111,8 @@ class TrainCommand:
     json: bool = False
     astc_quality: float = 60.0
     progress: bool | None = None  # None: a tqdm bar only on a terminal
+    bpp: float | None = None  # size the family to this many bits per pixel of the texture
+    tune: bool = False  # pick omega0 / sigma / max frequency / lr by a short search first
 
 
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
@@ -175,6 +178,10 @@ def train_parser() -> ArgumentParser:
     budget.add_argument("--seconds", type=nonneg_float, help="budget in seconds (default 30)")
     t.add_argument("--seed", type=nonneg_int, default=0)
     t.add_argument("--threads", type=nonneg_int, default=0, help="torch CPU threads (default: every core)")
+    t.add_argument("--bpp", type=positive_float, help="size the family to this many bits per pixel (overrides sizes)")
+    t.add_argument(
+        "--tune", action="store_true", help="short search of omega0 / sigma / max frequency / lr (20%% of the budget)"
+    )
     p.add_argument("--astc-quality", type=nonneg_float, default=60.0, help="astcenc quality (default 60, medium)")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
     return p
@@ -199,7 +206,9 @@ def parse_train(argv: list[str] | None) -> TrainCommand:
     )
     if a.astc_quality > 100:
         raise TexinrError(f"--astc-quality must be between 0 and 100, got {a.astc_quality}")
-    return TrainCommand(a.texture, a.output, Config(model, train, a.bits).validate(), a.json, a.astc_quality)
+    return TrainCommand(
+        a.texture, a.output, Config(model, train, a.bits).validate(), a.json, a.astc_quality, bpp=a.bpp, tune=a.tune
+    )
 
 
 def train_main(cmd: TrainCommand) -> int:
@@ -213,11 +222,28 @@ def train_main(cmd: TrainCommand) -> int:
     check_writable(cmd.output)
     image = load_image(cmd.texture)
     h, w = image.shape[:2]
-    trainer = Trainer(image, cmd.config)
+    config = cmd.config
+    if cmd.bpp is not None:
+        from trainer.sizing import config_bits, size_for_bpp
+
+        m = config.model
+        model = size_for_bpp(m.arch, cmd.bpp, w, h, config.bits, lod=m.lod)
+        config = dataclasses.replace(config, model=model)
+        print(f"texinr-train: sized {m.arch} to {config_bits(model, config.bits) / (w * h):.3f} bpp")
+    tuned = None
+    if cmd.tune:
+        from trainer.tuning import tune
+
+        tuned = tune(image, config)
+        config = tuned.config
+        tried = ", ".join(f"{v:g}: {10 * np.log10(1 / max(loss, 1e-12)):.2f} dB" for v, loss in tuned.tried)
+        print(f"texinr-train: tuned {tuned.field} = {tuned.value:g} in {tuned.seconds:.1f} s ({tried})")
+    trainer = Trainer(image, config)
     _run_with_progress(trainer, cmd.progress)
-    tc = cmd.config.train
+    tc = config.train
     train_info = {
         **tc.to_dict(),
+        "tuned": None if tuned is None else {"field": tuned.field, "value": tuned.value, "tried": tuned.tried},
         "steps_done": trainer.step_count,
         "seconds_done": round(trainer.elapsed, 3),
         "threads": trainer.threads,
@@ -225,7 +251,7 @@ def train_main(cmd: TrainCommand) -> int:
         "texture": cmd.texture.name,
         "mips_fitted": trainer.samples.mips,
     }
-    f = pack(trainer.model, cmd.config.bits, w, h, trainer.samples.mips, train=train_info)
+    f = pack(trainer.model, config.bits, w, h, trainer.samples.mips, train=train_info)
     report = evaluate_file(f, image, astc_quality=cmd.astc_quality)
     f.metrics = report["metrics"]
     save(f, cmd.output)

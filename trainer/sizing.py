@@ -70,6 +70,9 @@ def size_for_bpp(
             return dataclasses.replace(base, grid_base_res=max(1, r // 4) if levels > 1 else r, grid_finest_res=r)
 
         cfg = _search_int(make, 4, 8192, target, bits)
+        if abs(config_bits(cfg, bits) - target) > TOLERANCE * target:  # resolution steps too coarse: fill with width
+            r = cfg.grid_finest_res if config_bits(cfg, bits) <= target else max(4, cfg.grid_finest_res - 1)
+            cfg = _search_int(lambda w: dataclasses.replace(make(r), width=w), 4, 256, target, bits)
     elif arch == "codec":
         cfg = _size_codec(base, target, bits, side)
     else:

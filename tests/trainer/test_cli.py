@@ -71,6 +71,9 @@ def test_bad_inputs_get_one_line_and_exit_2_and_write_nothing(tmp_path, texture,
         "unknown option": [texture, "-o", out, "--frobnicate"],
         "steps and seconds": [texture, "-o", out, "--steps", "3", "--seconds", "3"],
         "bad bits": [texture, "-o", out, "--bits", "4"],
+        "bad codec grids": [texture, "-o", out, "--arch", "codec", "--codec-grids", "16x2"],
+        "codec bits 9": [texture, "-o", out, "--arch", "codec", "--codec-grids", "16x2x9"],
+        "bpp out of reach": [texture, "-o", out, "--arch", "codec", "--bpp", "0.01"],
         "no output folder": [texture, "-o", tmp_path / "no" / "where.texinr"],
         "wrong extension": [texture, "-o", tmp_path / "model.png"],
         "no arguments": [],
@@ -133,3 +136,17 @@ def test_console_script_is_installed_and_exits_2(tmp_path):
         timeout=120,
     )
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "no such file" in r.stderr
+
+
+def test_codec_sized_to_a_bpp_and_tuned(tmp_path, capsys):
+    p = tmp_path / "tex64.png"
+    Image.fromarray((random_image(64, 64) * 255).astype(np.uint8)).save(p)
+    out = tmp_path / "c.texinr"
+    argv = [p, "-o", out, "--arch", "codec", "--bpp", "3", "--tune", "--bits", "8", "--mips", "1", "--steps", "20"]
+    rc, cap = train([*argv, "--json"], capsys)
+    assert rc == 0, cap.err
+    report = json.loads(cap.out.strip().splitlines()[-1])
+    assert report["arch"] == "codec" and abs(report["bpp"] / 3 - 1) <= 0.05
+    assert "sized codec to" in cap.out and "tuned lr = " in cap.out
+    rc, cap = decode([out, tmp_path / "c.png"], capsys)
+    assert rc == 0 and Image.open(tmp_path / "c.png").size == (64, 64)
