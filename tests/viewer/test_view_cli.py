@@ -111,18 +111,21 @@ def test_without_a_display_it_runs_headless_and_says_how_to_get_the_window(scene
     assert out.exists() and str(out) in cap.out
 
 
+VIEW_FRONT = ["--view", "neural", "--size", "64x48", "--yaw", "0", "--pitch", "0"]
+
+
 def test_a_codec_model_file_renders_in_the_viewer(scene, capsys):
     """Train a small codec with texinr-train, then open its .texinr in texinr-view: the red quadrant shows."""
     from trainer.cli import parse_train, train_main
 
     model = scene / "codec.texinr"
     argv = [scene / "tex.png", "-o", model, "--arch", "codec", "--codec-grids", "16x2x2,4x4x4", "--mips", "1"]
-    rc = run_cli("texinr-train", parse_train, train_main, [str(a) for a in [*argv, "--steps", "150", "--batch", "1024", "--bits", "8"]])
+    argv += ["--steps", "150", "--batch", "1024", "--bits", "8"]
+    rc = run_cli("texinr-train", parse_train, train_main, [str(a) for a in argv])
     assert rc == 0, capsys.readouterr().err
     out = scene / "codec.png"
     rc, cap = view(
-        [scene / "quad.obj", scene / "tex.png", "--headless", "--screenshot", out, "--model", model]
-        + ["--view", "neural", "--size", "64x48", "--yaw", "0", "--pitch", "0"],
+        [scene / "quad.obj", scene / "tex.png", "--headless", "--screenshot", out, "--model", model, *VIEW_FRONT],
         capsys,
     )
     assert rc == 0, cap.err
