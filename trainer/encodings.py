@@ -154,12 +154,14 @@ class DenseGrid(nn.Module):
     def forward(self, uv01: Tensor) -> Tensor:
         # grid_sample with align_corners=True maps -1 / +1 to the first / last vertex: exactly the layout above.
         grid = (uv01 * 2.0 - 1.0)[None, :, None, :]  # (1, n, 1, 2)
-        out = []
-        for table in self.tables:
-            img = table.permute(2, 0, 1)[None]  # (1, C, rows=v, cols=u)
-            f = F.grid_sample(img, grid, mode="bilinear", padding_mode="border", align_corners=True)
-            out.append(f[0, :, :, 0].T)
-        return torch.cat(out, dim=1)
+        return torch.cat([sample_vertices(table, grid) for table in self.tables], dim=1)
+
+
+def sample_vertices(table: Tensor, grid: Tensor) -> Tensor:
+    """Bilinear lookup of a (res + 1, res + 1, C) vertex table at grid = xy_pm1 (1, n, 1, 2) -> (n, C)."""
+    img = table.permute(2, 0, 1)[None]  # (1, C, rows=v, cols=u)
+    f = F.grid_sample(img, grid, mode="bilinear", padding_mode="border", align_corners=True)
+    return f[0, :, :, 0].T
 
 
 def dequantize_codes(q: Tensor, bits: int) -> Tensor:
@@ -203,11 +205,7 @@ class QuantizedGrids(nn.Module):
 
     def forward(self, uv01: Tensor) -> Tensor:
         grid = (uv01 * 2.0 - 1.0)[None, :, None, :]
-        out = []
-        for lvl in range(len(self.levels)):
-            img = self.quantized(lvl).permute(2, 0, 1)[None]
-            f = F.grid_sample(img, grid, mode="bilinear", padding_mode="border", align_corners=True)
-            out.append(f[0, :, :, 0].T)
+        out = [sample_vertices(self.quantized(lvl), grid) for lvl in range(len(self.levels))]
         for k in range(self.pe):
             phase = uv01 * (math.pi * self.pe_res * 2**k)
             out += [torch.sin(phase), torch.cos(phase)]
