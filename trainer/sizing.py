@@ -36,6 +36,7 @@ def _search_int(make, lo: int, hi: int, target: int, bits: int) -> ModelConfig:
     """Largest integer x in [lo, hi] whose config(x) stays at or under target bits (monotone in x)."""
     if config_bits(make(lo), bits) > target:
         return make(lo)
+    top = hi
     while lo < hi:
         mid = (lo + hi + 1) // 2
         if config_bits(make(mid), bits) <= target:
@@ -43,7 +44,7 @@ def _search_int(make, lo: int, hi: int, target: int, bits: int) -> ModelConfig:
         else:
             hi = mid - 1
     # the next size up may land nearer the target
-    below, above = make(lo), make(min(lo + 1, hi + 1))
+    below, above = make(lo), make(min(lo + 1, top))  # never past the range (an invalid config)
     db, da = target - config_bits(below, bits), config_bits(above, bits) - target
     return above if 0 <= da < db else below
 

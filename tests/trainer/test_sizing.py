@@ -37,3 +37,5 @@ def test_codec_spends_bits_on_fine_shallow_grids_first():
 def test_unreachable_target_is_a_clear_error():
     with pytest.raises(TexinrError, match=r"cannot size codec to 0\.01 bpp"):
         size_for_bpp("codec", 0.01, 512, 512, 8)
+    with pytest.raises(TexinrError, match=r"cannot size siren to 1e\+06 bpp"):  # past the widest MLP
+        size_for_bpp("siren", 1e6, 64, 64, 16)
