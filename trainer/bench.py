@@ -25,7 +25,7 @@ import numpy as np
 
 from trainer.bench_report import format_psnr_table, write_outputs
 from trainer.cli import ArgumentParser, nonneg_int, positive_float, positive_int, run_cli
-from trainer.config import ARCHS, Config, TrainConfig
+from trainer.config import ARCHS, DEFAULT_FLIP_FINISH, Config, TrainConfig
 from trainer.errors import TexinrError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -303,6 +303,7 @@ def settings_key(cmd: BenchCommand) -> str:
         "q": cmd.astc_quality,
         "seed": cmd.seed,
         "flip": cmd.flip,
+        "flip_finish": DEFAULT_FLIP_FINISH,  # training recipe: results from another one are not reused
     }
     return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
 

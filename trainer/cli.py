@@ -173,6 +173,11 @@ def train_parser() -> ArgumentParser:
     t.add_argument("--lr", type=positive_float, help="learning rate (default per family)")
     t.add_argument("--schedule", choices=SCHEDULES, default="cosine")
     t.add_argument("--batch", type=positive_int, help="samples per step (default 65536; codec 16384)")
+    t.add_argument(
+        "--flip-finish",
+        type=nonneg_float,
+        help="fraction of the budget, at its end, spent minimising LDR-FLIP on patches (default: codec 0.3, others 0)",
+    )
     budget = t.add_mutually_exclusive_group()
     budget.add_argument("--steps", type=nonneg_int, help="budget in steps")
     budget.add_argument("--seconds", type=nonneg_float, help="budget in seconds (default 30)")
@@ -199,6 +204,7 @@ def parse_train(argv: list[str] | None) -> TrainCommand:
         lr=a.lr,
         schedule=a.schedule,
         batch=a.batch,
+        flip_finish=a.flip_finish,
         steps=a.steps,
         seconds=seconds,
         seed=a.seed,

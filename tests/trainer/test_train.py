@@ -114,3 +114,49 @@ def test_both_cores_are_used():
     import os
 
     assert torch.get_num_threads() == (os.cpu_count() or 1)
+
+
+def test_flip_finish_switches_loss_at_its_share_of_the_budget_and_lowers_flip(astronaut128):
+    from trainer.metrics import flip
+    from trainer.train import FLIP_LR_SCALE
+
+    model = model_preset("codec", codec_grids="128x2x2,32x4x4")
+
+    def run(flip_finish):
+        t = Trainer(astronaut128, Config(model, TrainConfig(mips=1, steps=240, seconds=None, flip_finish=flip_finish)))
+        lrs = []
+        while not t.done:
+            t.step()
+            lrs.append(t.optimizer.param_groups[0]["lr"])
+        return t, lrs
+
+    plain, plain_lrs = run(0.0)
+    finished, lrs = run(0.25)
+    assert plain.events == [] and len(finished.events) == 1 and finished.events[0].startswith("step 180: finishing")
+    assert lrs[180] == pytest.approx(plain_lrs[180] * FLIP_LR_SCALE) and lrs[179] == plain_lrs[179]
+    assert math.isfinite(finished.loss) and finished.loss < 0.01  # MSE of the patches, for the PSNR readout
+    out_plain, out_flip = (to_8bit(render(t.model, 128, 128)) for t in (plain, finished))
+    assert flip(astronaut128, out_flip) < 0.9 * flip(astronaut128, out_plain)
+
+
+def test_flip_finish_with_mips_trains_the_levels_by_their_share_of_pixels(astronaut128):
+    from trainer.metrics import flip
+
+    cfg = Config(
+        model_preset("codec", lod=True, codec_grids="64x2x4,16x4x4"),
+        TrainConfig(mips=4, steps=120, seconds=None, flip_finish=0.5),
+    )
+    t = Trainer(astronaut128, cfg)
+
+    def per_level():
+        return [flip(lv.image.numpy(), to_8bit(render(t.model, *lv.image.shape[:2], lv.t))) for lv in t.samples.levels]
+
+    while t.step_count < 60:
+        t.step()
+    assert not t.in_flip_finish
+    before = per_level()
+    t.run(every=10**9, with_weights=False)
+    assert t.in_flip_finish
+    after = per_level()
+    # levels are picked as often as their pixels: the 3 largest (98% of them) get most of the 60 FLIP steps
+    assert all(a < 0.95 * b for a, b in zip(after[:3], before[:3], strict=True)), (before, after)

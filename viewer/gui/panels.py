@@ -16,6 +16,7 @@ from trainer.config import (
     ARCH_NAMES,
     ARCHS,
     DEFAULT_BATCH,
+    DEFAULT_FLIP_FINISH,
     OPTIMIZERS,
     WEIGHT_BITS,
     Config,
@@ -154,6 +155,7 @@ def draw_network_panel(state: ViewerState, send) -> None:
     changed, idx = imgui.combo("family", ARCHS.index(m.arch), [ARCH_NAMES[a] for a in ARCHS])
     if changed:
         m = model_preset(ARCHS[idx], lod=m.lod)
+        t = dataclasses.replace(t, batch=None, flip_finish=None)  # the new family's defaults
     m = _int(m, "width", 1, 512)
     m = _int(m, "depth", 1, 6)
     if m.arch == "siren":
@@ -181,6 +183,9 @@ def draw_network_panel(state: ViewerState, send) -> None:
     if t.batch is None:
         t = dataclasses.replace(t, batch=DEFAULT_BATCH.get(m.arch, 1 << 16))
     t = _int(t, "batch", 256, 1 << 18)
+    if t.flip_finish is None:
+        t = dataclasses.replace(t, flip_finish=DEFAULT_FLIP_FINISH.get(m.arch, 0.0))
+    t = _float(t, "flip_finish", 0.0, 1.0)  # last fraction of the budget trained on LDR-FLIP
     state.edit = Config(m, t, bits)
     lr = t.lr if t.lr is not None else 0.0
     changed, lr = imgui.input_float("learning rate (now)", lr, format="%.2e")
