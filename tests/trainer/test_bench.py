@@ -61,3 +61,25 @@ def test_quick_bench_writes_results_and_resumes(tmp_path, capsys):
     before = {p.name: p.stat().st_mtime_ns for p in (out / "cache").iterdir()}
     assert bench_main(parse_bench(argv)) == 0
     assert {p.name: p.stat().st_mtime_ns for p in (out / "cache").iterdir()} == before
+
+
+def test_against_astc_counts_psnr_and_flip_wins_per_texture(tmp_path):
+    from trainer.bench_report import versus_astc
+
+    cmd = parse_bench(["--quick", "--families", "codec", "--bpp", "2", "--out", str(tmp_path)])
+
+    def row(texture, method, bpp, psnr, flip, config=""):
+        return {"texture": texture, "method": method, "target_bpp": bpp, "bpp": bpp, "psnr": psnr, "flip": flip,
+                "config": config}  # fmt: skip
+
+    rows = [
+        row("a", "astc", 2.0, 30.0, 0.05, "8x8"),
+        row("a", "astc", 0.89, 25.0, 0.09, "12x12"),
+        row("a", "codec", 2, 31.0, 0.06),  # wins PSNR, loses FLIP
+        row("b", "astc", 2.0, 40.0, 0.04, "8x8"),
+        row("b", "codec", 2, 39.0, 0.03),  # loses PSNR, wins FLIP
+        row("c", "astc", 2.0, 35.0, 0.05, "8x8"),
+        row("c", "codec", 2, 35.5, 0.045),  # wins both
+    ]
+    line = next(x for x in versus_astc(rows, cmd) if x.startswith("| codec | 2 |"))
+    assert line == "| codec | 2 | 8x8 | +0.17 | 2/3 | 0.0450 | 0.0467 | 2/3 |"
