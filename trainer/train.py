@@ -167,9 +167,7 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         if self.in_flip_finish:
             loss, mse = self._flip_loss()
-            value = float(mse)
-            if not math.isfinite(float(loss.detach())):
-                value = math.nan
+            value = float(mse) if math.isfinite(float(loss.detach())) else math.nan
         else:
             uv01, t, rgb = self.samples.batch(self.batch, self.generator, tc.jitter)
             loss = torch.mean((self.model.forward_raw(uv01, t) - rgb) ** 2)
@@ -188,6 +186,7 @@ class Trainer:
 
     def _start_flip_finish(self) -> None:
         self.in_flip_finish = True
+        self._level_pixels = torch.tensor([float(lv.image.shape[0] * lv.image.shape[1]) for lv in self.samples.levels])
         self.optimizer = self._make_optimizer()
         self._good = self._copy_state()
         msg = (
@@ -201,8 +200,7 @@ class Trainer:
         """Mean LDR-FLIP of random patches of one mip level (chosen by its share of the pixels), and their MSE."""
         from trainer.flip_loss import flip_map
 
-        pixels = torch.tensor([float(lv.image.shape[0] * lv.image.shape[1]) for lv in self.samples.levels])
-        k = int(torch.multinomial(pixels, 1, generator=self.generator))
+        k = int(torch.multinomial(self._level_pixels, 1, generator=self.generator))
         level = self.samples.levels[k]
         h, w = level.image.shape[:2]
         ph, pw = min(FLIP_PATCH, h), min(FLIP_PATCH, w)
