@@ -59,7 +59,7 @@ class BenchCommand:
     tune: bool = False
 
     def methods(self) -> list[tuple[str, str]]:
-        """(family, tag): every family at its fixed defaults, and with --tune also after a short search."""
+        """(family, tag): every family at its fixed defaults, and with --tune also after a short race."""
         out = [(f, "") for f in self.families]
         if self.tune:
             out += [(f, "+tuned") for f in self.families]
@@ -114,7 +114,9 @@ def bench_parser() -> ArgumentParser:
     p.add_argument("--mips-bpp", type=parse_bpps, default=None, help="targets of the mip-aware rows (2,0.89)")
     p.add_argument("--colour-only", action="store_true", help="skip grey images (R = G = B everywhere)")
     p.add_argument(
-        "--tune", action="store_true", help="also rows '<family>+tuned': short search first (trainer/tuning)"
+        "--tune",
+        action="store_true",
+        help="also rows '<family>+tuned': a short race of settings first (trainer/tuning)",
     )
     p.add_argument("--select", type=positive_int, help="pick N inputs at regular intervals of their LAPV ranking")
     p.add_argument("--out", type=Path, help="folder for results.csv, results.json, summary.md, plots, cache")
@@ -253,7 +255,7 @@ def family_row(
 
         t = tune(image, cfg)
         cfg, searched, tuned = t.config, t.seconds, f" {t.field}={t.value:g}"
-    trainer = Trainer(image, cfg)
+    trainer = t.trainer if tag == "+tuned" else Trainer(image, cfg)
     trainer.run(every=10**9, with_weights=False)
     f = pack(trainer.model, bits, w, h, trainer.samples.mips)
     model = f.build()
@@ -304,7 +306,12 @@ def settings_key(cmd: BenchCommand) -> str:
         "seed": cmd.seed,
         "flip": cmd.flip,
         "flip_finish": DEFAULT_FLIP_FINISH,  # training recipe: results from another one are not reused
+        "int8_mlp": "trained through int8",  # quantisation-aware decoder (trainer/models.fake_int8)
     }
+    if cmd.tune:  # the search's recipe too ('+tuned' rows); runs without --tune keep their key
+        from trainer.tuning import SEARCH_FRACTION
+
+        d["tune"] = f"race {SEARCH_FRACTION}"
     return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
 
 

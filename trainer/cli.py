@@ -185,7 +185,9 @@ def train_parser() -> ArgumentParser:
     t.add_argument("--threads", type=nonneg_int, default=0, help="torch CPU threads (default: every core)")
     t.add_argument("--bpp", type=positive_float, help="size the family to this many bits per pixel (overrides sizes)")
     t.add_argument(
-        "--tune", action="store_true", help="short search of omega0 / sigma / max frequency / lr (20%% of the budget)"
+        "--tune",
+        action="store_true",
+        help="race omega0 / sigma / max frequency / lr candidates first (25%% of the budget; the winner goes on)",
     )
     p.add_argument("--astc-quality", type=nonneg_float, default=60.0, help="astcenc quality (default 60, medium)")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
@@ -243,8 +245,8 @@ def train_main(cmd: TrainCommand) -> int:
         tuned = tune(image, config)
         config = tuned.config
         tried = ", ".join(f"{v:g}: {10 * np.log10(1 / max(loss, 1e-12)):.2f} dB" for v, loss in tuned.tried)
-        print(f"texinr-train: tuned {tuned.field} = {tuned.value:g} in {tuned.seconds:.1f} s ({tried})")
-    trainer = Trainer(image, config)
+        print(f"texinr-train: tuned {tuned.field} = {tuned.value:g}, {tuned.seconds:.1f} s on the others ({tried})")
+    trainer = tuned.trainer if tuned is not None else Trainer(image, config)
     _run_with_progress(trainer, cmd.progress)
     tc = config.train
     train_info = {

@@ -94,7 +94,7 @@ class Trainer:
         tc = config.train
         self.threads = set_threads(tc.threads)
         self.samples = TextureSamples(rgb01, tc.mips)
-        self.model = build_model(config.model, tc.seed)
+        self.model = build_model(config.model, tc.seed, config.bits)
         self.base_lr = tc.lr if tc.lr is not None else DEFAULT_LR[config.model.arch]
         self.batch = tc.batch if tc.batch is not None else DEFAULT_BATCH.get(config.model.arch, 1 << 16)
         ff = tc.flip_finish

@@ -1,9 +1,10 @@
-"""Per-image choice of the setting a family is most sensitive to, by a short search (the paper's future work).
+"""Per-image choice of the setting a family is most sensitive to, by a short race (the paper's future work).
 
 SIREN: the frequency factor omega0. Fourier features: the highest frequency (log bands) or sigma (Gaussian).
-Hash grid, latent grid and codec: the learning rate. Each candidate is trained for an equal share of `fraction`
-of the budget, the one with the lowest loss on the whole base level wins, and the caller trains the winner for what
-is left. The model's size (and so its bits) never changes: only settings that cost no bits are searched.
+Hash grid, latent grid and codec: the learning rate. Every candidate starts a run with the whole budget's schedule and
+trains for an equal share of `fraction` of the budget; the one with the lowest loss on the whole base level goes on
+training from where it stands, and only the losers' time is charged to the budget. The model's size (and so its bits)
+never changes: only settings that cost no bits are searched.
 """
 
 from __future__ import annotations
@@ -16,24 +17,25 @@ import torch
 
 from trainer.config import DEFAULT_LR, Config
 
-SEARCH_FRACTION = 0.2
-"""Share of the budget spent on the search."""
+SEARCH_FRACTION = 0.25
+"""Share of the budget the race runs for (all candidates together); the winner keeps its share."""
 
 
 @dataclass(frozen=True)
 class TuneResult:
-    config: Config  # the winner, with its train budget set to what is left
+    config: Config  # the winner, its train budget reduced by the losers' time
+    trainer: object  # the winner's Trainer, part-trained under `config`: run() it to finish
     field: str  # "omega0", "fourier_max_freq", "fourier_sigma" or "lr"
     tried: tuple[tuple[float, float], ...]  # (value, loss) per candidate
     value: float
-    seconds: float  # spent searching
+    seconds: float  # spent on the losers (charged to the budget; the winner's own share is in trainer.elapsed)
 
 
 def candidates(config: Config, side: int) -> tuple[str, list[float]]:
     """The field to search and its values, around the family's default."""
     m = config.model
     if m.arch == "siren":
-        return "omega0", [10.0, 20.0, 30.0, 60.0]
+        return "omega0", [15.0, 30.0, 60.0, 120.0]
     if m.arch == "fourier":
         if m.fourier_mode == "gaussian":
             return "fourier_sigma", [5.0, 10.0, 20.0, 40.0]
@@ -58,29 +60,28 @@ def _base_loss(trainer) -> float:
 
 
 def tune(rgb01: np.ndarray, config: Config, fraction: float = SEARCH_FRACTION) -> TuneResult:
-    """Short search; returns the winning config with train.seconds (or steps) reduced by what the search used."""
+    """Race the candidates; returns the winner part-trained, its budget reduced by what the losers used."""
     from trainer.train import Trainer
 
     tc = config.train
     name, values = candidates(config, max(rgb01.shape[:2]))
     share = fraction / len(values)
-    if tc.steps is not None:
-        short = {"steps": max(1, int(tc.steps * share)), "seconds": None}
-    else:
-        short = {"steps": None, "seconds": tc.seconds * share}
-    tried, spent = [], 0.0
+    share_steps = max(1, int(tc.steps * share)) if tc.steps is not None else None
+    runs = []
     for v in values:
-        c = _with(config, name, v)
-        c = dataclasses.replace(c, train=dataclasses.replace(c.train, **short))
-        trainer = Trainer(rgb01, c)
-        trainer.run(every=10**9, with_weights=False)
-        spent += trainer.elapsed
+        trainer = Trainer(rgb01, _with(config, name, v))  # the whole budget's schedule: the winner just goes on
+        while not trainer.done and (
+            trainer.step_count < share_steps if share_steps is not None else trainer.elapsed < tc.seconds * share
+        ):
+            trainer.step()
         loss = _base_loss(trainer) if np.isfinite(trainer.loss) else float("inf")
-        tried.append((v, loss))
-    best = min(tried, key=lambda t: t[1])[0]
-    winner = _with(config, name, best)
+        runs.append((v, loss, trainer))
+    best, _, winner = min(runs, key=lambda r: r[1])
+    losers = [r[2] for r in runs if r[2] is not winner]
     if tc.steps is not None:
-        rest = dataclasses.replace(winner.train, steps=max(0, tc.steps - short["steps"] * len(values)))
+        rest = dataclasses.replace(winner.config.train, steps=max(1, tc.steps - sum(t.step_count for t in losers)))
     else:
-        rest = dataclasses.replace(winner.train, seconds=max(0.0, tc.seconds - spent))
-    return TuneResult(dataclasses.replace(winner, train=rest), name, tuple(tried), best, spent)
+        rest = dataclasses.replace(winner.config.train, seconds=max(1e-3, tc.seconds - sum(t.elapsed for t in losers)))
+    winner.config = dataclasses.replace(winner.config, train=rest)
+    tried = tuple((v, loss) for v, loss, _ in runs)
+    return TuneResult(winner.config, winner, name, tried, best, sum(t.elapsed for t in losers))

@@ -144,3 +144,25 @@ def test_dense_grid_vertex_layout():
 def test_width_and_depth_are_configurable():
     m = build_model(ModelConfig(arch="relu", width=128, depth=3, lod=False))
     assert len(m.mlp.hidden) == 3 and m.mlp.hidden[1].weight.shape == (128, 128)
+
+
+@pytest.mark.parametrize("arch", ["codec", "siren", "relu"])
+def test_int8_training_runs_the_stored_decoder(arch):
+    """With weight_bits 8 the MLP computes with the very weights an 8-bit file stores (one outlier per row makes
+    the rounding visible), and gradients still reach the float weights (straight-through)."""
+    from trainer.modelfile import pack
+
+    uv, t = torch.rand(500, 2), torch.rand(500, 1)
+    outs = {}
+    for bits in (8, 16):
+        model = build_model(model_preset(arch, lod=True, **SMALL), seed=3, weight_bits=bits)
+        with torch.no_grad():
+            model.mlp.hidden[0].weight[:, 0] = 40.0 / (model.cfg.omega0 if arch == "siren" else 1.0)
+        stored = pack(model, 8, 64, 64, 6).build()
+        with torch.no_grad():
+            outs[bits] = float((model.forward_raw(uv, t) - stored.forward_raw(uv, t)).abs().max())
+        loss = model.forward_raw(uv, t).square().mean()
+        loss.backward()
+        assert all(float(p.grad.abs().sum()) > 0 for p in model.mlp.parameters())
+    assert outs[8] < 1e-4, outs  # trained == stored
+    assert outs[16] > 1e-3, outs  # the float model is not what an 8-bit file holds

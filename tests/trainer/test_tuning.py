@@ -6,6 +6,7 @@ import numpy as np
 
 from trainer.config import Config, TrainConfig, model_preset
 from trainer.sizing import config_bits
+from trainer.train import render
 from trainer.tuning import candidates, tune
 
 
@@ -18,7 +19,7 @@ def stripes(side: int, cycles: int) -> np.ndarray:
 
 def test_candidates_per_family():
     cfg = Config(model_preset("siren", width=16, depth=2, lod=False), TrainConfig(mips=1, steps=10))
-    assert candidates(cfg, 512) == ("omega0", [10.0, 20.0, 30.0, 60.0])
+    assert candidates(cfg, 512) == ("omega0", [15.0, 30.0, 60.0, 120.0])
     four = dataclasses.replace(cfg, model=model_preset("fourier", width=16, depth=2, lod=False))
     assert candidates(four, 512) == ("fourier_max_freq", [32.0, 64.0, 128.0, 256.0])
     codec = dataclasses.replace(cfg, model=model_preset("codec", lod=False))
@@ -40,6 +41,12 @@ def test_fourier_search_finds_a_band_that_reaches_the_stripes():
     assert result.value == min(losses, key=losses.get)
     assert result.value >= 32.0, result.tried
     assert result.config.model.fourier_max_freq == result.value
-    # the search is charged to the budget, and costs no bits
-    assert result.config.train.steps == 400 - 4 * 80
+    # the winner goes on from where the race left it; only the losers' steps are charged, and no bits
+    assert result.trainer.step_count == 80 and result.trainer.config is result.config
+    assert result.config.train.steps == 400 - 3 * 80
     assert config_bits(result.config.model, 16) == config_bits(cfg.model, 16)
+    before = float(np.mean((render(result.trainer.model, 128, 128) - image) ** 2))
+    assert abs(before - losses[result.value]) < 1e-6  # the very model the race scored
+    result.trainer.run(every=10**9, with_weights=False)
+    assert result.trainer.step_count == 160
+    assert float(np.mean((render(result.trainer.model, 128, 128) - image) ** 2)) < before
