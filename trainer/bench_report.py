@@ -56,7 +56,8 @@ def _variant_table(all_rows: list[dict], cmd: BenchCommand, suffix: str, mips: i
         astc_label = f"ASTC {sample['config']}"
         head = [f"PSNR (dB) at ~{bpp:g} bpp", *cmd.method_names(), astc_label]
         lines.append(
-            f"\n{cmd.size}x{cmd.size}, {cmd.seconds:g} s per model, {cmd.bits}-bit weights (codec: int8 decoder)"
+            f"\n{cmd.size}x{cmd.size}, {cmd.seconds:g} s per model, {cmd.bits}-bit weights "
+            f"(codec: {_codec_decoder_bits()}-bit decoder)"
             + (f", {mips} mips fitted (ASTC stores its whole mip chain)" if mips > 1 else "")
         )
         lines.append(" | ".join(f"{h:>12s}" if i else f"{h:<28s}" for i, h in enumerate(head)))
