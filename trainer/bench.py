@@ -253,9 +253,10 @@ def family_row(
     if tag == "+tuned":
         from trainer.tuning import tune
 
-        t = tune(image, cfg)
-        cfg, searched, tuned = t.config, t.seconds, f" {t.field}={t.value:g}"
-    trainer = t.trainer if tag == "+tuned" else Trainer(image, cfg)
+        t = tune(image, cfg)  # the winner comes part-trained
+        trainer, searched, tuned = t.trainer, t.seconds, f" {t.field}={t.value:g}"
+    else:
+        trainer = Trainer(image, cfg)
     trainer.run(every=10**9, with_weights=False)
     f = pack(trainer.model, bits, w, h, trainer.samples.mips)
     model = f.build()
