@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from trainer.bench_report import format_psnr_table, write_outputs
-from trainer.cli import ArgumentParser, nonneg_int, positive_float, positive_int, run_cli
+from trainer.cli import ArgumentParser, check_writable_folder, nonneg_int, positive_float, positive_int, run_cli
 from trainer.config import ARCHS, DEFAULT_FLIP_FINISH, Config, TrainConfig
 from trainer.errors import TexinrError
 
@@ -145,6 +145,8 @@ def parse_bench(argv: list[str] | None) -> BenchCommand:
         raise TexinrError(f"--size must be between 16 and 4096, got {size}")
     if a.astc_quality > 100:
         raise TexinrError(f"--astc-quality must be between 0 and 100, got {a.astc_quality}")
+    if a.out is not None:
+        check_writable_folder(a.out)
     return BenchCommand(
         inputs,
         size,

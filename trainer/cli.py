@@ -102,6 +102,15 @@ def check_writable(path: Path) -> None:
         raise TexinrError(f"{path}: folder {parent} is not writable")
 
 
+def check_writable_folder(path: Path) -> None:
+    """Fail before the work when the output folder `path` cannot be made or written."""
+    existing = next(p for p in (path, *path.absolute().parents) if p.exists())
+    if not existing.is_dir():
+        raise TexinrError(f"{path}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK):
+        raise TexinrError(f"{path}: folder {existing} is not writable")
+
+
 # ---------------------------------------------------------------------------------------------------- train
 @dataclass(frozen=True)
 class TrainCommand:

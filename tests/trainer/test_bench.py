@@ -4,7 +4,10 @@ import csv
 import itertools
 import json
 
+import pytest
+
 from trainer.bench import bench_main, parse_bench
+from trainer.errors import TexinrError
 
 
 def test_quick_bench_writes_results_and_resumes(tmp_path, capsys):
@@ -83,3 +86,13 @@ def test_against_astc_counts_psnr_and_flip_wins_per_texture(tmp_path):
     ]
     line = next(x for x in versus_astc(rows, cmd) if x.startswith("| codec | 2 |"))
     assert line == "| codec | 2 | 8x8 | +0.17 | 2/3 | 0.0450 | 0.0467 | 2/3 |"
+
+
+def test_out_that_is_a_file_is_refused_before_any_work(tmp_path):
+    a_file = tmp_path / "results"
+    a_file.write_text("keep me")
+    for out in (a_file, a_file / "sub"):
+        with pytest.raises(TexinrError, match="is a file, not a folder"):
+            parse_bench(["--quick", "--out", str(out)])
+    assert a_file.read_text() == "keep me"
+    parse_bench(["--quick", "--out", str(tmp_path / "new" / "deeper")])  # folders still to be made are fine
