@@ -220,5 +220,90 @@ def pack(cfg: dict, weights: dict[str, np.ndarray], ubo_vec4s: int = UBO_VEC4S) 
         d["MLP_WH_OFFSET"], d["MLP_HIDDEN_STRIDE"] = 0, 0
     d["MLP_BASE"], d["MLP_VEC4S"] = mlp_base, tex.size - mlp_base
     d["MLP_IN_UBO"] = int(tex.size - mlp_base <= ubo_vec4s)
+    d["MLP_UNROLLED"] = int(bool(d["MLP_IN_UBO"]) and hid4 <= MLP_UNROLL_MAX_HIDDEN4)
     d["WEIGHTS_TEX_WIDTH"] = WEIGHTS_TEX_WIDTH
     return PackedWeights(d, tex.image())
+
+
+MLP_UNROLL_MAX_HIDDEN4 = 16
+"""MLPs up to 64 units wide (in the uniform block) are written out as straight-line GLSL by `mlp_glsl`: a loop
+over vec4 arrays that the compiler does not unroll keeps its arrays in memory, which made a 32 x 2 decoder 3-5x
+slower than a 16 x 2 one on llvmpipe. Wider MLPs keep the loops (the unrolled source would be too large)."""
+
+
+def mlp_glsl(defines: dict) -> str:
+    """GLSL of `vec3 mlp_unrolled()`: the MLP over g_in[] with every offset a constant, one vec4 variable per
+    block of 4 units. Empty unless the defines ask for it (MLP_UNROLLED)."""
+    if not int(defines.get("MLP_UNROLLED", 0)):
+        return ""
+    in4, hid4, depth = (int(defines[k]) for k in ("MLP_IN4", "MLP_HIDDEN4", "MLP_DEPTH"))
+    w0, b0, wh = (int(defines[k]) for k in ("MLP_W0_OFFSET", "MLP_B0_OFFSET", "MLP_WH_OFFSET"))
+    stride, wout, bout = (int(defines[k]) for k in ("MLP_HIDDEN_STRIDE", "MLP_WOUT_OFFSET", "MLP_BOUT_OFFSET"))
+    lines = ["vec3 mlp_unrolled() {"]
+    lines += [f"    vec4 x{i} = g_in[{i}];" for i in range(in4)]
+
+    def layer(prefix: str, src: str, n_src: int, w_off: int, b_off: int) -> None:
+        for o in range(hid4):
+            terms = " + ".join(f"w_mat({w_off + (o * n_src + i) * 4}) * {src}{i}" for i in range(n_src))
+            lines.append(f"    vec4 {prefix}{o} = activation(m_fetch({b_off + o}) + {terms});")
+
+    layer("h0_", "x", in4, w0, b0)
+    for lv in range(1, depth):
+        base = wh + (lv - 1) * stride
+        layer(f"h{lv}_", f"h{lv - 1}_", hid4, base, base + hid4 * hid4 * 4)
+    last = f"h{depth - 1}_"
+    terms = " + ".join(f"w_mat({wout + i * 4}) * {last}{i}" for i in range(hid4))
+    lines.append(f"    return (m_fetch({bout}) + {terms}).rgb;")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _parse_array(value) -> list[float]:
+    """The list inside an `int[](...)` / `float[](...)` define (the format _int_array writes)."""
+    text = str(value)
+    return [float(v) for v in text[text.index("(") + 1 : text.rindex(")")].split(",")]
+
+
+def codec_encode_glsl(defines: dict) -> str:
+    """GLSL of `void codec_encode(vec2 uv01)`, written out per grid with constant offsets (a loop over the grids
+    with per-grid bounds was half the codec's frame time on llvmpipe): each grid's four vertex codes around uv are
+    bilinearly interpolated and dequantised, then the positional encoding; the result goes to g_in as vec4s."""
+    if "CODEC_LEVELS" not in defines:
+        return ""
+    res, ch, texels, offsets, feats, deq = (
+        _parse_array(defines[k])
+        for k in ("CODEC_RES", "CODEC_CH", "CODEC_TEXELS", "CODEC_OFFSET", "CODEC_FEAT", "CODEC_DEQ")
+    )
+    n4 = 4 * int(defines["MLP_IN4"])
+    lines = ["void codec_encode(vec2 uv01) {", f"    float f[{n4}];", f"    for (int i = 0; i < {n4}; ++i) f[i] = 0.0;"]
+    for lvl, r in enumerate(int(v) for v in res):
+        tx, row = int(texels[lvl]), (r + 1) * int(texels[lvl])
+        lines += [
+            "    {",
+            f"        vec2 p = uv01 * {float(r)!r};",
+            f"        vec2 p0 = clamp(floor(p), 0.0, {float(r - 1)!r});",
+            "        vec2 w = p - p0;",
+            f"        int k = {int(offsets[lvl])} + (int(p0.y) * {r + 1} + int(p0.x)) * {tx};",
+        ]
+        for part in range(tx):
+            v00, v10, v01, v11 = (f"w_fetch(k + {part + d})" for d in (0, tx, row, row + tx))
+            lines.append(
+                f"        vec4 q{part} = mix(mix({v00}, {v10}, w.x), mix({v01}, {v11}, w.x), w.y) * {deq[lvl]!r} - 1.0;"
+            )
+            lines += [
+                f"        f[{int(feats[lvl]) + part * 4 + c}] = q{part}[{c}];"
+                for c in range(4)
+                if part * 4 + c < int(ch[lvl])
+            ]
+        lines.append("    }")
+    base = int(defines["N_ENC"]) - 4 * int(defines["CODEC_PE"])
+    for k in range(int(defines["CODEC_PE"])):
+        lines += [
+            f"    vec2 ph{k} = uv01 * {math.pi * int(defines['CODEC_PE_RES']) * 2.0**k!r};",
+            f"    f[{base + 4 * k}] = sin(ph{k}.x); f[{base + 4 * k + 1}] = sin(ph{k}.y);",
+            f"    f[{base + 4 * k + 2}] = cos(ph{k}.x); f[{base + 4 * k + 3}] = cos(ph{k}.y);",
+        ]
+    lines += [
+        f"    g_in[{i}] = vec4(f[{4 * i}], f[{4 * i + 1}], f[{4 * i + 2}], f[{4 * i + 3}]);" for i in range(n4 // 4)
+    ]
+    return "\n".join([*lines, "}"]) + "\n"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 SHADER_DIR = Path(__file__).resolve().parent.parent / "shaders"
 _INCLUDE = re.compile(r'^\s*#include\s+"([^"]+)"\s*$', re.M)
+_GENERATED = re.compile(r'^\s*#include\s+"generated:(\w+)"\s*$', re.M)
 _REQUIRE = re.compile(r"^\s*#pragma\s+texinr\s+require\(([^)]*)\)\s*$", re.M)
 
 
@@ -30,6 +31,8 @@ def expand(name: str, seen: tuple[str, ...] = ()) -> str:
     base = str(Path(name).parent)
 
     def include(m: re.Match) -> str:
+        if m.group(1).startswith("generated:"):
+            return m.group(0)  # filled in by build_source, which knows the defines
         child = str(Path(base) / m.group(1)) if base != "." else m.group(1)
         return expand(child, (*seen, name))
 
@@ -88,8 +91,28 @@ def build_source(name: str, stage: str, defines: dict) -> str:
     if at is None or any(ln.strip() and not ln.strip().startswith("//") for ln in lines[:at]):
         raise ShaderError(f"{name}: must start with #version (after comments only)")
     header = [f"#define {k} {v}" for k, v in all_defines.items()]
-    body = ["" if _REQUIRE.match(ln) else ln for ln in lines[at + 1 :]]  # keep line numbers for error messages
+    body = []
+    for n, ln in enumerate(lines[at + 1 :], start=at + 2):
+        g = _GENERATED.match(ln)
+        if g:  # code written from the defines, then back to this file's line numbers for error messages
+            body += [generated_source(g.group(1), all_defines), f"#line {n + 1}"]
+        else:
+            body.append("" if _REQUIRE.match(ln) else ln)
     return "\n".join([lines[at], *header, f"#line {at + 2}", *body]) + "\n"
+
+
+def generated_source(name: str, defines: dict) -> str:
+    """GLSL written from the defines by trainer.packing (the layout's owner): `#include "generated:mlp"` is
+    mlp_glsl, `#include "generated:codec_encode"` codec_encode_glsl."""
+    from trainer import packing
+
+    make = {"mlp": packing.mlp_glsl, "codec_encode": packing.codec_encode_glsl}.get(name)
+    if make is None:
+        raise ShaderError(f"no generated source {name!r}")
+    try:
+        return make(defines)
+    except (KeyError, ValueError) as e:
+        raise ShaderError(f"generated:{name}: compile failed: bad define ({e})") from None
 
 
 class ProgramCache:

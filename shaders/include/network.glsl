@@ -2,7 +2,7 @@
 // Layout and defines come from trainer/packing.py (the one module that knows them).
 #pragma texinr require(FAMILY, LOD_INPUT, N_ENC, N_IN, MLP_IN4, MLP_HIDDEN4, MLP_DEPTH, ACT_SIREN)
 #pragma texinr require(MLP_W0_OFFSET, MLP_B0_OFFSET, MLP_WH_OFFSET, MLP_HIDDEN_STRIDE, MLP_WOUT_OFFSET)
-#pragma texinr require(MLP_BOUT_OFFSET, WEIGHTS_TEX_WIDTH, MLP_IN_UBO, MLP_BASE, MLP_VEC4S)
+#pragma texinr require(MLP_BOUT_OFFSET, WEIGHTS_TEX_WIDTH, MLP_IN_UBO, MLP_BASE, MLP_VEC4S, MLP_UNROLLED)
 
 uniform sampler2D t_weights;  // RGBA32F, WEIGHTS_TEX_WIDTH texels wide, addressed by a linear texel index
 
@@ -115,44 +115,14 @@ void encode(vec2 uv01) {
     }
 }
 #elif defined(FAMILY_CODEC)
-#pragma texinr require(CODEC_LEVELS, CODEC_RES, CODEC_CH, CODEC_TEXELS, CODEC_OFFSET, CODEC_FEAT, CODEC_DEQ)
-#pragma texinr require(CODEC_PE, CODEC_PE_RES)
-const int c_res[CODEC_LEVELS] = CODEC_RES;
-const int c_ch[CODEC_LEVELS] = CODEC_CH;
-const int c_texels[CODEC_LEVELS] = CODEC_TEXELS;
-const int c_offset[CODEC_LEVELS] = CODEC_OFFSET;
-const int c_feat[CODEC_LEVELS] = CODEC_FEAT;
-const float c_deq[CODEC_LEVELS] = CODEC_DEQ;
-
-vec4 codes(int lvl, ivec2 p, int part) {  // integer latent codes of vertex (i, j) = entry j * (res + 1) + i
-    return w_fetch(c_offset[lvl] + (p.y * (c_res[lvl] + 1) + p.x) * c_texels[lvl] + part);
-}
-
+// Written out per grid by trainer/packing.py (codec_encode_glsl) with every offset and resolution a constant:
+// the integer codes of the four vertices around uv are bilinearly interpolated and dequantised,
+// v = q * 2 / (2^B - 1) - 1 (affine, so the same as interpolating dequantised values), then the positional
+// encoding (sin x, sin y, cos x, cos y per octave) follows.
+#pragma texinr require(CODEC_LEVELS, CODEC_PE, CODEC_PE_RES)
+#include "generated:codec_encode"
 void encode(vec2 uv01) {
-    for (int lvl = 0; lvl < CODEC_LEVELS; ++lvl) {
-        float res = float(c_res[lvl]);
-        vec2 p = uv01 * res;
-        vec2 p0 = clamp(floor(p), 0.0, res - 1.0);
-        vec2 f = p - p0;
-        ivec2 i0 = ivec2(p0);
-        for (int part = 0; part < c_texels[lvl]; ++part) {
-            vec4 q = mix(mix(codes(lvl, i0, part), codes(lvl, i0 + ivec2(1, 0), part), f.x),
-                         mix(codes(lvl, i0 + ivec2(0, 1), part), codes(lvl, i0 + ivec2(1, 1), part), f.x), f.y);
-            vec4 v = q * c_deq[lvl] - 1.0;  // dequantise: codes 0 .. 2^B - 1 -> [-1, 1]
-            for (int c = 0; c < 4; ++c) {
-                int ch = part * 4 + c;
-                if (ch < c_ch[lvl]) set_in(c_feat[lvl] + ch, v[c]);
-            }
-        }
-    }
-    int base = N_ENC - 4 * CODEC_PE;
-    for (int k = 0; k < CODEC_PE; ++k) {
-        vec2 phase = uv01 * (3.141592653589793 * float(CODEC_PE_RES) * exp2(float(k)));
-        set_in(base + 4 * k + 0, sin(phase.x));
-        set_in(base + 4 * k + 1, sin(phase.y));
-        set_in(base + 4 * k + 2, cos(phase.x));
-        set_in(base + 4 * k + 3, cos(phase.y));
-    }
+    codec_encode(uv01);
 }
 #else
 #error "unknown FAMILY"
@@ -166,6 +136,10 @@ vec4 activation(vec4 x) {
 #endif
 }
 
+#if MLP_UNROLLED
+#include "generated:mlp"
+#endif
+
 // (u, v) anywhere (repeats), t in [0, 1] -> rgb in [0, 1]
 vec3 neural_rgb(vec2 uv, float t) {
     for (int i = 0; i < MLP_IN4; ++i) g_in[i] = vec4(0.0);
@@ -173,6 +147,9 @@ vec3 neural_rgb(vec2 uv, float t) {
 #if LOD_INPUT
     set_in(N_ENC, t * 2.0 - 1.0);
 #endif
+#if MLP_UNROLLED
+    return clamp(mlp_unrolled(), 0.0, 1.0);
+#else
     for (int o = 0; o < MLP_HIDDEN4; ++o) {
         vec4 acc = m_fetch(MLP_B0_OFFSET + o);
         for (int i = 0; i < MLP_IN4; ++i) acc += w_mat(MLP_W0_OFFSET + (o * MLP_IN4 + i) * 4) * g_in[i];
@@ -190,4 +167,5 @@ vec3 neural_rgb(vec2 uv, float t) {
     vec4 acc = m_fetch(MLP_BOUT_OFFSET);
     for (int i = 0; i < MLP_HIDDEN4; ++i) acc += w_mat(MLP_WOUT_OFFSET + i * 4) * g_h[i];
     return clamp(acc.rgb, 0.0, 1.0);
+#endif
 }
