@@ -6,7 +6,6 @@ Bad input of any kind ends in one line on stderr and exit code 2; nothing is wri
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import io
 import json
 import math
@@ -17,7 +16,19 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.config import ARCH_NAMES, ARCHS, OPTIMIZERS, SCHEDULES, Config, TrainConfig, model_preset
+from trainer.config import (
+    ARCH_NAMES,
+    ARCHS,
+    DEFAULT_ARCH,
+    DEFAULT_BPP,
+    OPTIMIZERS,
+    SCHEDULES,
+    WEIGHT_BITS,
+    Config,
+    TrainConfig,
+    check_family_options,
+    model_preset,
+)
 from trainer.errors import TexinrError
 
 
@@ -120,13 +131,14 @@ class TrainCommand:
     json: bool = False
     astc_quality: float = 60.0
     progress: bool | None = None  # None: a tqdm bar only on a terminal
-    bpp: float | None = None  # size the family to this many bits per pixel of the texture
     tune: bool = False  # pick omega0 / sigma / max frequency / lr by a short search first
 
 
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("network (defaults per family: see trainer/config.py PRESETS)")
-    g.add_argument("--arch", default="grid", metavar="FAMILY", help=f"family: {' | '.join(ARCHS)} (default grid)")
+    g.add_argument(
+        "--arch", default=DEFAULT_ARCH, metavar="FAMILY", help=f"family: {' | '.join(ARCHS)} (default {DEFAULT_ARCH})"
+    )
     g.add_argument("--width", type=positive_int, help="units per hidden layer")
     g.add_argument("--depth", type=positive_int, help="hidden layers")
     g.add_argument("--omega0", type=positive_float, help="SIREN frequency factor (default 30)")
@@ -169,15 +181,13 @@ MODEL_ARGS = (
 )
 
 
-def train_parser() -> ArgumentParser:
-    p = ArgumentParser(prog="texinr-train", description="Fit a neural texture to an image and save it.")
-    p.add_argument("texture", type=Path, help="PNG or JPEG image")
-    p.add_argument("-o", "--output", type=Path, required=True, help="model file to write (.texinr)")
+def add_training_arguments(p: argparse.ArgumentParser, seconds_default: str = "30") -> None:
+    """Every training option, shared by texinr-train and texinr-view (config_from_args reads them back)."""
     add_model_arguments(p)
     t = p.add_argument_group("training")
     t.add_argument("--mips", type=positive_int, default=6, help="mip levels fitted, with t as input (default 6)")
     t.add_argument("--jitter", action="store_true", help="off-grid samples with bilinear targets")
-    t.add_argument("--bits", type=int, choices=(32, 16, 8), default=16, help="stored weight precision")
+    t.add_argument("--bits", type=int, choices=WEIGHT_BITS, default=16, help="stored weight precision (default 16)")
     t.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
     t.add_argument("--lr", type=positive_float, help="learning rate (default per family)")
     t.add_argument("--schedule", choices=SCHEDULES, default="cosine")
@@ -189,11 +199,47 @@ def train_parser() -> ArgumentParser:
     )
     budget = t.add_mutually_exclusive_group()
     budget.add_argument("--steps", type=nonneg_int, help="budget in steps")
-    budget.add_argument("--seconds", type=nonneg_float, help="budget in seconds (default 30)")
+    budget.add_argument(
+        "--seconds", "--train-seconds", type=nonneg_float, help=f"budget in seconds (default {seconds_default})"
+    )
     t.add_argument("--seed", type=nonneg_int, default=0)
     t.add_argument("--threads", type=nonneg_int, default=0, help="torch CPU threads (default: every core)")
-    t.add_argument("--bpp", type=positive_float, help="size the family to this many bits per pixel (overrides sizes)")
     t.add_argument(
+        "--bpp",
+        type=positive_float,
+        help=f"bit rate: size the family to this many bits per pixel of the texture; with mips, to what ASTC at the "
+        f"block of nearest bpp spends on its mip chain (default {DEFAULT_BPP:g}, unless sizes are given)",
+    )
+
+
+def config_from_args(a: argparse.Namespace, seconds: float) -> Config:
+    """The Config the training options on a command line describe (`seconds`: the budget when none is given)."""
+    given = {k: getattr(a, k) for k in MODEL_ARGS if getattr(a, k) is not None}
+    check_family_options(a.arch, given)
+    bpp = a.bpp if a.bpp is not None else (None if given else DEFAULT_BPP)
+    model = model_preset(a.arch, lod=a.mips > 1, **given)
+    train = TrainConfig(
+        mips=a.mips,
+        jitter=a.jitter,
+        optimizer=a.optimizer,
+        lr=a.lr,
+        schedule=a.schedule,
+        batch=a.batch,
+        flip_finish=a.flip_finish,
+        steps=a.steps,
+        seconds=a.seconds if a.seconds is not None or a.steps is not None else seconds,
+        seed=a.seed,
+        threads=a.threads,
+    )
+    return Config(model, train, a.bits, bpp).validate()
+
+
+def train_parser() -> ArgumentParser:
+    p = ArgumentParser(prog="texinr-train", description="Fit a neural texture to an image and save it.")
+    p.add_argument("texture", type=Path, help="PNG or JPEG image")
+    p.add_argument("-o", "--output", type=Path, required=True, help="model file to write (.texinr)")
+    add_training_arguments(p)
+    p.add_argument(
         "--tune",
         action="store_true",
         help="race omega0 / sigma / max frequency / lr candidates first (25%% of the budget; the winner goes on)",
@@ -205,27 +251,9 @@ def train_parser() -> ArgumentParser:
 
 def parse_train(argv: list[str] | None) -> TrainCommand:
     a = train_parser().parse_args(argv)
-    overrides = {k: getattr(a, k) for k in MODEL_ARGS}
-    model = model_preset(a.arch, lod=a.mips > 1, **overrides)
-    seconds = a.seconds if a.seconds is not None or a.steps is not None else 30.0
-    train = TrainConfig(
-        mips=a.mips,
-        jitter=a.jitter,
-        optimizer=a.optimizer,
-        lr=a.lr,
-        schedule=a.schedule,
-        batch=a.batch,
-        flip_finish=a.flip_finish,
-        steps=a.steps,
-        seconds=seconds,
-        seed=a.seed,
-        threads=a.threads,
-    )
     if a.astc_quality > 100:
         raise TexinrError(f"--astc-quality must be between 0 and 100, got {a.astc_quality}")
-    return TrainCommand(
-        a.texture, a.output, Config(model, train, a.bits).validate(), a.json, a.astc_quality, bpp=a.bpp, tune=a.tune
-    )
+    return TrainCommand(a.texture, a.output, config_from_args(a, 30.0), a.json, a.astc_quality, tune=a.tune)
 
 
 def train_main(cmd: TrainCommand) -> int:
@@ -240,13 +268,15 @@ def train_main(cmd: TrainCommand) -> int:
     image = load_image(cmd.texture)
     h, w = image.shape[:2]
     config = cmd.config
-    if cmd.bpp is not None:
-        from trainer.sizing import config_bits, size_for_bpp
+    if config.bpp is not None:
+        from trainer.sizing import config_bits, rate_budget, resolve
 
-        m = config.model
-        model = size_for_bpp(m.arch, cmd.bpp, w, h, config.bits, lod=m.lod)
-        config = dataclasses.replace(config, model=model)
-        print(f"texinr-train: sized {m.arch} to {config_bits(model, config.bits) / (w * h):.3f} bpp")
+        config = resolve(config, w, h)
+        rate = cmd.config.bpp
+        budget = rate_budget(rate, w, h, config.train.mips)
+        chain = f", with mips: ASTC's mip chain at {budget:.3f} bpp" if budget != rate else ""
+        got = config_bits(config.model, config.bits) / (w * h)
+        print(f"texinr-train: sized {config.model.arch} to {got:.3f} bpp (rate {rate:g}{chain})")
     tuned = None
     if cmd.tune:
         from trainer.tuning import tune

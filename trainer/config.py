@@ -41,6 +41,11 @@ brick_wall_001 at 2 bpp, 60 s: MSE only 37.16 dB / FLIP 0.0568; last 30% on FLIP
 0.0491); last 50% 37.28 / 0.0453; last 15% 37.03 / 0.0523."""
 
 CODEC_BITS = range(1, 9)
+BPP_RANGE = (0.05, 32.0)
+"""Bit rates a user may ask for (bits per pixel of the base level); whether a family reaches one is sizing's call."""
+DEFAULT_ARCH = "codec"
+DEFAULT_BPP = 2.0
+"""One default everywhere (texinr-train, texinr-view, the window): the codec at ASTC 8x8's rate, with mips."""
 
 
 def parse_codec_grids(spec: str) -> list[tuple[int, int, int]]:
@@ -180,6 +185,24 @@ def model_preset(arch: str, **overrides) -> ModelConfig:
     return ModelConfig(arch=arch, **values).validate()
 
 
+FAMILY_OPTIONS = {
+    "siren": ("omega0",),
+    "fourier": ("fourier_bands", "fourier_mode", "fourier_max_freq", "fourier_sigma", "fourier_seed"),
+    "hashgrid": ("hash_levels", "hash_features", "hash_table_log2", "hash_base_res", "hash_finest_res"),
+    "grid": ("grid_levels", "grid_channels", "grid_base_res", "grid_finest_res"),
+    "codec": ("codec_grids", "codec_pe"),
+}
+"""The ModelConfig fields only one family reads; width and depth apply to every family."""
+
+
+def check_family_options(arch: str, given: dict) -> None:
+    """Refuse an option that the chosen family does not read (it would be silently ignored)."""
+    for family, names in FAMILY_OPTIONS.items():
+        for name in names:
+            if name in given and family != arch:
+                raise TexinrError(f"--{name.replace('_', '-')} applies to the {family} family only, not {arch}")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """How the network is fitted. A change here needs no new shader."""
@@ -247,12 +270,17 @@ class Config:
     bits: int = 16
     """Stored precision of the weights: 32 (fp32), 16 (fp16) or 8 (int8 with per-channel fp32 scales). The codec's
     latents keep their own bit depths (codec_grids); this sets its decoder's precision."""
+    bpp: float | None = None
+    """Target bit rate: the family is sized for each texture (trainer.sizing.resolve) to this many bits per pixel,
+    or with mips to what ASTC at the block of nearest bpp spends on its mip chain. None: the sizes as given."""
 
     def validate(self) -> Config:
         self.model.validate()
         self.train.validate()
         if self.bits not in WEIGHT_BITS:
             raise TexinrError(f"bits must be 32, 16 or 8, got {self.bits}")
+        if self.bpp is not None and not (math.isfinite(self.bpp) and BPP_RANGE[0] <= self.bpp <= BPP_RANGE[1]):
+            raise TexinrError(f"bit rate must be between {BPP_RANGE[0]} and {BPP_RANGE[1]} bpp, got {self.bpp:g}")
         return self
 
 

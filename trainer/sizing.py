@@ -10,7 +10,7 @@ import dataclasses
 
 import torch
 
-from trainer.config import ModelConfig, format_codec_grids, model_preset
+from trainer.config import Config, ModelConfig, format_codec_grids, model_preset
 from trainer.errors import TexinrError
 from trainer.modelfile import codec_bits
 from trainer.models import TextureField
@@ -52,7 +52,31 @@ def _search_int(make, lo: int, hi: int, target: int, bits: int) -> ModelConfig:
 def size_for_bpp(
     arch: str, bpp: float, width: int, height: int, bits: int = 16, lod: bool = False, **overrides
 ) -> ModelConfig:
-    """A config of family `arch` whose payload is bpp * width * height bits (within TOLERANCE).
+    """A config of family `arch` (its preset, with `overrides`) whose payload is bpp * width * height bits."""
+    return size_model(model_preset(arch, lod=lod, **overrides), bpp, width, height, bits)
+
+
+def rate_budget(rate: float, width: int, height: int, mips: int) -> float:
+    """The bits per pixel a model at `rate` may spend: the rate itself, or with mips what ASTC at the block of
+    nearest bpp spends on its whole mip chain (so both sides store every level at equal bits)."""
+    from trainer import astc
+
+    return astc.chain_bpp(width, height, astc.nearest_block(rate, width, height), mips) if mips > 1 else rate
+
+
+def resolve(config: Config, width: int, height: int) -> Config:
+    """Every derived setting, in one place: the LOD input follows mips > 1, and a config with a bit rate
+    (`config.bpp`) gets its family sized to rate_budget() for this texture. The result has its sizes fixed
+    (bpp None), so resolving it again changes nothing."""
+    model = dataclasses.replace(config.model, lod=config.train.mips > 1)
+    if config.bpp is not None:
+        model = size_model(model, rate_budget(config.bpp, width, height, config.train.mips), width, height, config.bits)
+    return dataclasses.replace(config, model=model, bpp=None).validate()
+
+
+def size_model(base: ModelConfig, bpp: float, width: int, height: int, bits: int = 16) -> ModelConfig:
+    """`base` with its family's sizes chosen so that its payload is bpp * width * height bits (within TOLERANCE);
+    the settings sizing does not choose (depth, omega0, ..., the codec's decoder width) are kept.
 
     MLP families (relu, siren, fourier) keep their preset depth and grow the width. The hash grid keeps 2 features
     and a 2 x 32 decoder, takes the most levels (up to 16) and the largest power-of-two table that fit, and fills
@@ -60,7 +84,7 @@ def size_for_bpp(
     its resolution. The codec: see _size_codec.
     """
     target = round(bpp * width * height)
-    base = model_preset(arch, lod=lod, **overrides)
+    arch = base.arch
     side = max(width, height)
     if arch in ("relu", "siren", "fourier"):
         cfg = _search_int(lambda w: dataclasses.replace(base, width=w), 2, 4096, target, bits)

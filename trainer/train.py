@@ -89,7 +89,10 @@ class Trainer:
     """Fits `config.model` to `rgb01` (H, W, 3) in [0, 1] under `config.train`."""
 
     def __init__(self, rgb01: np.ndarray, config: Config):
-        self.config = config.validate()
+        from trainer.sizing import resolve
+
+        config = resolve(config.validate(), rgb01.shape[1], rgb01.shape[0])  # sized to config.bpp, if it has one
+        self.config = config
         check_model_size(config)
         tc = config.train
         self.threads = set_threads(tc.threads)

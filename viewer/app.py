@@ -16,12 +16,24 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.cli import ArgumentParser, check_writable, nonneg_float, positive_float, run_cli, size_wxh
+from trainer.cli import (
+    ArgumentParser,
+    add_training_arguments,
+    check_writable,
+    config_from_args,
+    positive_float,
+    run_cli,
+    size_wxh,
+)
+from trainer.config import Config
 from trainer.errors import TexinrError
 from viewer.render import BACKGROUND, SOURCES, VIEWS, ViewSettings, view_needs_network
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 DEFAULT_MESH = ASSETS / "default_mesh.obj"
+HEADLESS_SECONDS = 20.0
+"""Training budget of a headless `texinr-view` run when none is given (the window trains until paused)."""
+WINDOW_SECONDS = 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -29,12 +41,12 @@ class ViewCommand:
     mesh: Path = DEFAULT_MESH
     texture: Path | None = None
     model: Path | None = None
-    train_seconds: float = 20.0
-    arch: str = "grid"
+    config: Config = field(default_factory=lambda: parse_view([]).config)  # the command line's defaults
+    seconds_given: bool = False  # the window trains until paused unless a budget was given
     headless: bool = False
     screenshot: Path | None = None
     settings: ViewSettings = field(default_factory=ViewSettings)
-    astc_block: str = "6x6"
+    astc_block: str = "auto"
     size: tuple[int, int] = (1280, 720)
     yaw: float | None = None
     pitch: float | None = None
@@ -61,10 +73,8 @@ def view_parser() -> ArgumentParser:
     p = ArgumentParser(prog="texinr-view", description="See a neural texture on a mesh, beside the original and ASTC.")
     p.add_argument("mesh", nargs="?", type=Path, default=DEFAULT_MESH, help="OBJ mesh with UVs (default: bundled)")
     p.add_argument("texture", nargs="?", type=Path, help="texture image (default: the mesh's .mtl map_Kd)")
-    src = p.add_mutually_exclusive_group()
-    src.add_argument("--model", type=Path, help="a trained .texinr model (no training)")
-    src.add_argument("--train-seconds", type=nonneg_float, default=None, help="train this long first (20)")
-    p.add_argument("--arch", default="grid", help="family to train when no --model is given (default grid)")
+    p.add_argument("--model", type=Path, help="a trained .texinr model (shown as it is: no training)")
+    add_training_arguments(p, seconds_default=f"{HEADLESS_SECONDS:g} headless; the window trains until paused")
     p.add_argument("--headless", action="store_true", help="render offscreen (EGL), no window")
     p.add_argument("--screenshot", type=Path, help="write the frame to this PNG")
     p.add_argument("--view", choices=tuple(VIEWS), default="neural")
@@ -73,7 +83,12 @@ def view_parser() -> ArgumentParser:
     p.add_argument("--divider", type=float, default=0.5, help="split position, fraction of the width")
     p.add_argument("--diff-gain", type=positive_float, default=4.0)
     p.add_argument("--heat", action="store_true", help="difference as a heat map of the mean error")
-    p.add_argument("--astc", default="6x6", help="ASTC block size for the ASTC path (default 6x6)")
+    p.add_argument(
+        "--astc",
+        default="auto",
+        help="ASTC block for the ASTC path: 'auto' (default: the block of nearest bpp to the model's, mip chain "
+        "counted when it has mips) or a block such as 6x6",
+    )
     p.add_argument("--lod", type=lod_arg, default=-1, help="'auto' (screen-space derivatives) or a fixed level")
     p.add_argument("--lit", action="store_true", help="a simple directional light instead of unlit")
     p.add_argument("--size", type=size_wxh, default=(1280, 720), help="frame size WxH (1280x720)")
@@ -97,16 +112,17 @@ def view_parser() -> ArgumentParser:
 
 
 def parse_view(argv: list[str] | None) -> ViewCommand:
-    from trainer import astc
-    from trainer.config import ARCHS
-
     a = view_parser().parse_args(argv)
-    if a.arch not in ARCHS:
-        raise TexinrError(f"unknown family {a.arch!r}; choose one of {', '.join(ARCHS)}")
-    try:
-        astc.parse_block(a.astc)
-    except ValueError as e:
-        raise TexinrError(str(e)) from None
+    if a.model is not None and (a.seconds is not None or a.steps is not None):
+        raise TexinrError("--model shows a trained file without training; drop --seconds / --steps")
+    config = config_from_args(a, HEADLESS_SECONDS)
+    if a.astc != "auto":
+        from trainer import astc
+
+        try:
+            astc.parse_block(a.astc)
+        except ValueError as e:
+            raise TexinrError(str(e)) from None
     if not 0.0 <= a.divider <= 1.0:
         raise TexinrError(f"--divider must be between 0 and 1, got {a.divider}")
     if a.screenshot is not None and a.screenshot.suffix.lower() != ".png":
@@ -125,8 +141,8 @@ def parse_view(argv: list[str] | None) -> ViewCommand:
         a.mesh,
         a.texture,
         a.model,
-        20.0 if a.train_seconds is None else a.train_seconds,
-        a.arch,
+        config,
+        a.seconds is not None or a.steps is not None,
         a.headless,
         a.screenshot,
         settings,
@@ -186,15 +202,18 @@ def packed_from_file(path: Path):
 
 
 def train_for_view(image: np.ndarray, cmd: ViewCommand, log):
-    from trainer.config import Config, TrainConfig, model_preset
-    from trainer.packing import pack
     from trainer.train import Trainer
+    from viewer.worker import stored_weights
 
-    cfg = Config(model_preset(cmd.arch, lod=True), TrainConfig(seconds=cmd.train_seconds, mips=6))
-    trainer = Trainer(image, cfg)
-    snap = trainer.run(with_weights=True)
-    log(f"texinr-view: trained {cmd.arch} for {snap.elapsed:.1f} s ({snap.step} steps, batch PSNR {snap.psnr:.2f} dB)")
-    return pack(cfg.model.to_dict(), snap.weights), trainer.samples.mips
+    trainer = Trainer(image, cmd.config)
+    snap = trainer.run(with_weights=False)
+    packed, bits, _ = stored_weights(trainer)
+    h, w = image.shape[:2]
+    log(
+        f"texinr-view: trained {trainer.config.model.arch} for {snap.elapsed:.1f} s ({snap.step} steps, "
+        f"batch PSNR {snap.psnr:.2f} dB, {bits / (w * h):.3f} bpp)"
+    )
+    return packed, trainer.samples.mips
 
 
 def make_camera(mesh, cmd: ViewCommand):
@@ -311,13 +330,16 @@ def view_main(cmd: ViewCommand) -> int:
         return headless_main(cmd)
     if not display_available():
         shot = cmd.screenshot or Path("texinr-view.png")
+        tc = cmd.config.train
+        seconds = min(tc.seconds if tc.seconds is not None else HEADLESS_SECONDS, 10.0)
+        quick = replace(cmd.config, train=replace(tc, seconds=seconds) if tc.steps is None else tc)
         print(
             "texinr-view: no display (DISPLAY / WAYLAND_DISPLAY unset); running headless instead: a "
-            f"{min(cmd.train_seconds, 10.0):g} s training run written to {shot}. For the window use "
+            f"{seconds:g} s training run written to {shot}. For the window use "
             "`xvfb-run texinr-view ...`, or pass --headless --screenshot OUT.png yourself.",
             file=sys.stderr,
         )
-        return headless_main(replace(cmd, headless=True, screenshot=shot, train_seconds=min(cmd.train_seconds, 10.0)))
+        return headless_main(replace(cmd, headless=True, screenshot=shot, config=quick))
     app = App(cmd, screenshot_dir=cmd.screenshot_dir)
     app.run()
     return 0

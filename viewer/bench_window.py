@@ -16,17 +16,18 @@ import numpy as np
 def benchmark_window(cmd, seconds: float = 30.0) -> int:
     from trainer.data import load_image
     from trainer.train import Trainer
-    from viewer.gui.panels import default_config
     from viewer.mesh import load_mesh
-    from viewer.window import App
+    from viewer.gui.panels import size_summary
+    from viewer.window import App, window_config
 
     mesh = load_mesh(cmd.mesh)
     image = load_image(cmd.texture or mesh.texture_path)
-    trainer = Trainer(image, default_config())
+    trainer = Trainer(image, window_config(cmd))
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < seconds:
         trainer.step()
     alone = trainer.step_count / (time.perf_counter() - t0)
+    trainer_config = trainer.config
     del trainer
 
     app = App(cmd, size=(1280, 720))
@@ -47,7 +48,11 @@ def benchmark_window(cmd, seconds: float = 30.0) -> int:
         render_size = app.state.render_size
     finally:
         app.close()
-    print(f"default texture {image.shape[1]}x{image.shape[0]}, default model (latent grid, 6 mips), {seconds:g} s each")
+    m = trainer_config.model
+    print(
+        f"texture {image.shape[1]}x{image.shape[0]}, model {size_summary(m)}, "
+        f"{trainer_config.train.mips} mips, {seconds:g} s each"
+    )
     print(f"{'':44s} {'p50':>8s} {'p95':>8s}")
     print(
         f"{'scene frame while training (ms), ' + f'{render_size[0]}x{render_size[1]}':44s} "

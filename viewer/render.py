@@ -168,6 +168,10 @@ class MeshRenderer:
             "LIT": int(settings.lit),
         }
 
+    def prepare(self, settings: ViewSettings) -> None:
+        """Compile (or fetch from the cache) the program for this view now, so that draw() only draws."""
+        self._program_and_vao(settings)
+
     def _program_and_vao(self, settings: ViewSettings):
         prog = self.programs.get("mesh.glsl", {**self.defines, **self.view_defines(settings)})
         key = id(prog)

@@ -18,7 +18,7 @@ import numpy as np
 
 from trainer.errors import TexinrError
 from viewer.gui.imgui_backend import GlfwInput, ImguiRenderer
-from viewer.gui.panels import ViewerState, default_config, draw_gui, match_astc_block, toggle_pause
+from viewer.gui.panels import ViewerState, draw_gui, match_astc_block, toggle_pause
 from viewer.render import BACKGROUND, MeshRenderer, OffscreenTarget
 
 _BLIT_VS = """#version 330 core
@@ -46,8 +46,13 @@ METRICS_EVERY_S = float(os.environ.get("TEXINR_METRICS_EVERY", "10.0"))
 
 
 SCENE_TIME_SHARE_INV = 9.0
-"""New weights re-render the scene at most once per 9 x (last scene frame time), so scene rendering takes at most
-~10% of the time and training keeps the cores (camera, view and panel changes re-render at once)."""
+"""New weights re-render the scene at most once per 9 x (median recent scene frame time, shader compiles not
+counted), so scene rendering takes at most ~10% of the time and training keeps the cores (camera, view and panel
+changes re-render at once) ..."""
+WEIGHTS_LATENCY_S = 2.0
+"""... but never later than this after the weights arrived: new weights are on screen within WEIGHTS_LATENCY_S plus
+one scene frame, however slow the frame (a slow first frame, a shader compile, once held a 1 s codec frame's
+weights back for 9 s per update; a frame that took a compile once held them for a minute)."""
 
 
 def config_dir() -> Path:
@@ -134,11 +139,13 @@ class App:
         self.target = OffscreenTarget(self.ctx)
         self.blit = self.ctx.program(vertex_shader=_BLIT_VS, fragment_shader=_BLIT_FS)
         self.blit_vao = self.ctx.vertex_array(self.blit, [])
+        config = window_config(cmd)
         self.state = ViewerState(
-            config=default_config(),
-            edit=default_config(),
+            config=config,
+            edit=config,
             view=cmd.settings,
-            astc_block=cmd.astc_block,
+            astc_block="8x8" if cmd.astc_block == "auto" else cmd.astc_block,
+            astc_match_model=cmd.astc_block == "auto",
             image_size=(self.image.shape[1], self.image.shape[0]),
             mesh_name=str(cmd.mesh),
             texture_name=str(texture),
@@ -161,6 +168,8 @@ class App:
         self.good_defines = {"HAS_NETWORK": 0}
         self.scene_times: list[float] = []
         self.weights_dirty = False
+        self.weights_arrived_at = 0.0  # when the newest weights not yet on screen came from the worker
+        self.shown_version = None  # the weights version of the scene on screen (tests wait for it, not for time)
         self.last_scene_at = 0.0
         self.idle_frames_left = 4
         self.rendered: tuple | None = None  # (view settings, flick) of the scene on screen
@@ -319,18 +328,16 @@ class App:
         if fb_w > 0 and fb_h > 0:
             scale = self.state.render_scale
             size = (max(1, int(fb_w * scale)), max(1, int(fb_h * scale)))
-            now = time.perf_counter()
-            weights_due = self.weights_dirty and (
-                now - self.last_scene_at >= SCENE_TIME_SHARE_INV * (self.scene_times[-1] if self.scene_times else 0.0)
-            )
-            if self.scene_dirty or weights_due or self.target.fbo is None or self.target.fbo.size != size:
+            if self.scene_dirty or self.weights_due() or self.target.fbo is None or self.target.fbo.size != size:
                 view = dataclasses.replace(self.state.view, view="reference") if self.flick else self.state.view
                 try:
+                    self.renderer.prepare(view)  # a shader compile is not a scene frame's time
                     t_scene = time.perf_counter()
                     self.target.draw(self.renderer, self.camera, size, view)
                     self.scene_times = [*self.scene_times[-999:], time.perf_counter() - t_scene]
                     self.last_scene_at = time.perf_counter()
                     self.rendered = (self.state.view, self.flick)
+                    self.shown_version = self.renderer.weights.version
                     self.weights_dirty = False
                     self.state.render_size = size
                     self.good_defines = self.renderer.defines
@@ -360,6 +367,15 @@ class App:
         if dt < budget:
             time.sleep(budget - dt)
 
+    def weights_due(self, now: float | None = None) -> bool:
+        """New weights wait while the scene would take more than ~10% of the time, never past WEIGHTS_LATENCY_S."""
+        if not self.weights_dirty:
+            return False
+        now = time.perf_counter() if now is None else now
+        recent = float(np.median(self.scene_times[-5:])) if self.scene_times else 0.0
+        wait = min(SCENE_TIME_SHARE_INV * recent, WEIGHTS_LATENCY_S)
+        return now - self.last_scene_at >= wait or now - self.weights_arrived_at >= WEIGHTS_LATENCY_S
+
     def _take_snapshot(self) -> None:
         if self.worker is None:
             return
@@ -383,6 +399,8 @@ class App:
             self.renderer.set_network(snap.packed, snap.version, snap.mips)
         except Exception as e:
             self.state.say(f"error: {e}")
+        if not self.weights_dirty:
+            self.weights_arrived_at = time.perf_counter()
         self.weights_dirty = True  # drawn when the scene's share of the CPU allows (see SCENE_TIME_SHARE_INV)
 
     def _take_metrics(self) -> None:
@@ -442,7 +460,12 @@ class App:
             model = build_model(snap.config.model)
             model.load_state_dict({k: torch.from_numpy(v) for k, v in snap.weights.items()})
             w, h = self.state.image_size
-            save(pack(model, snap.config.bits, w, h, snap.mips, train={"steps_done": snap.step}), path)
+            save(
+                pack(
+                    model, snap.config.bits, w, h, snap.mips, train={"steps_done": snap.step, "version": snap.version}
+                ),
+                path,
+            )
             self.state.say(f"saved {path}")
         except (OSError, TexinrError) as e:
             self.state.say(f"error: cannot save {path}: {e}")
@@ -460,6 +483,15 @@ class App:
         remember_size(glfw.get_window_size(self.window))
         glfw.destroy_window(self.window)
         glfw.terminate()
+
+
+def window_config(cmd):
+    """The command line's training settings; without a budget given, the window trains until paused."""
+    from viewer.app import WINDOW_SECONDS
+
+    if cmd.seconds_given:
+        return cmd.config
+    return dataclasses.replace(cmd.config, train=dataclasses.replace(cmd.config.train, seconds=WINDOW_SECONDS))
 
 
 def _rebuild(ctx, mesh, image, old: MeshRenderer) -> MeshRenderer:

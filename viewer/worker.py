@@ -95,7 +95,18 @@ class ViewerSnapshot:
     payload_bits: int = 0  # what the model costs stored at config.bits (bpp = payload_bits / pixels)
     events: tuple[str, ...] = ()
     error: str | None = None
-    weights: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    weights: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # at stored precision, dequantised
+
+
+def stored_weights(trainer) -> tuple[PackedWeights, int, dict[str, np.ndarray]]:
+    """The trainer's model as a `.texinr` saved now would hold it (every tensor rounded to its stored precision),
+    packed for the shader, its payload bits and the stored weights: what is on screen is what would be shipped."""
+    from trainer.modelfile import pack as pack_file
+
+    h, w = trainer.samples.height, trainer.samples.width
+    f = pack_file(trainer.model, trainer.config.bits, w, h, trainer.samples.mips)
+    weights = {t.name: t.dequantize() for t in f.tensors}
+    return pack(trainer.config.model.to_dict(), weights), f.payload_bits, weights
 
 
 class TrainingWorker:
@@ -112,7 +123,6 @@ class TrainingWorker:
         self._version = 0
         self._thread = threading.Thread(target=self._main, name="texinr-trainer", daemon=True)
         self.steps_done = 0  # total steps over all runs, for the viewer's statistics
-        self._bits_for, self._bits = None, 0
 
     # -- main-thread side -------------------------------------------------------------------------------------
     def start(self) -> TrainingWorker:
@@ -199,13 +209,10 @@ class TrainingWorker:
     def _publish(self, trainer, error: str | None) -> None:
         if trainer is None:
             return
-        from trainer.sizing import config_bits
-
-        snap = trainer.snapshot(with_weights=True)
+        snap = trainer.snapshot(with_weights=False)
+        packed, bits, weights = stored_weights(trainer)
         self._version += 1
         cfg = trainer.config
-        if self._bits_for != cfg:
-            self._bits_for, self._bits = cfg, config_bits(cfg.model, cfg.bits)
         self.mailbox.publish(
             ViewerSnapshot(
                 run=self._run,
@@ -220,11 +227,11 @@ class TrainingWorker:
                 paused=self._paused,
                 done=snap.done,
                 config=cfg,
-                packed=pack(cfg.model.to_dict(), snap.weights),
+                packed=packed,
                 mips=trainer.samples.mips,
-                payload_bits=self._bits,
+                payload_bits=bits,
                 events=snap.events,
                 error=error,
-                weights=snap.weights,
+                weights=weights,
             )
         )

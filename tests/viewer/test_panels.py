@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from trainer.config import Config, TrainConfig, model_preset
+from viewer.app import parse_view
 from viewer.gui import panels
-from viewer.gui.panels import RingBuffer, ViewerState, apply_config, default_config, match_astc_block, toggle_pause
+from viewer.gui.panels import RingBuffer, ViewerState, apply_config, match_astc_block, toggle_pause
 from viewer.worker import Pause, Reset, Resume
 
 
@@ -37,12 +38,12 @@ class FakeSnapshot:
     paused: bool = False
     mips: int = 6
     payload_bits: int = 2 * 512 * 512
-    config: Config = dataclasses.field(default_factory=default_config)
+    config: Config = dataclasses.field(default_factory=lambda: parse_view([]).config)
     run: int = 0
 
 
 def state() -> ViewerState:
-    cfg = default_config()
+    cfg = parse_view([]).config
     return ViewerState(config=cfg, edit=cfg, image_size=(512, 512))
 
 
@@ -100,10 +101,16 @@ def test_astc_block_matching_the_model():
     s.astc_block = "4x4"
     assert match_astc_block(s) == "4x4"
     s.astc_match_model = True
-    s.snapshot = FakeSnapshot(payload_bits=int(2.0 * 512 * 512))
+    s.snapshot = FakeSnapshot(payload_bits=int(2.0 * 512 * 512), mips=1)
     assert match_astc_block(s) == "8x8"
-    s.snapshot = FakeSnapshot(payload_bits=int(0.9 * 512 * 512))
+    s.snapshot = FakeSnapshot(payload_bits=int(0.9 * 512 * 512), mips=1)
     assert match_astc_block(s) == "12x12"
+    # with mips the model's bits are compared with ASTC's whole chain: 2.0 bpp is nearer 10x10's chain (1.71)
+    # than 8x8's (2.67); 8x8's chain is what a model sized to "2.00 bpp with mips" spends
+    s.snapshot = FakeSnapshot(payload_bits=int(2.0 * 512 * 512), mips=6)
+    assert match_astc_block(s) == "10x10"
+    s.snapshot = FakeSnapshot(payload_bits=int(2.666 * 512 * 512), mips=6)
+    assert match_astc_block(s) == "8x8"
 
 
 def test_ring_buffer_is_float32_and_bounded():

@@ -60,8 +60,12 @@ def test_headless_trains_when_no_model_is_given(scene, capsys):
             "--headless",
             "--screenshot",
             out,
-            "--train-seconds",
+            "--train-seconds",  # the old name of --seconds, kept as an alias
             "1",
+            "--arch",  # a 16x16 texture is below what any codec reaches at 2 bpp: explicit sizes, no bit rate
+            "grid",
+            "--width",
+            "8",
             "--size",
             "32x32",
             "--yaw",
@@ -104,7 +108,9 @@ def test_without_a_display_it_runs_headless_and_says_how_to_get_the_window(scene
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     out = scene / "fallback.png"
     rc, cap = view(
-        [scene / "quad.obj", scene / "tex.png", "--screenshot", out, "--train-seconds", "1", "--size", "32x32"], capsys
+        [scene / "quad.obj", scene / "tex.png", "--screenshot", out, "--seconds", "1", "--arch", "grid", "--width", "8"]
+        + ["--size", "32x32"],
+        capsys,
     )
     assert rc == 0, cap.err
     assert "no display" in cap.err and "xvfb-run" in cap.err and "--headless" in cap.err

@@ -20,6 +20,51 @@ def run_for(app, seconds=None, until=None, limit=60.0):
     assert until is None, "condition not reached"
 
 
+def shows_latest(app) -> bool:
+    """The frame on screen shows the newest weights and the current view (the window knows, no timing)."""
+    return (
+        app.state.snapshot is not None
+        and app.shown_version == app.state.snapshot.version
+        and app.rendered == (app.state.view, app.flick)
+        and not app.scene_dirty
+    )
+
+
+def pause_and_show_latest(app) -> None:
+    from viewer.worker import Pause
+
+    app.worker.send(Pause())
+    run_for(app, until=lambda: app.state.snapshot.paused)
+    run_for(app, until=lambda: shows_latest(app))
+
+
+def screen_equals_saved_file(app, tmp_path: Path, name: str) -> None:
+    """The neural render on screen equals the render of the same weights saved to a .texinr and loaded the way
+    --model loads it, through the window's camera at the same size: <= 1 level off on >= 99.9% of mesh pixels."""
+    from viewer.app import packed_from_file
+    from viewer.render import BACKGROUND, OffscreenTarget
+
+    pause_and_show_latest(app)
+    screen = app.target.read().astype(int)
+    app.state.path_input = str(tmp_path / f"{name}.texinr")
+    app._save_model()
+    assert app.state.messages[-1].startswith("saved"), app.state.messages[-1]
+    packed, levels = packed_from_file(tmp_path / f"{name}.texinr")
+    target = OffscreenTarget(app.ctx)
+    try:
+        app.renderer.set_network(packed, ("file", name), levels)
+        target.draw(app.renderer, app.camera, app.target.fbo.size, app.state.view)
+        saved = target.read().astype(int)
+    finally:
+        target.release()
+        app.renderer.set_network(app.state.snapshot.packed, app.state.snapshot.version, app.state.snapshot.mips)
+    bg = np.round(np.array(BACKGROUND[:3]) * 255).astype(int)
+    mesh = np.abs(saved - bg).sum(axis=2) > 3
+    assert mesh.mean() > 0.01, f"{name}: the mesh is on screen"
+    off = np.abs(screen - saved).max(axis=2)[mesh]
+    assert (off <= 1).mean() >= 0.999, f"{name}: {(off > 1).mean():.4%} of mesh pixels differ, max {off.max()}"
+
+
 def scenario(tmp_path: Path) -> None:
     from viewer.app import parse_view
     from viewer.gui.panels import apply_config
@@ -34,6 +79,9 @@ def scenario(tmp_path: Path) -> None:
         assert glfw.get_window_title(app.window).startswith("texinr") if hasattr(glfw, "get_window_title") else True
         # a quicker configuration through the same path the Network panel's Apply takes
         fast = dataclasses.replace(app.state.config, train=dataclasses.replace(app.state.config.train, batch=4096))
+        assert app.state.config.model.arch == "codec" and app.state.config.bpp == 2.0  # the one default
+        assert app.state.astc_match_model  # ASTC at equal bits by default
+        fast = dataclasses.replace(fast, model=dataclasses.replace(fast.model, arch="grid", width=16), bpp=None)
         app.state.edit = fast
         apply_config(app.state, app.worker.send)
         run_for(
@@ -58,18 +106,16 @@ def scenario(tmp_path: Path) -> None:
         # is paused so the neural render holds still between the captures (a tiny network keeps converging otherwise)
         from viewer.worker import Pause, Resume
 
-        app.worker.send(Pause())
-        run_for(app, until=lambda: app.state.snapshot.paused)
-        run_for(app, seconds=0.3)
+        pause_and_show_latest(app)
         captures = {}
         for view in ("neural", "reference"):
             app.state.view = dataclasses.replace(app.state.view, view=view)
-            run_for(app, seconds=0.5)
+            run_for(app, until=lambda: shows_latest(app))
             captures[view] = app.target.read().astype(int)
         app.state.view = dataclasses.replace(
             app.state.view, view="split", left="neural", right="reference", divider=0.5
         )
-        run_for(app, seconds=0.5)
+        run_for(app, until=lambda: shows_latest(app))
         split = app.target.read().astype(int)
         w = split.shape[1]
         neural, reference = captures["neural"], captures["reference"]
@@ -77,6 +123,45 @@ def scenario(tmp_path: Path) -> None:
         assert np.abs(split[:, w // 2 + 2 :] - reference[:, w // 2 + 2 :]).max() == 0
         assert np.abs(split[:, : w // 2 - 2] - neural[:, : w // 2 - 2]).max() <= 1
         app.worker.send(Resume())
+
+        # every family switched live (the panel's Apply, small sizes): what is on screen is what a saved file holds
+        from trainer.config import ARCHS, model_preset
+
+        small = {
+            "relu": {"width": 8},
+            "siren": {"width": 8},
+            "fourier": {"width": 8, "fourier_bands": 4},
+            "hashgrid": {"width": 8, "hash_levels": 4, "hash_table_log2": 10},
+            "grid": {"width": 8},
+            "codec": {"width": 8, "codec_grids": "128x1x2,32x4x4"},
+        }
+        app.state.view = dataclasses.replace(app.state.view, view="neural")
+        for arch in ARCHS:
+            cfg = dataclasses.replace(
+                fast,
+                model=model_preset(arch, lod=True, **small[arch]),
+                bpp=None,
+                bits=8 if arch == "grid" else 16,
+                train=dataclasses.replace(fast.train, batch=2048, flip_finish=None),
+            )
+            app.state.edit = cfg
+            run_before = app.state.snapshot.run
+            apply_config(app.state, app.worker.send)
+            app.worker.send(Resume())
+            run_for(app, until=lambda rb=run_before: app.state.snapshot.run > rb and app.state.snapshot.step >= 30)
+            assert app.state.snapshot.config.model.arch == arch
+            screen_equals_saved_file(app, tmp_path, arch)
+            app.worker.send(Resume())
+
+        # new weights reach the screen within the stated bound even when a frame is slow
+        from viewer.window import WEIGHTS_LATENCY_S
+
+        run_for(app, until=lambda: app.state.snapshot.step > 40 and not app.state.snapshot.paused)
+        app.scene_times = [30.0]  # as if the last frame had taken 30 s: the share rule alone would wait 270 s
+        seen = app.shown_version
+        t0 = time.time()
+        run_for(app, until=lambda: app.shown_version != seen, limit=WEIGHTS_LATENCY_S + 5.0)
+        assert time.time() - t0 <= WEIGHTS_LATENCY_S + 2.0, "new weights on screen within the bound"
 
         app.state.requests.append("screenshot")
         app.state.requests.append("screenshot_no_panel")

@@ -11,18 +11,20 @@ from dataclasses import dataclass, field
 import imgui
 import numpy as np
 
-from trainer.astc import SQUARE_BLOCKS, chain_bpp, nearest_block, nominal_bpp
+from trainer.astc import SQUARE_BLOCKS, block_bits, chain_bpp, nearest_block, nominal_bpp
 from trainer.config import (
     ARCH_NAMES,
     ARCHS,
+    BPP_RANGE,
     DEFAULT_BATCH,
+    DEFAULT_BPP,
     DEFAULT_FLIP_FINISH,
     OPTIMIZERS,
     WEIGHT_BITS,
     Config,
-    TrainConfig,
     model_preset,
 )
+from trainer.sizing import rate_budget
 from viewer.render import SOURCES, VIEWS, ViewSettings
 from viewer.worker import Pause, Reset, Resume, SetLearningRate, SetThreads
 
@@ -148,14 +150,54 @@ def toggle_pause(state: ViewerState, send) -> None:
     send(Pause() if state.paused else Resume())
 
 
+def draw_rate_control(state: ViewerState, send) -> None:
+    """The bit rate: a slider and one button per square ASTC block (its bpp for this texture). A change re-sizes
+    the model (trainer.sizing.resolve, in the worker) and restarts training."""
+    bpp = state.edit.bpp
+    changed, on = imgui.checkbox("size to a bit rate", bpp is not None)
+    if changed:
+        state.edit = dataclasses.replace(state.edit, bpp=DEFAULT_BPP if on else None)
+        if on:
+            apply_config(state, send)
+        return
+    if bpp is None:
+        return
+    changed, value = imgui.slider_float("bit rate (bpp)", bpp, 0.25, 8.0, "%.3f", flags=imgui.SLIDER_FLAGS_LOGARITHMIC)
+    if changed:
+        state.edit = dataclasses.replace(state.edit, bpp=min(max(value, BPP_RANGE[0]), BPP_RANGE[1]))
+    if imgui.is_item_deactivated_after_edit():
+        apply_config(state, send)
+    w, h = state.image_size
+    for i, block in enumerate(SQUARE_BLOCKS):
+        if i:
+            imgui.same_line()
+        if imgui.button(block):
+            state.edit = dataclasses.replace(state.edit, bpp=block_bits(w, h, block) / max(w * h, 1))
+            apply_config(state, send)
+    mips = state.edit.train.mips
+    if mips > 1 and w and h:
+        imgui.text_disabled(
+            f"with {mips} mips: sized to ASTC's chain, {rate_budget(state.edit.bpp, w, h, mips):.3f} bpp"
+        )
+
+
 def draw_network_panel(state: ViewerState, send) -> None:
-    if not imgui.collapsing_header("Network")[0]:
+    if not imgui.collapsing_header("Network", flags=imgui.TREE_NODE_DEFAULT_OPEN)[0]:
         return
     m, t = state.edit.model, state.edit.train
     changed, idx = imgui.combo("family", ARCHS.index(m.arch), [ARCH_NAMES[a] for a in ARCHS])
     if changed:
         m = model_preset(ARCHS[idx], lod=m.lod)
         t = dataclasses.replace(t, batch=None, flip_finish=None)  # the new family's defaults
+        state.edit = dataclasses.replace(state.edit, model=m, train=t)
+        apply_config(state, send)  # sized to the same rate
+        return
+    draw_rate_control(state, send)
+    m, t = state.edit.model, state.edit.train
+    if state.edit.bpp is not None:
+        sized = state.snapshot.config.model if state.snapshot is not None else None
+        if sized is not None and sized.arch == m.arch:
+            imgui.text_disabled(f"sized: {size_summary(sized)}")
     m = _int(m, "width", 1, 512)
     m = _int(m, "depth", 1, 6)
     if m.arch == "siren":
@@ -249,7 +291,7 @@ def draw_view_panel(state: ViewerState) -> None:
         _, level = imgui.slider_int("level", level, 0, 9)
     _, lit = imgui.checkbox("lit", v.lit)
     state.view = dataclasses.replace(v, fixed_level=level, lit=lit)
-    _, state.astc_match_model = imgui.checkbox("ASTC: match the model's bpp", state.astc_match_model)
+    _, state.astc_match_model = imgui.checkbox("ASTC: equal bits (the model's bpp)", state.astc_match_model)
     if not state.astc_match_model:
         labels = [f"{b} ({nominal_bpp(b):.2f} bpp)" for b in SQUARE_BLOCKS]
         _, i = imgui.combo("ASTC block", SQUARE_BLOCKS.index(state.astc_block), labels)
@@ -268,13 +310,32 @@ def draw_metrics_panel(state: ViewerState) -> None:
     if not m:
         imgui.text_disabled("computing in the background ...")
         return
-    imgui.text(f"{'':14s}{'PSNR':>8s}{'SSIM':>8s}{'FLIP':>8s}")
+    w, h = state.image_size
+    mips = state.snapshot.mips if state.snapshot is not None else 1
+    bpp = model_bpp(state)
+    imgui.text(f"{'':14s}{'bpp':>7s}{'PSNR':>8s}{'SSIM':>8s}{'FLIP':>8s}")
+    rows = {}
     for name in ("neural", "astc"):
         r = m.get(name)
         if r:
-            label = name if name == "neural" else f"ASTC {m.get('astc_block', '')}"
-            imgui.text(f"{label:14s}{r['psnr']:8.2f}{r['ssim']:8.4f}{r['flip']:8.4f}")
-    imgui.text_disabled(f"at step {m.get('step', '?')}, {m.get('age', 0.0):.0f} s ago")
+            block = m.get("astc_block", "")
+            rate = bpp if name == "neural" else chain_bpp(w, h, block, mips) if w and h and block else 0.0
+            label = "model" if name == "neural" else f"ASTC {block}"
+            imgui.text(f"{label:14s}{rate or 0.0:7.3f}{r['psnr']:8.2f}{r['ssim']:8.4f}{r['flip']:8.4f}")
+            rows[name] = r
+    if len(rows) == 2:
+        imgui.text(ahead_line(rows["neural"], rows["astc"]))
+    imgui.text_disabled(f"at step {m.get('step', '?')}, {m.get('age', 0.0):.0f} s ago; ASTC with its mip chain")
+
+
+def ahead_line(model: dict, astc: dict) -> str:
+    """Who is ahead on each metric (higher PSNR / SSIM, lower FLIP)."""
+    who = {
+        "PSNR": model["psnr"] > astc["psnr"],
+        "SSIM": model["ssim"] > astc["ssim"],
+        "FLIP": model["flip"] < astc["flip"],
+    }
+    return "ahead: " + ", ".join(f"{k} {'model' if v else 'ASTC'}" for k, v in who.items())
 
 
 def draw_files_panel(state: ViewerState) -> None:
@@ -299,16 +360,24 @@ def draw_messages(state: ViewerState) -> None:
         imgui.text_wrapped(msg)
 
 
-def default_config() -> Config:
-    """The viewer trains until paused: a day-long budget, the default latent grid with 6 mips, fp16."""
-    return Config(model_preset("grid", lod=True), TrainConfig(seconds=24 * 3600.0, mips=6), 16)
+def size_summary(m) -> str:
+    """The sizes that sizing chose, in a line."""
+    if m.arch == "codec":
+        return f"grids {m.codec_grids}, decoder {m.width} x {m.depth}"
+    if m.arch == "grid":
+        return f"{m.grid_levels} levels x {m.grid_channels} ch, {m.grid_base_res}..{m.grid_finest_res}, MLP {m.width}"
+    if m.arch == "hashgrid":
+        return f"{m.hash_levels} levels, table 2^{m.hash_table_log2}, MLP {m.width} x {m.depth}"
+    return f"MLP {m.width} x {m.depth}"
 
 
 def match_astc_block(state: ViewerState) -> str:
+    """The ASTC block shown: by default the one of nearest bpp to the model's (mip chain counted when the model
+    has mips), or the block pinned by hand."""
     if not state.astc_match_model:
         return state.astc_block
     bpp = model_bpp(state)
     if bpp is None:
         return state.astc_block
     w, h = state.image_size
-    return nearest_block(bpp, w, h, 1)
+    return nearest_block(bpp, w, h, state.snapshot.mips)
