@@ -262,6 +262,7 @@ def benchmark_main(cmd: ViewCommand) -> int:
     from trainer.data import load_image
     from trainer.models import build_model
     from trainer.packing import pack
+    from trainer.sizing import rate_budget, size_for_bpp
     from viewer.mesh import load_mesh
     from viewer.render import MeshRenderer, OffscreenTarget, create_context
 
@@ -288,20 +289,18 @@ def benchmark_main(cmd: ViewCommand) -> int:
     ref_times = time_frames(ViewSettings(view="reference"))
     ref = statistics.median(ref_times)
     rows = [("reference (trilinear RGBA8)", "", ref, len(ref_times))]
-    for arch in ARCHS:
-        model = build_model(model_preset(arch, lod=True))
+    h, w = image.shape[:2]
+    models = [(f"neural {arch}", model_preset(arch, lod=True)) for arch in ARCHS]
+    for rate in (2.0, 0.89):  # the window's live codec: sized to a rate with mips, as the window sizes it
+        budget = rate_budget(rate, w, h, 6)
+        models.append((f"neural codec @ {rate:.2f} (+mips)", size_for_bpp("codec", budget, w, h, 16, lod=True)))
+    for name, cfg in models:
+        model = build_model(cfg)
         packed = pack(model.cfg.to_dict(), {k: v.detach().numpy() for k, v in model.state_dict().items()})
-        renderer.set_network(packed, arch, 6)
+        renderer.set_network(packed, name, 6)
         times = time_frames(ViewSettings(view="neural"))
-        where = "uniform block" if packed.defines["MLP_IN_UBO"] else "texture"
-        rows.append(
-            (
-                f"neural {arch}",
-                f"MLP {model.cfg.width}x{model.cfg.depth} in {where}",
-                statistics.median(times),
-                len(times),
-            )
-        )
+        where = "UBO" if packed.defines["MLP_IN_UBO"] else "texture"
+        rows.append((name, f"MLP {cfg.width}x{cfg.depth} in {where}", statistics.median(times), len(times)))
     target.draw(renderer, cam, cmd.size, ViewSettings(view="reference"))
     frame = target.read()
     covered = float((np.abs(frame.astype(int) - np.round(np.array(BACKGROUND[:3]) * 255)).sum(axis=2) > 3).mean())
@@ -309,9 +308,9 @@ def benchmark_main(cmd: ViewCommand) -> int:
         f"{ctx.info['GL_RENDERER']}; {cmd.size[0]}x{cmd.size[1]}; {mesh.indices.shape[0]} triangles covering "
         f"{covered:.0%} of the frame; median of up to {cmd.frames} frames after a warm-up"
     )
-    print(f"{'path':28s} {'size':30s} {'ms/frame':>9s} {'fps':>7s} {'x reference':>12s} {'frames':>7s}")
+    print(f"{'path':32s} {'size':24s} {'ms/frame':>9s} {'fps':>7s} {'x reference':>12s} {'frames':>7s}")
     for name, size, ms, n in rows:
-        print(f"{name:28s} {size:30s} {ms:9.1f} {1000.0 / ms:7.1f} {ms / ref:12.1f} {n:7d}")
+        print(f"{name:32s} {size:24s} {ms:9.1f} {1000.0 / ms:7.1f} {ms / ref:12.1f} {n:7d}")
     return 0
 
 

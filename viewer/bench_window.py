@@ -16,8 +16,8 @@ import numpy as np
 def benchmark_window(cmd, seconds: float = 30.0) -> int:
     from trainer.data import load_image
     from trainer.train import Trainer
-    from viewer.mesh import load_mesh
     from viewer.gui.panels import size_summary
+    from viewer.mesh import load_mesh
     from viewer.window import App, window_config
 
     mesh = load_mesh(cmd.mesh)
