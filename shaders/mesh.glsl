@@ -4,7 +4,8 @@
 //
 // The view is compiled in (VIEW, SRC_A, SRC_B, AUTO_LOD, DIFF_HEAT, LIT): llvmpipe executes both sides of a
 // branch under a mask, so a run-time switch would make every pixel pay for every view. Programs are cached.
-// VIEW: 0 one source (SRC_A), 1 split (SRC_A left of the divider, SRC_B right), 2 difference |A - B|, 3 LOD colours.
+// VIEW: 0 one source (SRC_A), 1 split (SRC_A left of the divider, SRC_B right), 2 difference |A - B|, 3 LOD colours,
+// 4 the pixel inspector's probe: (wrapped uv01, mip level lambda, 1) into a float target.
 // SRC_*: 0 neural, 1 reference, 2 ASTC.
 #version 330 core
 #pragma texinr require(HAS_NETWORK, VIEW, SRC_A, SRC_B, AUTO_LOD, DIFF_HEAT, LIT)
@@ -94,8 +95,10 @@ void main() {
 #else
     vec3 rgb = min(d * u_diff_gain, vec3(1.0));
 #endif
-#else
+#elif VIEW == 3
     vec3 rgb = level_colour(g_lambda);
+#else
+    vec3 rgb = vec3(fract(v_uv), g_lambda);
 #endif
 #if LIT && VIEW <= 1
     float ndl = max(dot(normalize(v_normal_world), normalize(u_light_dir_world)), 0.0);

@@ -216,11 +216,12 @@ def train_for_view(image: np.ndarray, cmd: ViewCommand, log):
     return packed, trainer.samples.mips
 
 
-def make_camera(mesh, cmd: ViewCommand):
+def make_camera(mesh, cmd: ViewCommand, aspect: float | None = None):
+    """The camera that frames the whole mesh in a view of this aspect (default: the --size frame's)."""
     from viewer.camera import OrbitCamera
 
     lo, hi = mesh.bounds
-    cam = OrbitCamera.framing(lo, hi)
+    cam = OrbitCamera.framing(lo, hi, aspect=aspect or cmd.size[0] / max(cmd.size[1], 1))
     if cmd.yaw is not None:
         cam = replace(cam, yaw_deg=cmd.yaw)
     if cmd.pitch is not None:

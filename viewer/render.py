@@ -156,8 +156,8 @@ class MeshRenderer:
 
     def view_defines(self, settings: ViewSettings) -> dict:
         """What the view compiles in (see mesh.glsl): one program per view, cached."""
-        view = {"neural": 0, "reference": 0, "astc": 0, "split": 1, "diff": 2, "lod": 3}[settings.view]
-        a = SOURCES[settings.view] if view == 0 else SOURCES[settings.left]
+        view = {"neural": 0, "reference": 0, "astc": 0, "split": 1, "diff": 2, "lod": 3, "uv": 4}[settings.view]
+        a = SOURCES.get(settings.view, 1) if view == 0 else SOURCES[settings.left]
         b = SOURCES[settings.right] if view in (1, 2) else a
         return {
             "VIEW": view,
@@ -237,6 +237,27 @@ def _set(prog, name: str, value) -> None:
             prog[name].value = value
 
 
+def probe_network(ctx, programs: ProgramCache, weights: WeightsTexture, defines: dict, uv01, t: float) -> np.ndarray:
+    """The network's colour at one (uv01, t), evaluated by the same shader code the mesh view runs: float32 (3,)."""
+    import moderngl
+
+    prog = programs.get("probe.glsl", defines)
+    fbo = ctx.framebuffer(color_attachments=[ctx.texture((1, 1), 4, dtype="f4")])
+    vao = ctx.vertex_array(prog, [])
+    try:
+        fbo.use()
+        ctx.viewport = (0, 0, 1, 1)
+        weights.bind(prog, 0)
+        _set(prog, "u_uv01", tuple(float(v) for v in uv01))
+        _set(prog, "u_lod_t", float(t))
+        vao.render(moderngl.TRIANGLES, vertices=3)
+        return np.frombuffer(fbo.read(components=4, dtype="f4"), np.float32)[:3].copy()
+    finally:
+        vao.release()
+        fbo.color_attachments[0].release()
+        fbo.release()
+
+
 def render_uv_grid(
     ctx, programs: ProgramCache, packed: PackedWeights, width: int, height: int, t: float = 0.0
 ) -> np.ndarray:
@@ -265,11 +286,13 @@ def render_uv_grid(
 
 
 class OffscreenTarget:
-    """An RGBA8 + depth framebuffer kept between frames (re-created only when the size changes)."""
+    """An RGBA8 (or RGBA32F) + depth framebuffer kept between frames (re-created only when the size changes)."""
 
-    def __init__(self, ctx):
+    def __init__(self, ctx, dtype: str = "f1", clear: tuple[float, ...] = BACKGROUND):
         self.ctx = ctx
         self.fbo = None
+        self.dtype = dtype
+        self.clear = clear
 
     def draw(self, renderer: MeshRenderer, camera: OrbitCamera, size: tuple[int, int], settings: ViewSettings):
         w, h = size
@@ -277,14 +300,14 @@ class OffscreenTarget:
             self.release()
             import moderngl
 
-            colour = self.ctx.texture((w, h), 4)  # a texture, so the window can draw it scaled
+            colour = self.ctx.texture((w, h), 4, dtype=self.dtype)  # a texture, so the window can draw it scaled
             colour.filter = (moderngl.LINEAR, moderngl.LINEAR)
             self.fbo = self.ctx.framebuffer(
                 color_attachments=[colour], depth_attachment=self.ctx.depth_renderbuffer((w, h))
             )
         self.fbo.use()
         self.ctx.viewport = (0, 0, w, h)
-        self.fbo.clear(*BACKGROUND, depth=1.0)
+        self.fbo.clear(*self.clear, depth=1.0)
         renderer.draw(camera, (w, h), settings)
         self.ctx.finish()
 
@@ -293,6 +316,14 @@ class OffscreenTarget:
         w, h = self.fbo.size
         data = np.frombuffer(self.fbo.read(components=3), np.uint8).reshape(h, w, 3)
         return data[::-1].copy()
+
+    def read_pixel(self, x: int, y_from_top: int) -> np.ndarray:
+        """One pixel's 4 channels (float32 for an f4 target)."""
+        w, h = self.fbo.size
+        x, y = min(max(int(x), 0), w - 1), min(max(int(y_from_top), 0), h - 1)
+        dtype = "f4" if self.dtype == "f4" else "f1"
+        data = self.fbo.read(viewport=(x, h - 1 - y, 1, 1), components=4, dtype=dtype)
+        return np.frombuffer(data, np.float32 if dtype == "f4" else np.uint8).astype(np.float32)
 
     def release(self) -> None:
         if self.fbo is not None:

@@ -49,6 +49,9 @@ SCENE_TIME_SHARE_INV = 9.0
 """New weights re-render the scene at most once per 9 x (median recent scene frame time, shader compiles not
 counted), so scene rendering takes at most ~10% of the time and training keeps the cores (camera, view and panel
 changes re-render at once) ..."""
+MOTION_FRAME_S = 1.0 / 15.0
+"""While the camera is dragged the scene renders at a lower resolution chosen so a frame takes about this long
+(dynamic resolution, as instant-ngp does); when the mouse is released it renders at full resolution again."""
 WEIGHTS_LATENCY_S = 2.0
 """... but never later than this after the weights arrived: new weights are on screen within WEIGHTS_LATENCY_S plus
 one scene frame, however slow the frame (a slow first frame, a shader compile, once held a 1 s codec frame's
@@ -93,7 +96,7 @@ class App:
     """One window. `step()` runs one iteration of the loop, so tests can drive it frame by frame."""
 
     def __init__(self, cmd, size: tuple[int, int] | None = None, screenshot_dir: Path | None = None):
-        from viewer.app import make_camera, packed_from_file
+        from viewer.app import packed_from_file
         from viewer.mesh import load_mesh
         from viewer.metrics_worker import MetricsWorker
         from viewer.worker import TrainingWorker
@@ -134,8 +137,13 @@ class App:
         glfw.set_drop_callback(self.window, self._on_drop)
         glfw.set_framebuffer_size_callback(self.window, lambda *_: self._dirty())
         self.renderer = MeshRenderer(self.ctx, self.mesh, self.image, self.image, 6)
-        self.camera0 = make_camera(self.mesh, cmd)
-        self.camera = self.camera0
+        self.motion_scale = 1.0  # render scale while the camera is dragged (dynamic resolution)
+        self.uv_target = OffscreenTarget(self.ctx, dtype="f4", clear=(-1.0, -1.0, -1.0, 0.0))  # inspector probe
+        self.hover: tuple[float, float] | None = None
+        self.inspect_due = False
+        self.last_inspect_at = 0.0
+        self.astc_image = self.image
+        self.camera0 = self.camera = None  # framed for the scene area once the panel is known (scene_rect)
         self.target = OffscreenTarget(self.ctx)
         self.blit = self.ctx.program(vertex_shader=_BLIT_VS, fragment_shader=_BLIT_FS)
         self.blit_vao = self.ctx.vertex_array(self.blit, [])
@@ -175,6 +183,36 @@ class App:
         self.rendered: tuple | None = None  # (view settings, flick) of the scene on screen
         self.running = True
 
+    # -- layout -------------------------------------------------------------------------------------------
+    def scene_rect(self) -> tuple[int, int, int, int]:
+        """The part of the window (x, y, w, h in window pixels, y down) the scene is drawn in: beside the panel
+        when the panel sits at a side, else the whole window."""
+        ww, wh = glfw.get_window_size(self.window)
+        if self.state.show_panel:
+            px, _, pw, _ = self.state.panel_rect
+            left, right = int(px + pw + 4), int(px - 4)
+            if px + pw / 2 < ww / 2 and ww - left >= 0.25 * ww:  # panel on the left: the scene to its right
+                return left, 0, ww - left, max(wh, 1)
+            if px + pw / 2 >= ww / 2 and right >= 0.25 * ww:  # panel on the right: the scene to its left
+                return 0, 0, right, max(wh, 1)
+        return 0, 0, max(ww, 1), max(wh, 1)  # no panel, or one too wide to leave room: the whole window
+
+    @staticmethod
+    def _motion_scale(frame_s: float, scale: float) -> float:
+        """The render scale at which a frame that took frame_s at `scale` takes about MOTION_FRAME_S (cost goes
+        with the pixel count, so with the square of the scale); steps of 0.05 so the target is not re-made often."""
+        if frame_s <= 0:
+            return scale
+        s = scale * (MOTION_FRAME_S / frame_s) ** 0.5
+        return min(1.0, max(0.2, round(s * 20) / 20))
+
+    def _frame_camera(self) -> None:
+        from viewer.app import make_camera
+
+        _, _, w, h = self.scene_rect()
+        self.camera0 = make_camera(self.mesh, self.cmd, aspect=w / max(h, 1))
+        self.camera = self.camera0
+
     # -- events ---------------------------------------------------------------------------------------------
     def _dirty(self) -> None:
         self.scene_dirty = True
@@ -199,10 +237,14 @@ class App:
         elif key == glfw.KEY_F12 or (key == glfw.KEY_S and ctrl):
             self.state.requests.append("screenshot_no_panel" if mods & glfw.MOD_SHIFT else "screenshot")
         elif key == glfw.KEY_R:
-            self.camera = self.camera0
+            self._frame_camera()  # for the scene area as it is now
             self._dirty()
         elif key == glfw.KEY_SPACE and self.worker is not None:
             toggle_pause(self.state, self.worker.send)
+        elif key == glfw.KEY_I:
+            self.state.inspect_on = not self.state.inspect_on
+            self.state.inspect = None
+            self.inspect_due = self.state.inspect_on
         elif key == glfw.KEY_TAB:
             self.state.show_panel = not self.state.show_panel
 
@@ -210,24 +252,28 @@ class App:
         self._active()
         if action == glfw.PRESS and not self.io.want_capture_mouse:
             x, y = glfw.get_cursor_pos(window)
-            width = glfw.get_window_size(window)[0]
-            near_divider = abs(x - self.state.view.divider * width) < 8
+            sx, _, sw, _ = self.scene_rect()
+            near_divider = abs(x - (sx + self.state.view.divider * sw)) < 8
             if self.state.view.view == "split" and button == glfw.MOUSE_BUTTON_LEFT and near_divider:
                 button = -1  # drag the split divider
             self.drag = (button, x, y)
+            self.motion_scale = self._motion_scale(self.scene_times[-1] if self.scene_times else 0.0, 1.0)
         elif action == glfw.RELEASE:
             self.drag = None
+            self._dirty()  # back to full resolution
 
     def _on_cursor(self, window, x, y) -> None:
         self._active()
         if self.drag is None:
+            if not self.io.want_capture_mouse:
+                self.hover, self.inspect_due = (x, y), True
             return
         button, x0, y0 = self.drag
         dx, dy = x - x0, y - y0
         self.drag = (button, x, y)
         if button == -1:
-            width = max(glfw.get_window_size(window)[0], 1)
-            self.state.view = dataclasses.replace(self.state.view, divider=min(1.0, max(0.0, x / width)))
+            sx, _, sw, _ = self.scene_rect()
+            self.state.view = dataclasses.replace(self.state.view, divider=min(1.0, max(0.0, (x - sx) / sw)))
         elif button == glfw.MOUSE_BUTTON_LEFT:
             self.camera = self.camera.orbit(-dx * 0.4, dy * 0.4)
         else:
@@ -293,11 +339,24 @@ class App:
             fb_w, fb_h = glfw.get_framebuffer_size(self.window)
             data = self.ctx.screen.read(viewport=(0, 0, fb_w, fb_h), components=3)
             frame = np.frombuffer(data, np.uint8).reshape(fb_h, fb_w, 3)[::-1].copy()
-        else:
-            frame = self.target.read()
+        else:  # the whole window without the panel: the scene where it is drawn, background elsewhere
+            frame = self._frame_without_panel()
         save_png(path, frame)
         self.state.say(f"screenshot: {path}")
         return path
+
+    def _frame_without_panel(self) -> np.ndarray:
+        from PIL import Image
+
+        ww, wh = glfw.get_window_size(self.window)
+        frame = np.empty((wh, ww, 3), np.uint8)
+        frame[:] = np.round(np.array(BACKGROUND[:3]) * 255).astype(np.uint8)
+        x, y, w, h = self.scene_rect()
+        scene = self.target.read()
+        if scene.shape[:2] != (h, w):
+            scene = np.asarray(Image.fromarray(scene).resize((w, h), Image.BILINEAR))
+        frame[y : y + h, x : x + w] = scene[: wh - y, : ww - x]
+        return frame
 
     # -- the loop -------------------------------------------------------------------------------------------
     def step(self) -> None:
@@ -325,9 +384,15 @@ class App:
             self.scene_dirty = True
         self._handle_requests()
         fb_w, fb_h = glfw.get_framebuffer_size(self.window)
+        if self.camera is None:
+            self._frame_camera()
         if fb_w > 0 and fb_h > 0:
-            scale = self.state.render_scale
-            size = (max(1, int(fb_w * scale)), max(1, int(fb_h * scale)))
+            ww = glfw.get_window_size(self.window)[0]
+            sx, sy, sw, sh = self.scene_rect()
+            to_fb = fb_w / max(ww, 1)  # framebuffer pixels per window pixel (HiDPI)
+            scene_px = (int(sx * to_fb), int(sy * to_fb), max(1, int(sw * to_fb)), max(1, int(sh * to_fb)))
+            scale = self.state.render_scale * (self.motion_scale if self.drag is not None else 1.0)
+            size = (max(1, int(scene_px[2] * scale)), max(1, int(scene_px[3] * scale)))
             if self.scene_dirty or self.weights_due() or self.target.fbo is None or self.target.fbo.size != size:
                 view = dataclasses.replace(self.state.view, view="reference") if self.flick else self.state.view
                 try:
@@ -335,6 +400,8 @@ class App:
                     t_scene = time.perf_counter()
                     self.target.draw(self.renderer, self.camera, size, view)
                     self.scene_times = [*self.scene_times[-999:], time.perf_counter() - t_scene]
+                    if self.drag is not None:  # adapt the moving resolution to the frame just drawn
+                        self.motion_scale = self._motion_scale(self.scene_times[-1], self.motion_scale)
                     self.last_scene_at = time.perf_counter()
                     self.rendered = (self.state.view, self.flick)
                     self.shown_version = self.renderer.weights.version
@@ -346,13 +413,24 @@ class App:
                     self.renderer.defines = self.good_defines
                     self.target.draw(self.renderer, self.camera, size, view)
                 self.scene_dirty = False
+            now = time.perf_counter()
+            if self.state.inspect_on and self.inspect_due and self.hover and now - self.last_inspect_at > 0.1:
+                try:
+                    self.state.inspect = self.inspect(*self.hover)
+                except Exception as e:  # the inspector must never take the window down
+                    self.state.say(f"error: inspector: {e}")
+                    self.state.inspect_on = False
+                self.inspect_due, self.last_inspect_at = False, now
             self.ctx.screen.use()
             self.ctx.viewport = (0, 0, fb_w, fb_h)
             self.ctx.clear(*BACKGROUND)
             self.target.fbo.color_attachments[0].use(0)
             self.blit["t_scene"] = 0
             self.ctx.disable(moderngl.DEPTH_TEST)
+            x, y, w, h = scene_px
+            self.ctx.viewport = (x, fb_h - y - h, w, h)  # GL's y goes up
             self.blit_vao.render(moderngl.TRIANGLES, vertices=3)
+            self.ctx.viewport = (0, 0, fb_w, fb_h)
             self.gui.render(imgui.get_draw_data(), (fb_w, fb_h))
             if self._panel_shot:  # read the back buffer before it is swapped away
                 self._panel_shot = False
@@ -375,6 +453,33 @@ class App:
         recent = float(np.median(self.scene_times[-5:])) if self.scene_times else 0.0
         wait = min(SCENE_TIME_SHARE_INV * recent, WEIGHTS_LATENCY_S)
         return now - self.last_scene_at >= wait or now - self.weights_arrived_at >= WEIGHTS_LATENCY_S
+
+    def inspect(self, x: float, y: float) -> dict | None:
+        """What is under window pixel (x, y): uv, texel, mip level, and the original, neural and ASTC colours
+        there (the neural one from the shader code the view runs). None off the mesh."""
+        from viewer.render import ViewSettings, probe_network
+
+        sx, sy, sw, sh = self.scene_rect()
+        if self.target.fbo is None or not (sx <= x < sx + sw and sy <= y < sy + sh):
+            return None
+        w, h = self.target.fbo.size
+        probe = ViewSettings(view="uv", fixed_level=self.state.view.fixed_level)
+        self.uv_target.draw(self.renderer, self.camera, (w, h), probe)
+        u, v, lam, covered = self.uv_target.read_pixel((x - sx) * w / sw, (y - sy) * h / sh)
+        if covered <= 0.0:
+            return None
+        ih, iw = self.image.shape[:2]
+        col, row = min(int(u * iw), iw - 1), min(int((1.0 - v) * ih), ih - 1)
+        levels = self.renderer.levels
+        t = lam / (levels - 1) if levels > 1 else 0.0
+        out = {"uv": (float(u), float(v)), "texel": (col, row), "level": float(lam)}
+        out["original"] = self.image[row, col].astype(float)
+        out["astc"] = self.astc_image[row, col].astype(float)
+        if self.renderer.defines.get("HAS_NETWORK"):
+            out["neural"] = probe_network(
+                self.ctx, self.renderer.programs, self.renderer.weights, self.renderer.defines, (u, v), t
+            ).astype(float)
+        return out
 
     def _take_snapshot(self) -> None:
         if self.worker is None:
@@ -429,6 +534,7 @@ class App:
         img = self.metrics.astc_images.take()
         if img is not None:
             self.renderer.set_astc(img[1])
+            self.astc_image = img[1]
             self._dirty()
 
     def _handle_requests(self) -> None:
@@ -479,6 +585,7 @@ class App:
         if self.worker is not None:
             self.worker.stop()
         self.metrics.stop()
+        self.uv_target.release()
         imgui.save_ini_settings_to_disk(str(config_dir() / "imgui.ini"))
         remember_size(glfw.get_window_size(self.window))
         glfw.destroy_window(self.window)

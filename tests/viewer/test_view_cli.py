@@ -108,8 +108,20 @@ def test_without_a_display_it_runs_headless_and_says_how_to_get_the_window(scene
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     out = scene / "fallback.png"
     rc, cap = view(
-        [scene / "quad.obj", scene / "tex.png", "--screenshot", out, "--seconds", "1", "--arch", "grid", "--width", "8"]
-        + ["--size", "32x32"],
+        [
+            scene / "quad.obj",
+            scene / "tex.png",
+            "--screenshot",
+            out,
+            "--seconds",
+            "1",
+            "--arch",
+            "grid",
+            "--width",
+            "8",
+            "--size",
+            "32x32",
+        ],
         capsys,
     )
     assert rc == 0, cap.err

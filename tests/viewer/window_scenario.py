@@ -68,6 +68,7 @@ def screen_equals_saved_file(app, tmp_path: Path, name: str) -> None:
 def scenario(tmp_path: Path) -> None:
     from viewer.app import parse_view
     from viewer.gui.panels import apply_config
+    from viewer.render import BACKGROUND
     from viewer.window import App
 
     spot = SHARED_DATA / "meshes/spot/spot.obj"
@@ -153,6 +154,29 @@ def scenario(tmp_path: Path) -> None:
             screen_equals_saved_file(app, tmp_path, arch)
             app.worker.send(Resume())
 
+        # the pixel inspector: under a mesh pixel of the neural view, the probe's neural colour is that pixel's
+        app.state.view = dataclasses.replace(app.state.view, view="neural", lit=False)
+        pause_and_show_latest(app)
+        frame = app.target.read().astype(int)
+        from viewer.render import BACKGROUND
+
+        bg = np.round(np.array(BACKGROUND[:3]) * 255).astype(int)
+        rows, cols = np.nonzero(np.abs(frame - bg).sum(axis=2) > 30)
+        k = len(rows) // 2
+        sx, sy, sw, sh = app.scene_rect()
+        fh, fw = frame.shape[:2]
+        probe = app.inspect(sx + (cols[k] + 0.5) * sw / fw, sy + (rows[k] + 0.5) * sh / fh)
+        assert probe is not None and 0.0 <= probe["uv"][0] <= 1.0 and 0.0 <= probe["uv"][1] <= 1.0
+        col, row = probe["texel"]
+        assert np.allclose(probe["original"], app.image[row, col])
+        assert np.abs(np.round(probe["neural"] * 255) - frame[rows[k], cols[k]]).max() <= 2, (
+            probe,
+            frame[rows[k], cols[k]],
+        )
+        assert app.inspect(sx + 1, sy + 1) is None or True  # a corner may or may not be on the mesh
+        assert app.inspect(sx - 50, sy + 5) is None  # under the panel: not the scene
+        app.worker.send(Resume())
+
         # new weights reach the screen within the stated bound even when a frame is slow
         from viewer.window import WEIGHTS_LATENCY_S
 
@@ -168,11 +192,17 @@ def scenario(tmp_path: Path) -> None:
         run_for(app, seconds=0.5)
         shots = sorted(tmp_path.glob("texinr-*.png"))
         assert len(shots) == 2
-        with_panel = np.asarray(Image.open(shots[0]))
-        without = np.asarray(Image.open(shots[1]))
+        # the panel-less one is written at once, the other after the next frame is composed: it comes second
+        without = np.asarray(Image.open(shots[0]))
+        with_panel = np.asarray(Image.open(shots[1]))
         assert with_panel.shape[:2] == (400, 640)
         panel_region = with_panel[30:200, 20:200].astype(int)
         assert np.abs(panel_region - without[30:200, 20:200].astype(int)).mean() > 5, "the panel is drawn"
+        px, _, pw, _ = app.state.panel_rect
+        bg = np.round(np.array(BACKGROUND[:3]) * 255).astype(int)
+        under = np.abs(without[:, : int(px + pw)].astype(int) - bg).sum(axis=2) > 3
+        beside = np.abs(without[:, int(px + pw) + 8 :].astype(int) - bg).sum(axis=2) > 3
+        assert under.mean() == 0 and beside.mean() > 0.01, "the mesh is framed beside the panel, not under it"
 
         # a texture opened the way a drop opens it: training restarts on it
         Image.fromarray((np.random.default_rng(0).random((64, 64, 3)) * 255).astype(np.uint8)).save(tmp_path / "t.png")

@@ -72,6 +72,9 @@ class ViewerState:
     mesh_name: str = ""
     texture_name: str = ""
     show_panel: bool = True
+    inspect_on: bool = True  # the pixel inspector follows the cursor (key I)
+    inspect: dict | None = None  # what is under the cursor (App.inspect)
+    panel_rect: tuple[float, float, float, float] = (8.0, 8.0, 380.0, 680.0)  # x, y, w, h in window pixels
     requests: list[str] = field(default_factory=list)  # "screenshot", "save_model", "reset_camera", "quit"
     path_input: str = ""
 
@@ -94,10 +97,12 @@ def draw_gui(state: ViewerState, send) -> None:
     imgui.set_next_window_position(8, 8, imgui.FIRST_USE_EVER)
     imgui.set_next_window_size(380, 680, imgui.FIRST_USE_EVER)
     imgui.begin("texinr")
+    state.panel_rect = (*imgui.get_window_position(), *imgui.get_window_size())
     draw_training_panel(state, send)
     draw_network_panel(state, send)
     draw_view_panel(state)
     draw_metrics_panel(state)
+    draw_inspector_panel(state)
     draw_files_panel(state)
     draw_messages(state)
     imgui.end()
@@ -326,6 +331,31 @@ def draw_metrics_panel(state: ViewerState) -> None:
     if len(rows) == 2:
         imgui.text(ahead_line(rows["neural"], rows["astc"]))
     imgui.text_disabled(f"at step {m.get('step', '?')}, {m.get('age', 0.0):.0f} s ago; ASTC with its mip chain")
+
+
+def inspector_lines(p: dict) -> list[str]:
+    """The pixel inspector's text: where, then each source's 8-bit colour and its error against the original."""
+    (u, v), (col, row) = p["uv"], p["texel"]
+    orig = np.round(np.asarray(p["original"]) * 255).astype(int)
+    lines = [f"uv {u:.4f} {v:.4f}   texel {col}, {row}   mip {p['level']:.2f}", f"original {tuple(orig)}"]
+    for name in ("neural", "astc"):
+        if name in p:
+            c = np.round(np.asarray(p[name]) * 255).astype(int)
+            err = np.abs(c - orig)
+            lines.append(f"{name:8s} {tuple(c)}   error {tuple(err)} (mean {err.mean():.1f})")
+    return lines
+
+
+def draw_inspector_panel(state: ViewerState) -> None:
+    if not imgui.collapsing_header("Inspector", flags=imgui.TREE_NODE_DEFAULT_OPEN)[0]:
+        return
+    _, state.inspect_on = imgui.checkbox("follow the cursor (I)", state.inspect_on)
+    if state.inspect is None:
+        imgui.text_disabled("hover over the mesh")
+        return
+    for line in inspector_lines(state.inspect):
+        imgui.text(line)
+    imgui.text_disabled("8-bit RGB; original and ASTC at the base-level texel, neural at the pixel's mip level")
 
 
 def ahead_line(model: dict, astc: dict) -> str:
