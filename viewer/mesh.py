@@ -70,6 +70,9 @@ def load_mesh(path: str | Path) -> Mesh:
         uv = getattr(geom.visual, "uv", None)
         if uv is None or len(uv) != len(geom.vertices):
             raise TexinrError(f"{path}: mesh has no texture coordinates (vt); a neural texture needs UVs")
+        if not (np.isfinite(np.asarray(geom.vertices)).all() and np.isfinite(np.asarray(uv)).all()):
+            # before any normal is computed: numpy and trimesh would print RuntimeWarnings first
+            raise TexinrError(f"{path}: mesh has non-finite positions or texture coordinates")
         g = geom.copy()
         g.apply_transform(transform)
         parts.append(

@@ -165,6 +165,8 @@ class TrainingWorker:
                     return
                 trainer, error = self._apply(cmd, trainer)
                 self._publish(trainer, error)
+                if trainer is not None:
+                    error = None  # said once: the panel keeps the message, later snapshots do not repeat it
                 last = time.perf_counter()
                 continue
             if trainer is None or self._paused or trainer.done:
@@ -179,6 +181,7 @@ class TrainingWorker:
             now = time.perf_counter()
             if now - last >= self._publish_every or trainer.done or trainer.pending_events:
                 self._publish(trainer, error)
+                error = None
                 last = now
 
     def _apply(self, cmd: Command, trainer):

@@ -95,3 +95,13 @@ def test_camera_frames_the_bounds():
     ndc = clip[:, :3] / clip[:, 3:]
     assert np.all(np.abs(ndc[:, :2]) <= 1.0) and np.all(clip[:, 3] > 0)
     assert np.allclose(cam.eye(), [0, 0, cam.distance])  # yaw 0 looks along -z
+
+
+def test_an_infinite_vertex_is_one_clear_error_without_library_warnings(tmp_path):
+    import warnings
+
+    (tmp_path / "inf.obj").write_text("v 0 0 0\nv inf 0 0\nv 0 1 0\nvt 0 0\nvt 1 0\nvt 0 1\nf 1/1 2/2 3/3\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy / trimesh RuntimeWarnings used to come first
+        with pytest.raises(TexinrError, match="non-finite"):
+            load_mesh(tmp_path / "inf.obj")

@@ -75,3 +75,23 @@ def test_a_thousand_configuration_changes_leave_memory_flat():
         assert grown < 20 * 2**20, f"python heap grew by {grown / 2**20:.1f} MiB over 900 resets"
     finally:
         w.stop()
+
+
+def test_a_rate_out_of_reach_is_a_message_and_the_last_run_goes_on():
+    import dataclasses
+
+    import numpy as np
+
+    w = TrainingWorker(random_image(64, 64), config(), publish_every=0.02).start()
+    try:
+        wait_for(w, lambda s: s.step >= 5)
+        bad = dataclasses.replace(config(), model=model_preset("codec", lod=False), bpp=0.06)  # below any codec
+        w.send(Reset(bad))
+        s = wait_for(w, lambda s: s.error is not None)
+        assert "cannot size codec" in s.error and s.run == 0 and s.config.model.arch == "grid"
+        s = wait_for(w, lambda s, at=s.step: s.step >= at + 20)  # the last good run keeps training
+        assert s.run == 0 and s.config.model.arch == "grid"
+        # weights on screen are the stored ones: fp16 values, not the trainer's float32 copy
+        assert all(np.array_equal(v, v.astype(np.float16).astype(np.float32)) for v in s.weights.values())
+    finally:
+        w.stop()
