@@ -40,6 +40,7 @@ class PackedWeights:
 
     defines: dict[str, int | float | str]
     data: np.ndarray  # (rows, WEIGHTS_TEX_WIDTH, 4) float32
+    latents: np.ndarray | None = None  # the codec's code atlas (H, W, 4) float32, sampled with bilinear filtering
 
     def mlp_block(self) -> np.ndarray:
         """The MLP's texels as a flat (MLP_VEC4S, 4) float32 array (the uniform block's contents)."""
@@ -88,6 +89,26 @@ class _Texels:
         out = np.zeros((rows * WEIGHTS_TEX_WIDTH, 4), np.float32)
         out[: flat.shape[0]] = flat
         return out.reshape(rows, WEIGHTS_TEX_WIDTH, 4)
+
+
+def _atlas(tiles: list[np.ndarray]) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Shelf-pack (h, w, 4) tiles into one (H, W, 4) image with a texel of zeros between tiles: the origin (x, y)
+    of each tile, in input order. Bilinear sampling inside a tile never reaches its neighbours: the shader samples
+    vertex centres, from the first to the last, and the weight of a texel beyond the last is exactly 0."""
+    width = max(max(t.shape[1] for t in tiles) + 1, 256)
+    order = sorted(range(len(tiles)), key=lambda i: -tiles[i].shape[0])
+    origins: list[tuple[int, int]] = [(0, 0)] * len(tiles)
+    x = y = shelf = 0
+    for i in order:
+        th, tw = tiles[i].shape[:2]
+        if x + tw > width:
+            x, y, shelf = 0, y + shelf + 1, 0
+        origins[i] = (x, y)
+        x, shelf = x + tw + 1, max(shelf, th)
+    out = np.zeros((y + shelf, width, 4), np.float32)
+    for (ox, oy), t in zip(origins, tiles, strict=True):
+        out[oy : oy + t.shape[0], ox : ox + t.shape[1]] = t
+    return out, origins
 
 
 def _entries_to_texels(table: np.ndarray) -> np.ndarray:
@@ -176,20 +197,24 @@ def pack(cfg: dict, weights: dict[str, np.ndarray], ubo_vec4s: int = UBO_VEC4S) 
             d["HASH_DENSE"] = _int_array([int((r + 1) ** 2 <= table_size) for r in res])
     elif arch == "codec":
         levels = parse_codec_grids(cfg["codec_grids"])
-        offsets, feat = [], []
+        tiles = []
         for lvl, (_, ch, bits) in enumerate(levels):
-            codes = latent_codes(np.asarray(weights[f"encoding.tables.{lvl}"], np.float32), bits)
-            offsets.append(tex.add(_entries_to_texels(codes.reshape(-1, ch).astype(np.float32))))
-            feat.append(sum(c for _, c, _ in levels[:lvl]))
+            codes = latent_codes(np.asarray(weights[f"encoding.tables.{lvl}"], np.float32), bits).astype(np.float32)
+            for part in range(_ceil4(ch)):
+                tile = np.zeros((*codes.shape[:2], 4), np.float32)
+                tile[..., : min(4, ch - 4 * part)] = codes[..., 4 * part : 4 * part + 4]
+                tiles.append(tile)
+        latents, origins = _atlas(tiles)
         d["CODEC_LEVELS"] = len(levels)
         d["CODEC_RES"] = _int_array([r for r, _, _ in levels])
         d["CODEC_CH"] = _int_array([c for _, c, _ in levels])
-        d["CODEC_TEXELS"] = _int_array([_ceil4(c) for _, c, _ in levels])
-        d["CODEC_OFFSET"] = _int_array(offsets)
-        d["CODEC_FEAT"] = _int_array(feat)
+        d["CODEC_TILE_X"] = _int_array([x for x, _ in origins])
+        d["CODEC_TILE_Y"] = _int_array([y for _, y in origins])
+        d["CODEC_FEAT"] = _int_array([sum(c for _, c, _ in levels[:lvl]) for lvl in range(len(levels))])
         d["CODEC_DEQ"] = "float[](" + ", ".join(f"{2.0 / ((1 << b) - 1)!r}" for _, _, b in levels) + ")"
         d["CODEC_PE"] = int(cfg["codec_pe"])
         d["CODEC_PE_RES"] = max(r for r, _, _ in levels)
+        d["CODEC_ATLAS_W"], d["CODEC_ATLAS_H"] = latents.shape[1], latents.shape[0]
     n_enc = encoding_width(cfg)
     n_in = n_enc + (1 if cfg["lod"] else 0)
     width, depth = cfg["width"], cfg["depth"]
@@ -222,7 +247,7 @@ def pack(cfg: dict, weights: dict[str, np.ndarray], ubo_vec4s: int = UBO_VEC4S) 
     d["MLP_IN_UBO"] = int(tex.size - mlp_base <= ubo_vec4s)
     d["MLP_UNROLLED"] = int(bool(d["MLP_IN_UBO"]) and hid4 <= MLP_UNROLL_MAX_HIDDEN4)
     d["WEIGHTS_TEX_WIDTH"] = WEIGHTS_TEX_WIDTH
-    return PackedWeights(d, tex.image())
+    return PackedWeights(d, tex.image(), latents if arch == "codec" else None)
 
 
 MLP_UNROLL_MAX_HIDDEN4 = 16
@@ -266,36 +291,33 @@ def _parse_array(value) -> list[float]:
 
 def codec_encode_glsl(defines: dict) -> str:
     """GLSL of `void codec_encode(vec2 uv01)`, written out per grid with constant offsets (a loop over the grids
-    with per-grid bounds was half the codec's frame time on llvmpipe): each grid's four vertex codes around uv are
-    bilinearly interpolated and dequantised, then the positional encoding; the result goes to g_in as vec4s."""
+    with per-grid bounds was half the codec's frame time on llvmpipe). Each grid's codes are one bilinear fetch per
+    4 channels from the code atlas `t_latents` (vertex (i, j) of a tile at texel (x0 + i, y0 + j), so uv * res +
+    0.5 lands between the right vertices with the right weights), dequantised (affine, so the same as
+    interpolating dequantised values), then the positional encoding; the result goes to g_in as vec4s."""
     if "CODEC_LEVELS" not in defines:
         return ""
-    res, ch, texels, offsets, feats, deq = (
+    res, ch, tx, ty, feats, deq = (
         _parse_array(defines[k])
-        for k in ("CODEC_RES", "CODEC_CH", "CODEC_TEXELS", "CODEC_OFFSET", "CODEC_FEAT", "CODEC_DEQ")
+        for k in ("CODEC_RES", "CODEC_CH", "CODEC_TILE_X", "CODEC_TILE_Y", "CODEC_FEAT", "CODEC_DEQ")
     )
+    aw, ah = int(defines["CODEC_ATLAS_W"]), int(defines["CODEC_ATLAS_H"])
     n4 = 4 * int(defines["MLP_IN4"])
     lines = ["void codec_encode(vec2 uv01) {", f"    float f[{n4}];", f"    for (int i = 0; i < {n4}; ++i) f[i] = 0.0;"]
+    lines.append(f"    const vec2 atlas_px = vec2({float(aw)!r}, {float(ah)!r});")
+    tile = 0
     for lvl, r in enumerate(int(v) for v in res):
-        tx, row = int(texels[lvl]), (r + 1) * int(texels[lvl])
-        lines += [
-            "    {",
-            f"        vec2 p = uv01 * {float(r)!r};",
-            f"        vec2 p0 = clamp(floor(p), 0.0, {float(r - 1)!r});",
-            "        vec2 w = p - p0;",
-            f"        int k = {int(offsets[lvl])} + (int(p0.y) * {r + 1} + int(p0.x)) * {tx};",
-        ]
-        for part in range(tx):
-            v00, v10, v01, v11 = (f"w_fetch(k + {part + d})" for d in (0, tx, row, row + tx))
-            lines.append(
-                f"        vec4 q{part} = mix(mix({v00}, {v10}, w.x), mix({v01}, {v11}, w.x), w.y) * {deq[lvl]!r} - 1.0;"
-            )
+        lines.append(f"    vec2 p{lvl} = uv01 * {float(r)!r} + 0.5;")
+        for part in range((int(ch[lvl]) + 3) // 4):
+            x0, y0 = int(tx[tile]), int(ty[tile])
+            at = f"(p{lvl} + vec2({float(x0)!r}, {float(y0)!r})) / atlas_px"
+            lines.append(f"    vec4 q{lvl}_{part} = textureLod(t_latents, {at}, 0.0) * {deq[lvl]!r} - 1.0;")
             lines += [
-                f"        f[{int(feats[lvl]) + part * 4 + c}] = q{part}[{c}];"
+                f"    f[{int(feats[lvl]) + part * 4 + c}] = q{lvl}_{part}[{c}];"
                 for c in range(4)
                 if part * 4 + c < int(ch[lvl])
             ]
-        lines.append("    }")
+            tile += 1
     base = int(defines["N_ENC"]) - 4 * int(defines["CODEC_PE"])
     for k in range(int(defines["CODEC_PE"])):
         lines += [

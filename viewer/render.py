@@ -41,6 +41,7 @@ class WeightsTexture:
     def __init__(self, ctx):
         self.ctx = ctx
         self.texture = None
+        self.latents = None
         self.ubo = None
         self.version = None
         self.writes = 0
@@ -57,6 +58,7 @@ class WeightsTexture:
             self.texture = self.ctx.texture((width, rows), 4, dtype="f4")
             self.texture.filter = (moderngl.NEAREST, moderngl.NEAREST)
         self.texture.write(np.ascontiguousarray(packed.data, dtype=np.float32).tobytes())
+        self._update_latents(packed.latents)
         if packed.defines.get("MLP_IN_UBO"):
             block = np.ascontiguousarray(packed.mlp_block(), dtype=np.float32).tobytes()
             if self.ubo is None or self.ubo.size != len(block):
@@ -68,19 +70,37 @@ class WeightsTexture:
         self.version = version
         self.writes += 1
 
+    def _update_latents(self, latents: np.ndarray | None) -> None:
+        """The codec's code atlas: bilinear (the shader's interpolation of vertex codes), clamped, no mipmaps."""
+        if latents is None:
+            return
+        import moderngl
+
+        h, w = latents.shape[:2]
+        if self.latents is None or self.latents.size != (w, h):
+            if self.latents is not None:
+                self.latents.release()
+            self.latents = self.ctx.texture((w, h), 4, dtype="f4")
+            self.latents.filter = (moderngl.LINEAR, moderngl.LINEAR)
+            self.latents.repeat_x = self.latents.repeat_y = False
+        self.latents.write(np.ascontiguousarray(latents, dtype=np.float32).tobytes())
+
     def bind(self, prog, texture_unit: int) -> None:
-        """Bind the texture (and the MLP uniform block, when the program has one) for `prog`."""
+        """Bind the texture, the codec's atlas (next unit) and the MLP uniform block, where `prog` has them."""
         self.texture.use(texture_unit)
         _set(prog, "t_weights", texture_unit)
+        if self.latents is not None and "t_latents" in prog:
+            self.latents.use(texture_unit + 1)
+            _set(prog, "t_latents", texture_unit + 1)
         if self.ubo is not None and "MlpWeights" in prog:
             prog["MlpWeights"].binding = 0
             self.ubo.bind_to_uniform_block(0)
 
     def release(self) -> None:
-        for obj in (self.texture, self.ubo):
+        for obj in (self.texture, self.latents, self.ubo):
             if obj is not None:
                 obj.release()
-        self.texture = self.ubo = None
+        self.texture = self.latents = self.ubo = None
 
 
 def image_texture(ctx, rgb01: np.ndarray):
@@ -205,7 +225,7 @@ class MeshRenderer:
         _set(prog, "t_reference", 0)
         _set(prog, "t_astc", 1)
         if self.defines.get("HAS_NETWORK") and self.weights.texture is not None:
-            self.weights.bind(prog, 2)
+            self.weights.bind(prog, 2)  # and the codec's atlas at 3
         # depth pre-pass, then shade only the nearest surface: the network runs once per covered pixel
         fbo = self.ctx.fbo
         self.ctx.enable(moderngl.DEPTH_TEST)

@@ -116,10 +116,11 @@ void encode(vec2 uv01) {
 }
 #elif defined(FAMILY_CODEC)
 // Written out per grid by trainer/packing.py (codec_encode_glsl) with every offset and resolution a constant:
-// the integer codes of the four vertices around uv are bilinearly interpolated and dequantised,
+// the integer codes of the four vertices around uv are bilinearly interpolated (one filtered fetch) and dequantised,
 // v = q * 2 / (2^B - 1) - 1 (affine, so the same as interpolating dequantised values), then the positional
 // encoding (sin x, sin y, cos x, cos y per octave) follows.
-#pragma texinr require(CODEC_LEVELS, CODEC_PE, CODEC_PE_RES)
+#pragma texinr require(CODEC_LEVELS, CODEC_PE, CODEC_PE_RES, CODEC_ATLAS_W, CODEC_ATLAS_H)
+uniform sampler2D t_latents;  // the code atlas (RGBA32F, bilinear, no mipmaps): trainer/packing.py _atlas
 #include "generated:codec_encode"
 void encode(vec2 uv01) {
     codec_encode(uv01);

@@ -34,14 +34,19 @@ def test_pack_layout_fits_and_defines_are_complete(arch):
     flat = p.data.reshape(-1, 4)
     # the output bias sits where the define says
     np.testing.assert_array_equal(flat[p.defines["MLP_BOUT_OFFSET"], :3], m.mlp.out.bias.detach().numpy())
-    if arch == "codec":  # latent codes (0 is a valid code) sit at their offsets
-        offsets = [int(v) for v in p.defines["CODEC_OFFSET"][6:-1].split(",")]
-        for lvl, off in enumerate(offsets):
-            codes = m.encoding.tables[lvl].detach()
+    if arch == "codec":  # latent codes (0 is a valid code) sit in the atlas at their tiles' origins
+        xs, ys = (packing._parse_array(p.defines[k]) for k in ("CODEC_TILE_X", "CODEC_TILE_Y"))
+        tile = 0
+        for lvl in range(len(m.encoding.levels)):
+            codes = m.encoding.tables[lvl].detach()  # (res + 1, res + 1, C): vertex (i, j) at [j, i]
             bits = m.encoding.levels[lvl][2]
-            expect = encodings.latent_codes(codes, bits).numpy().reshape(-1, codes.shape[-1])
-            texels = packing._entries_to_texels(expect.astype(np.float32))  # 5 channels: 2 texels per vertex
-            np.testing.assert_array_equal(flat[off : off + texels.shape[0]], texels)
+            expect = encodings.latent_codes(codes, bits).numpy()
+            n = expect.shape[0]
+            for part in range((expect.shape[2] + 3) // 4):  # 5 channels: 2 tiles
+                x0, y0 = int(xs[tile]), int(ys[tile])
+                got = p.latents[y0 : y0 + n, x0 : x0 + n, : min(4, expect.shape[2] - 4 * part)]
+                np.testing.assert_array_equal(got, expect[..., 4 * part : 4 * part + 4])
+                tile += 1
             assert expect.min() >= 0 and expect.max() <= (1 << bits) - 1 and len(np.unique(expect)) > 1
         return
     used = sum(np.count_nonzero(v.detach().numpy()) for v in m.parameters())
