@@ -6,6 +6,7 @@ Bad input of any kind ends in one line on stderr and exit code 2; nothing is wri
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
 import math
@@ -21,13 +22,12 @@ from trainer.config import (
     ARCHS,
     DEFAULT_ARCH,
     DEFAULT_BPP,
-    OPTIMIZERS,
-    SCHEDULES,
-    WEIGHT_BITS,
     Config,
+    ModelConfig,
     TrainConfig,
     check_family_options,
     model_preset,
+    setting_spec,
 )
 from trainer.errors import TexinrError
 
@@ -134,82 +134,68 @@ class TrainCommand:
     tune: bool = False  # pick omega0 / sigma / max frequency / lr by a short search first
 
 
+def int_arg(s: str) -> int:
+    try:
+        return int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {s!r}") from None
+
+
+def float_arg(s: str) -> float:
+    try:
+        return float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {s!r}") from None
+
+
+def add_setting(group, cls, name: str, default=None, flag: str | None = None, **kw) -> None:
+    """One command-line option from the setting's single definition (trainer.config.setting): type, choices,
+    help and range; the range itself is checked by validate(), as for the panel."""
+    spec = setting_spec(cls, name)
+    help_text = spec["help"]
+    if spec["lo"] is not None and spec["choices"] is None:
+        help_text += f" ({spec['lo']:g}..{spec['hi']:g})"
+    args = [flag or "--" + name.replace("_", "-"), *kw.pop("aliases", ())]
+    if spec["type"] == "bool":
+        group.add_argument(*args, action="store_true", help=help_text)
+        return
+    typ = {"int": int_arg, "float": float_arg}.get(spec["type"], str)
+    group.add_argument(*args, type=typ, choices=spec["choices"], default=default, help=help_text, **kw)
+
+
+MODEL_ARGS = tuple(f.name for f in dataclasses.fields(ModelConfig) if f.name not in ("arch", "lod"))
+"""Every ModelConfig setting a command line may give (the family's sizes and options)."""
+
+
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("network (defaults per family: see trainer/config.py PRESETS)")
     g.add_argument(
         "--arch", default=DEFAULT_ARCH, metavar="FAMILY", help=f"family: {' | '.join(ARCHS)} (default {DEFAULT_ARCH})"
     )
-    g.add_argument("--width", type=positive_int, help="units per hidden layer")
-    g.add_argument("--depth", type=positive_int, help="hidden layers")
-    g.add_argument("--omega0", type=positive_float, help="SIREN frequency factor (default 30)")
-    g.add_argument("--fourier-bands", type=positive_int, help="Fourier features: number of frequencies")
-    g.add_argument("--fourier-mode", choices=("log", "gaussian"), help="log-spaced bands or Gaussian random")
-    g.add_argument("--fourier-max-freq", type=positive_float, help="log bands: highest frequency (cycles/texture)")
-    g.add_argument("--fourier-sigma", type=positive_float, help="gaussian: standard deviation of frequencies")
-    g.add_argument("--hash-levels", type=positive_int)
-    g.add_argument("--hash-features", type=positive_int)
-    g.add_argument("--hash-table-log2", type=positive_int, help="log2 of the table size per level")
-    g.add_argument("--hash-base-res", type=positive_int)
-    g.add_argument("--hash-finest-res", type=positive_int)
-    g.add_argument("--grid-levels", type=positive_int)
-    g.add_argument("--grid-channels", type=positive_int)
-    g.add_argument("--grid-base-res", type=positive_int)
-    g.add_argument("--grid-finest-res", type=positive_int)
-    g.add_argument("--codec-grids", metavar="RESxCHxBITS,...", help="codec latent grids, e.g. 256x1x2,64x8x4")
-    g.add_argument("--codec-pe", type=nonneg_int, help="codec positional-encoding octaves (default 1)")
-
-
-MODEL_ARGS = (
-    "width",
-    "depth",
-    "omega0",
-    "fourier_bands",
-    "fourier_mode",
-    "fourier_max_freq",
-    "fourier_sigma",
-    "hash_levels",
-    "hash_features",
-    "hash_table_log2",
-    "hash_base_res",
-    "hash_finest_res",
-    "grid_levels",
-    "grid_channels",
-    "grid_base_res",
-    "grid_finest_res",
-    "codec_grids",
-    "codec_pe",
-)
+    for name in MODEL_ARGS:
+        add_setting(g, ModelConfig, name)
 
 
 def add_training_arguments(p: argparse.ArgumentParser, seconds_default: str = "30") -> None:
     """Every training option, shared by texinr-train and texinr-view (config_from_args reads them back)."""
     add_model_arguments(p)
     t = p.add_argument_group("training")
-    t.add_argument("--mips", type=positive_int, default=6, help="mip levels fitted, with t as input (default 6)")
-    t.add_argument("--jitter", action="store_true", help="off-grid samples with bilinear targets")
-    t.add_argument("--bits", type=int, choices=WEIGHT_BITS, default=16, help="stored weight precision (default 16)")
-    t.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
-    t.add_argument("--lr", type=positive_float, help="learning rate (default per family)")
-    t.add_argument("--schedule", choices=SCHEDULES, default="cosine")
-    t.add_argument("--batch", type=positive_int, help="samples per step (default 65536; codec 16384)")
-    t.add_argument(
-        "--flip-finish",
-        type=nonneg_float,
-        help="fraction of the budget, at its end, spent minimising LDR-FLIP on patches (default: codec 0.3, others 0)",
-    )
+    add_setting(t, TrainConfig, "mips", default=6)
+    add_setting(t, TrainConfig, "jitter")
+    add_setting(t, Config, "bits", default=16)
+    for name in ("optimizer", "schedule"):
+        add_setting(t, TrainConfig, name, default=setting_spec(TrainConfig, name)["default"])
+    for name in ("lr", "batch", "flip_finish"):
+        add_setting(t, TrainConfig, name)
     budget = t.add_mutually_exclusive_group()
-    budget.add_argument("--steps", type=nonneg_int, help="budget in steps")
-    budget.add_argument(
-        "--seconds", "--train-seconds", type=nonneg_float, help=f"budget in seconds (default {seconds_default})"
-    )
-    t.add_argument("--seed", type=nonneg_int, default=0)
-    t.add_argument("--threads", type=nonneg_int, default=0, help="torch CPU threads (default: every core)")
-    t.add_argument(
-        "--bpp",
-        type=positive_float,
-        help=f"bit rate: size the family to this many bits per pixel of the texture; with mips, to what ASTC at the "
-        f"block of nearest bpp spends on its mip chain (default {DEFAULT_BPP:g}, unless sizes are given)",
-    )
+    add_setting(budget, TrainConfig, "steps")
+    add_setting(budget, TrainConfig, "seconds", aliases=("--train-seconds",))
+    budget_help = budget._group_actions[-1]
+    budget_help.help = f"budget in seconds (default {seconds_default})"
+    add_setting(t, TrainConfig, "seed", default=0)
+    add_setting(t, TrainConfig, "threads", default=0)
+    add_setting(t, Config, "bpp")
+    t._group_actions[-1].help += f" (default {DEFAULT_BPP:g}, unless sizes are given)"
 
 
 def config_from_args(a: argparse.Namespace, seconds: float) -> Config:

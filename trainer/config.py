@@ -74,79 +74,76 @@ def format_codec_grids(levels: list[tuple[int, int, int]]) -> str:
     return ",".join(f"{r}x{c}x{b}" for r, c, b in levels)
 
 
+def setting(default, help: str, lo=None, hi=None, choices=None):
+    """One setting's single definition: default, range (lo..hi, or choices) and help. The command line
+    (trainer/cli.py), the window's panel (viewer/gui/panels.py) and validate() all read it."""
+    return field(default=default, metadata={"help": help, "lo": lo, "hi": hi, "choices": choices})
+
+
+def setting_spec(cls, name: str) -> dict:
+    """The metadata of `cls`'s setting `name`, with its type ('int', 'float', 'str', 'bool') and default."""
+    f = next(f for f in dataclasses.fields(cls) if f.name == name)
+    kind = str(f.type).split("|")[0].strip()
+    return {**f.metadata, "type": kind, "default": f.default}
+
+
+def validate_settings(obj) -> None:
+    """Check every setting of a settings dataclass against its definition; raise TexinrError naming the first."""
+    for f in dataclasses.fields(obj):
+        meta, value = f.metadata, getattr(obj, f.name)
+        if value is None or "help" not in meta:
+            continue
+        label = f.name.replace("_", " ")
+        if meta.get("choices") is not None:
+            if value not in meta["choices"]:
+                raise TexinrError(f"{label}: {value!r} is not one of {', '.join(map(str, meta['choices']))}")
+        elif str(f.type).startswith("int"):
+            _check_range(label, value, meta["lo"], meta["hi"])
+        elif str(f.type).startswith("float"):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise TexinrError(f"{label} must be a number, got {value!r}")
+            if not meta["lo"] <= value <= meta["hi"]:
+                raise TexinrError(f"{label} must be between {meta['lo']:g} and {meta['hi']:g}, got {value:g}")
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """What the network is: family and sizes. A change here means a different shader."""
 
-    arch: str = "grid"
-    """Family: relu | siren | fourier | hashgrid | grid."""
-    width: int = 32
-    """Units per hidden layer of the MLP (the decoder MLP for grid families); the paper swept 128, 256, 512."""
-    depth: int = 2
-    """Number of hidden layers (the paper used 1-3)."""
-    lod: bool = True
-    """Whether the network takes the level of detail t in [0, 1] as an extra input (mipmap fitting)."""
-    omega0: float = 30.0
-    """SIREN: frequency factor of the sine layers (Sitzmann et al. 2020)."""
-    fourier_bands: int = 16
-    """Fourier features: number of frequencies n_f."""
-    fourier_mode: str = "log"
-    """Fourier features: 'log' (log-spaced bands per axis, 1 .. fourier_max_freq) or 'gaussian' (B ~ N(0, sigma^2))."""
-    fourier_max_freq: float = 128.0
-    """Fourier features, log mode: highest frequency in cycles per texture."""
-    fourier_sigma: float = 10.0
-    """Fourier features, gaussian mode: standard deviation of the random frequencies (Tancik et al. 2020)."""
-    fourier_seed: int = 0
-    """Fourier features, gaussian mode: seed of the random frequency matrix (the matrix is stored in the file)."""
-    hash_levels: int = 16
-    """Hash grid: number of resolution levels (instant-ngp image default: 16)."""
-    hash_features: int = 2
-    """Hash grid: features per level."""
-    hash_table_log2: int = 14
-    """Hash grid: log2 of the table size per level. A power of two so index wrap-around is a bit mask."""
-    hash_base_res: int = 16
-    """Hash grid: coarsest resolution (cells per side)."""
-    hash_finest_res: int = 512
-    """Hash grid: finest resolution (cells per side)."""
-    grid_levels: int = 3
-    """Latent grid: number of resolution levels."""
-    grid_channels: int = 4
-    """Latent grid: channels (latent features) per level."""
-    grid_base_res: int = 32
-    """Latent grid: coarsest resolution (cells per side)."""
-    grid_finest_res: int = 128
-    """Latent grid: finest resolution (cells per side)."""
-    codec_grids: str = "512x1x1,256x1x2,128x1x4,32x8x4"
-    """Codec: latent grids as RESxCHANNELSxBITS, comma-separated (see parse_codec_grids)."""
-    codec_pe: int = 1
-    """Codec: octaves of positional encoding at the finest grid's cell frequency (0: none)."""
+    arch: str = setting("grid", "family", choices=ARCHS)
+    width: int = setting(32, "units per hidden layer of the MLP (the decoder of the grid families)", 1, 4096)
+    depth: int = setting(2, "hidden layers", 1, 16)
+    lod: bool = setting(True, "the level of detail t in [0, 1] is an input (derived: mips > 1)")
+    omega0: float = setting(30.0, "SIREN: frequency factor of the sine layers", 0.001, 10000.0)
+    fourier_bands: int = setting(16, "Fourier features: number of frequencies", 1, 1024)
+    fourier_mode: str = setting(
+        "log", "Fourier features: log-spaced bands or Gaussian random", choices=("log", "gaussian")
+    )
+    fourier_max_freq: float = setting(128.0, "Fourier features, log: highest frequency (cycles/texture)", 1.0, 1e6)
+    fourier_sigma: float = setting(10.0, "Fourier features, gaussian: standard deviation of frequencies", 0.001, 1e4)
+    fourier_seed: int = setting(0, "Fourier features, gaussian: seed of the frequency matrix (stored)", 0, 2**31 - 1)
+    hash_levels: int = setting(16, "hash grid: resolution levels", 1, 32)
+    hash_features: int = setting(2, "hash grid: features per level", 1, 16)
+    hash_table_log2: int = setting(14, "hash grid: log2 of the table size per level", 4, 24)
+    hash_base_res: int = setting(16, "hash grid: coarsest resolution (cells per side)", 1, 1 << 16)
+    hash_finest_res: int = setting(512, "hash grid: finest resolution (cells per side)", 1, 1 << 16)
+    grid_levels: int = setting(3, "latent grid: resolution levels", 1, 16)
+    grid_channels: int = setting(4, "latent grid: channels per level", 1, 64)
+    grid_base_res: int = setting(32, "latent grid: coarsest resolution (cells per side)", 1, 8192)
+    grid_finest_res: int = setting(128, "latent grid: finest resolution (cells per side)", 1, 8192)
+    codec_grids: str = setting(
+        "512x1x1,256x1x2,128x1x4,32x8x4", "codec: latent grids as RESxCHANNELSxBITS, comma-separated"
+    )
+    codec_pe: int = setting(1, "codec: octaves of positional encoding at the finest grid's frequency", 0, 8)
 
     def validate(self) -> ModelConfig:
         """Return self, or raise TexinrError naming the first bad field."""
         if self.arch not in ARCHS:
             raise TexinrError(f"unknown family {self.arch!r}; choose one of {', '.join(ARCHS)}")
-        _check_range("width", self.width, 1, 4096)
-        _check_range("depth", self.depth, 1, 16)
-        if not (math.isfinite(self.omega0) and self.omega0 > 0):
-            raise TexinrError(f"omega0 must be a positive number, got {self.omega0}")
-        _check_range("fourier bands", self.fourier_bands, 1, 1024)
-        if self.fourier_mode not in ("log", "gaussian"):
-            raise TexinrError(f"fourier mode must be 'log' or 'gaussian', got {self.fourier_mode!r}")
-        if not (math.isfinite(self.fourier_max_freq) and self.fourier_max_freq >= 1):
-            raise TexinrError(f"fourier max frequency must be >= 1, got {self.fourier_max_freq}")
-        if not (math.isfinite(self.fourier_sigma) and self.fourier_sigma > 0):
-            raise TexinrError(f"fourier sigma must be positive, got {self.fourier_sigma}")
-        _check_range("hash levels", self.hash_levels, 1, 32)
-        _check_range("hash features", self.hash_features, 1, 16)
-        _check_range("hash table log2", self.hash_table_log2, 4, 24)
-        _check_range("hash base resolution", self.hash_base_res, 1, 1 << 16)
+        validate_settings(self)
         _check_range("hash finest resolution", self.hash_finest_res, self.hash_base_res, 1 << 16)
-        _check_range("grid levels", self.grid_levels, 1, 16)
-        _check_range("grid channels", self.grid_channels, 1, 64)
-        _check_range("grid base resolution", self.grid_base_res, 1, 8192)
         _check_range("grid finest resolution", self.grid_finest_res, self.grid_base_res, 8192)
         parse_codec_grids(self.codec_grids)
-        _check_range("codec positional encoding octaves", self.codec_pe, 0, 8)
         return self
 
     def to_dict(self) -> dict:
@@ -210,54 +207,25 @@ def check_family_options(arch: str, given: dict) -> None:
 class TrainConfig:
     """How the network is fitted. A change here needs no new shader."""
 
-    mips: int = 6
-    """Mip levels fitted (bilinear 2x downsampling); 1 fits the base level only (the paper used 6)."""
-    jitter: bool = False
-    """Sample off-grid positions with bilinearly interpolated targets instead of pixel centres."""
-    optimizer: str = "adam"
-    """adam | rprop."""
-    lr: float | None = None
-    """Learning rate; None takes the family's default (DEFAULT_LR)."""
-    schedule: str = "cosine"
-    """Learning-rate schedule over the budget: constant | cosine (to 5%) | exponential (to 10%)."""
-    batch: int | None = None
-    """Samples per step; None takes the family's default (DEFAULT_BATCH, else 65536)."""
-    flip_finish: float | None = None
-    """Fraction of the budget, at its end, spent minimising LDR-FLIP (trainer.flip_loss) on image patches instead of
-    MSE on random texels, with a fresh optimizer at FLIP_LR_SCALE of the learning rate; None takes the family's
-    default (DEFAULT_FLIP_FINISH, else 0)."""
-    steps: int | None = None
-    """Budget in optimizer steps (None: use seconds)."""
-    seconds: float | None = 30.0
-    """Budget in wall-clock seconds (used when steps is None)."""
-    seed: int = 0
-    """Seed for initialisation and batch sampling: with a step budget, a run is repeatable."""
-    threads: int = 0
-    """Torch CPU threads; 0 uses every core."""
-    snapshot_every: int = 50
-    """Emit a snapshot (step, loss, PSNR, weights) every this many steps."""
+    mips: int = setting(6, "mip levels fitted (bilinear 2x downsampling), with t as input when > 1", 1, 16)
+    jitter: bool = setting(False, "off-grid samples with bilinearly interpolated targets")
+    optimizer: str = setting("adam", "optimizer", choices=OPTIMIZERS)
+    lr: float | None = setting(None, "learning rate (default per family: DEFAULT_LR)", 1e-9, 1e9)
+    schedule: str = setting("cosine", "learning-rate schedule over the budget", choices=SCHEDULES)
+    batch: int | None = setting(None, "samples per step (default 65536; codec 16384)", 1, 1 << 24)
+    flip_finish: float | None = setting(
+        None, "fraction of the budget, at its end, spent minimising LDR-FLIP on patches (codec 0.3, others 0)", 0.0, 1.0
+    )
+    steps: int | None = setting(None, "budget in optimizer steps (None: seconds)", 0, 10**9)
+    seconds: float | None = setting(30.0, "budget in wall-clock seconds (when steps is None)", 0.0, 1e9)
+    seed: int = setting(0, "seed of initialisation and sampling (a step budget repeats bit for bit)", 0, 2**31 - 1)
+    threads: int = setting(0, "torch CPU threads (0: every core)", 0, 1024)
+    snapshot_every: int = setting(50, "steps between snapshots", 1, 10**9)
 
     def validate(self) -> TrainConfig:
-        _check_range("mips", self.mips, 1, 16)
-        if self.optimizer not in OPTIMIZERS:
-            raise TexinrError(f"unknown optimizer {self.optimizer!r}; choose adam or rprop")
-        if self.schedule not in SCHEDULES:
-            raise TexinrError(f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
-        if self.lr is not None and not (math.isfinite(self.lr) and self.lr > 0):
-            raise TexinrError(f"learning rate must be a positive number, got {self.lr}")
-        if self.batch is not None:
-            _check_range("batch", self.batch, 1, 1 << 24)
-        ff = self.flip_finish
-        if ff is not None and not (math.isfinite(ff) and 0.0 <= ff <= 1.0):
-            raise TexinrError(f"flip_finish must be a fraction between 0 and 1, got {ff}")
+        validate_settings(self)
         if self.steps is None and self.seconds is None:
             raise TexinrError("give a budget: steps or seconds")
-        if self.steps is not None:
-            _check_range("steps", self.steps, 0, 10**9)
-        if self.seconds is not None and not (math.isfinite(self.seconds) and self.seconds >= 0):
-            raise TexinrError(f"seconds must be a non-negative number, got {self.seconds}")
-        _check_range("threads", self.threads, 0, 1024)
-        _check_range("snapshot_every", self.snapshot_every, 1, 10**9)
         return self
 
     def to_dict(self) -> dict:
@@ -270,20 +238,20 @@ class Config:
 
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-    bits: int = 16
-    """Stored precision of the weights: 32 (fp32), 16 (fp16) or 8 (int8 with per-channel fp32 scales). The codec's
-    latents keep their own bit depths (codec_grids); this sets its decoder's precision."""
-    bpp: float | None = None
-    """Target bit rate: the family is sized for each texture (trainer.sizing.resolve) to this many bits per pixel,
-    or with mips to what ASTC at the block of nearest bpp spends on its mip chain. None: the sizes as given."""
+    bits: int = setting(
+        16, "stored weight precision: fp32, fp16 or int8 (the codec's latents keep their own bits)", choices=WEIGHT_BITS
+    )
+    bpp: float | None = setting(
+        None,
+        "bit rate: size the family to this many bits per pixel of the texture; with mips, to what ASTC at the block "
+        "of nearest bpp spends on its mip chain (trainer.sizing.resolve)",
+        *BPP_RANGE,
+    )
 
     def validate(self) -> Config:
         self.model.validate()
         self.train.validate()
-        if self.bits not in WEIGHT_BITS:
-            raise TexinrError(f"bits must be 32, 16 or 8, got {self.bits}")
-        if self.bpp is not None and not (math.isfinite(self.bpp) and BPP_RANGE[0] <= self.bpp <= BPP_RANGE[1]):
-            raise TexinrError(f"bit rate must be between {BPP_RANGE[0]} and {BPP_RANGE[1]} bpp, got {self.bpp:g}")
+        validate_settings(self)
         return self
 
 

@@ -19,10 +19,10 @@ from trainer.config import (
     DEFAULT_BATCH,
     DEFAULT_BPP,
     DEFAULT_FLIP_FINISH,
-    OPTIMIZERS,
-    WEIGHT_BITS,
+    FAMILY_OPTIONS,
     Config,
     model_preset,
+    setting_spec,
 )
 from trainer.sizing import rate_budget
 from viewer.render import SOURCES, VIEWS, ViewSettings
@@ -203,37 +203,18 @@ def draw_network_panel(state: ViewerState, send) -> None:
         sized = state.snapshot.config.model if state.snapshot is not None else None
         if sized is not None and sized.arch == m.arch:
             imgui.text_disabled(f"sized: {size_summary(sized)}")
-    m = _int(m, "width", 1, 512)
-    m = _int(m, "depth", 1, 6)
-    if m.arch == "siren":
-        m = _float(m, "omega0", 1.0, 120.0)
-    if m.arch == "fourier":
-        m = _int(m, "fourier_bands", 1, 64)
-        m = _float(m, "fourier_sigma" if m.fourier_mode == "gaussian" else "fourier_max_freq", 1.0, 512.0)
-    if m.arch == "hashgrid":
-        m = _int(m, "hash_levels", 1, 16)
-        m = _int(m, "hash_table_log2", 8, 22)
-    if m.arch == "grid":
-        m = _int(m, "grid_levels", 1, 6)
-        m = _int(m, "grid_channels", 1, 16)
-        m = _int(m, "grid_base_res", 2, 512)
-        m = _int(m, "grid_finest_res", m.grid_base_res, 2048)
-    if m.arch == "codec":
-        m = _text(m, "codec_grids")
-        m = _int(m, "codec_pe", 0, 4)
-    t = _int(t, "mips", 1, 10)
-    m = dataclasses.replace(m, lod=t.mips > 1)
-    changed, bits_idx = imgui.combo("weights", WEIGHT_BITS.index(state.edit.bits), ["fp32", "fp16", "int8"])
-    bits = WEIGHT_BITS[bits_idx]
-    changed, opt = imgui.combo("optimizer", OPTIMIZERS.index(t.optimizer), list(OPTIMIZERS))
-    t = dataclasses.replace(t, optimizer=OPTIMIZERS[opt])
+    # every setting of this family, with the range, choices and help of its one definition (trainer/config.py)
+    for name in ("width", "depth", *FAMILY_OPTIONS.get(m.arch, ())):
+        m = _setting(m, name)
     if t.batch is None:
         t = dataclasses.replace(t, batch=DEFAULT_BATCH.get(m.arch, 1 << 16))
-    t = _int(t, "batch", 256, 1 << 18)
     if t.flip_finish is None:
         t = dataclasses.replace(t, flip_finish=DEFAULT_FLIP_FINISH.get(m.arch, 0.0))
-    t = _float(t, "flip_finish", 0.0, 1.0)  # last fraction of the budget trained on LDR-FLIP
-    state.edit = Config(m, t, bits)
+    for name in ("mips", "optimizer", "schedule", "batch", "flip_finish", "jitter"):
+        t = _setting(t, name)
+    edit = _setting(state.edit, "bits")
+    m = dataclasses.replace(m, lod=t.mips > 1)
+    state.edit = dataclasses.replace(edit, model=m, train=t)
     lr = t.lr if t.lr is not None else 0.0
     changed, lr = imgui.input_float("learning rate (now)", lr, format="%.2e")
     if changed and lr > 0:
@@ -255,18 +236,31 @@ def apply_config(state: ViewerState, send) -> None:
     state.psnr.clear()
 
 
-def _int(obj, name: str, lo: int, hi: int):
-    changed, v = imgui.slider_int(name.replace("_", " "), int(getattr(obj, name)), lo, hi)
-    return dataclasses.replace(obj, **{name: v}) if changed else obj
-
-
-def _text(obj, name: str):
-    changed, v = imgui.input_text(name.replace("_", " "), str(getattr(obj, name)), 256)
-    return dataclasses.replace(obj, **{name: v}) if changed else obj
-
-
-def _float(obj, name: str, lo: float, hi: float):
-    changed, v = imgui.slider_float(name.replace("_", " "), float(getattr(obj, name)), lo, hi)
+def _setting(obj, name: str):
+    """One widget for a setting, from its single definition: a combo for choices, a checkbox for a flag, a drag
+    for a number clamped to the same range validate() accepts (so the panel and the command line agree)."""
+    spec = setting_spec(type(obj), name)
+    label, value = name.replace("_", " "), getattr(obj, name)
+    if spec["choices"] is not None:
+        names = [str(c) for c in spec["choices"]]
+        changed, i = imgui.combo(label, names.index(str(value)), names)
+        v = spec["choices"][i]
+    elif spec["type"] == "bool":
+        changed, v = imgui.checkbox(label, bool(value))
+    elif spec["type"] == "int":
+        lo, hi = spec["lo"], spec["hi"]
+        changed, v = imgui.drag_int(label, int(value), 0.2, lo, hi, flags=imgui.SLIDER_FLAGS_ALWAYS_CLAMP)
+        v = min(max(v, lo), hi)
+    elif spec["type"] == "float":
+        lo, hi = spec["lo"], spec["hi"]
+        changed, v = imgui.drag_float(
+            label, float(value), max(abs(float(value)), 1e-3) * 0.01, lo, hi, "%.4g", imgui.SLIDER_FLAGS_ALWAYS_CLAMP
+        )
+        v = min(max(v, lo), hi)
+    else:
+        changed, v = imgui.input_text(label, str(value), 256)
+    if imgui.is_item_hovered():
+        imgui.set_tooltip(spec["help"])
     return dataclasses.replace(obj, **{name: v}) if changed else obj
 
 
