@@ -25,7 +25,7 @@ from trainer.cli import (
     run_cli,
     size_wxh,
 )
-from trainer.config import Config
+from trainer.config import ARCHS, Config
 from trainer.errors import TexinrError
 from viewer.render import BACKGROUND, SOURCES, VIEWS, ViewSettings, view_needs_network
 
@@ -55,6 +55,7 @@ class ViewCommand:
     frames: int = 10
     screenshot_dir: Path | None = None
     benchmark_window: float | None = None
+    benchmark_families: tuple[str, ...] = ()
 
 
 def lod_arg(s: str) -> int:
@@ -101,6 +102,11 @@ def view_parser() -> ArgumentParser:
         help="print ms per frame of the neural path of every family and of the reference path",
     )
     p.add_argument("--frames", type=int, default=10, help="frames timed per row of --benchmark")
+    p.add_argument(
+        "--benchmark-families",
+        default=",".join(ARCHS),
+        help="families timed by --benchmark at their default size (default: all; the 256x3 MLPs take minutes)",
+    )
     p.add_argument("--screenshot-dir", type=Path, help="where F12 / Ctrl+S screenshots go (default: here)")
     p.add_argument(
         "--benchmark-window",
@@ -116,6 +122,9 @@ def parse_view(argv: list[str] | None) -> ViewCommand:
     if a.model is not None and (a.seconds is not None or a.steps is not None):
         raise TexinrError("--model shows a trained file without training; drop --seconds / --steps")
     config = config_from_args(a, HEADLESS_SECONDS)
+    families = tuple(f.strip() for f in a.benchmark_families.split(",") if f.strip())
+    if any(f not in ARCHS for f in families):
+        raise TexinrError(f"--benchmark-families: choose from {', '.join(ARCHS)}")
     if a.astc != "auto":
         from trainer import astc
 
@@ -155,6 +164,7 @@ def parse_view(argv: list[str] | None) -> ViewCommand:
         max(1, a.frames),
         a.screenshot_dir,
         a.benchmark_window,
+        families,
     )
 
 
@@ -259,13 +269,13 @@ def headless_main(cmd: ViewCommand) -> int:
 
 def benchmark_main(cmd: ViewCommand) -> int:
     """ms per frame of the neural path of every family (default size, LOD input) and of the reference path."""
-    from trainer.config import ARCHS, model_preset
+    from trainer.config import model_preset
     from trainer.data import load_image
     from trainer.models import build_model
     from trainer.packing import pack
     from trainer.sizing import rate_budget, size_for_bpp
     from viewer.mesh import load_mesh
-    from viewer.render import MeshRenderer, OffscreenTarget, create_context
+    from viewer.render import MeshRenderer, OffscreenTarget, create_context, render_uv_grid
 
     mesh = load_mesh(cmd.mesh)
     image = load_image(cmd.texture or mesh.texture_path or ASSETS / "default_texture.png")
@@ -291,7 +301,7 @@ def benchmark_main(cmd: ViewCommand) -> int:
     ref = statistics.median(ref_times)
     rows = [("reference (trilinear RGBA8)", "", ref, len(ref_times))]
     h, w = image.shape[:2]
-    models = [(f"neural {arch}", model_preset(arch, lod=True)) for arch in ARCHS]
+    models = [(f"neural {arch}", model_preset(arch, lod=True)) for arch in cmd.benchmark_families]
     for rate in (2.0, 0.89):  # the window's live codec: sized to a rate with mips, as the window sizes it
         budget = rate_budget(rate, w, h, 6)
         models.append((f"neural codec @ {rate:.2f} (+mips)", size_for_bpp("codec", budget, w, h, 16, lod=True)))
@@ -302,6 +312,12 @@ def benchmark_main(cmd: ViewCommand) -> int:
         times = time_frames(ViewSettings(view="neural"))
         where = "UBO" if packed.defines["MLP_IN_UBO"] else "texture"
         rows.append((name, f"MLP {cfg.width}x{cfg.depth} in {where}", statistics.median(times), len(times)))
+        if name.startswith("neural codec @"):  # the worst case: the network on every pixel of the frame
+            render_uv_grid(ctx, renderer.programs, packed, *cmd.size)
+            t0 = time.perf_counter()
+            render_uv_grid(ctx, renderer.programs, packed, *cmd.size)
+            full = (time.perf_counter() - t0) * 1000.0
+            rows.append(("  same, full screen", "every pixel (worst case)", full, 1))
     target.draw(renderer, cam, cmd.size, ViewSettings(view="reference"))
     frame = target.read()
     covered = float((np.abs(frame.astype(int) - np.round(np.array(BACKGROUND[:3]) * 255)).sum(axis=2) > 3).mean())
