@@ -261,7 +261,7 @@ def probe_network(ctx, programs: ProgramCache, weights: WeightsTexture, defines:
     """The network's colour at one (uv01, t), evaluated by the same shader code the mesh view runs: float32 (3,)."""
     import moderngl
 
-    prog = programs.get("probe.glsl", defines)
+    prog = programs.get("uv_grid.glsl", {**defines, "PROBE": 1})
     fbo = ctx.framebuffer(color_attachments=[ctx.texture((1, 1), 4, dtype="f4")])
     vao = ctx.vertex_array(prog, [])
     try:
