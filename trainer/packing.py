@@ -7,9 +7,11 @@ index k -> (k % WIDTH, k / WIDTH). Sections, each starting at an offset given by
 - Fourier features: one texel (fx, fy, 0, 0) per frequency row (log bands are written out too).
 - Hash grid / latent grid: per level, one run of texels per table entry (ceil(F / 4) texels each; features beyond
   F are 0). Latent-grid vertex (i, j) of level l is entry j * (res_l + 1) + i.
-- Codec: per grid, one run of texels per vertex like the latent grid, holding the integer latent codes q (as
-  floats); the shader dequantises v = q * CODEC_DEQ[l] - 1 after bilinear interpolation (affine, so the same
-  as interpolating dequantised values).
+- Codec: not in this texture but in a second one, `latents` (PackedWeights.latents, sampled with bilinear
+  filtering): every grid's integer codes q (as floats), 4 channels per tile, vertex (i, j) at texel
+  (x0 + i, y0 + j) of its tile (origins in CODEC_TILE_X / CODEC_TILE_Y, shelf-packed by _atlas). The shader
+  (codec_encode_glsl) takes one filtered fetch per tile and dequantises v = q * CODEC_DEQ[l] - 1 (affine, so the
+  same as interpolating dequantised values).
 - MLP: every layer as 4x4 blocks: for output block o, input block i, four texels = the columns of the mat4
   (column c holds W[4o : 4o + 4, 4i + c]); then one texel per output block of bias. Layer sizes are padded to
   multiples of 4 with zeros, so padding contributes nothing.
