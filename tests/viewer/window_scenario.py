@@ -233,6 +233,13 @@ def scenario(tmp_path: Path) -> None:
         assert app.worker.alive
 
         # bad input keeps the app alive with a message
+        # a corrupt or foreign model dropped while training: a message, training goes on with the last good model
+        (tmp_path / "bad.texinr").write_bytes(b"TEXINR\r\n" + bytes(40))
+        (tmp_path / "foreign.texinr").write_bytes(b"PK\x03\x04 not a model")
+        for bad in ("bad.texinr", "foreign.texinr"):
+            app.open_path(tmp_path / bad)
+            assert app.state.messages[-1].startswith("error:"), app.state.messages[-1]
+            assert app.worker is not None and app.worker.alive
         (tmp_path / "bad.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n")
         app.open_path(tmp_path / "bad.obj")
         assert app.state.messages[-1].startswith("error:")
