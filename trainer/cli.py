@@ -148,19 +148,21 @@ def float_arg(s: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {s!r}") from None
 
 
-def add_setting(group, cls, name: str, default=None, flag: str | None = None, **kw) -> None:
+def add_setting(group, cls, name: str, with_default: bool = False, note: str = "", aliases=()) -> None:
     """One command-line option from the setting's single definition (trainer.config.setting): type, choices,
-    help and range; the range itself is checked by validate(), as for the panel."""
+    help and range (checked by validate(), as for the panel). Without `with_default` the option is None when not
+    given, so a caller can tell what was given; `note` is added to the help."""
     spec = setting_spec(cls, name)
-    help_text = spec["help"]
+    help_text = spec["help"] + note
     if spec["lo"] is not None and spec["choices"] is None:
         help_text += f" ({spec['lo']:g}..{spec['hi']:g})"
-    args = [flag or "--" + name.replace("_", "-"), *kw.pop("aliases", ())]
+    args = ["--" + name.replace("_", "-"), *aliases]
     if spec["type"] == "bool":
         group.add_argument(*args, action="store_true", help=help_text)
         return
     typ = {"int": int_arg, "float": float_arg}.get(spec["type"], str)
-    group.add_argument(*args, type=typ, choices=spec["choices"], default=default, help=help_text, **kw)
+    default = spec["default"] if with_default else None
+    group.add_argument(*args, type=typ, choices=spec["choices"], default=default, help=help_text)
 
 
 MODEL_ARGS = tuple(f.name for f in dataclasses.fields(ModelConfig) if f.name not in ("arch", "lod"))
@@ -180,22 +182,17 @@ def add_training_arguments(p: argparse.ArgumentParser, seconds_default: str = "3
     """Every training option, shared by texinr-train and texinr-view (config_from_args reads them back)."""
     add_model_arguments(p)
     t = p.add_argument_group("training")
-    add_setting(t, TrainConfig, "mips", default=6)
-    add_setting(t, TrainConfig, "jitter")
-    add_setting(t, Config, "bits", default=16)
-    for name in ("optimizer", "schedule"):
-        add_setting(t, TrainConfig, name, default=setting_spec(TrainConfig, name)["default"])
+    for name in ("mips", "jitter", "optimizer", "schedule"):
+        add_setting(t, TrainConfig, name, with_default=True)
+    add_setting(t, Config, "bits", with_default=True)
     for name in ("lr", "batch", "flip_finish"):
         add_setting(t, TrainConfig, name)
     budget = t.add_mutually_exclusive_group()
     add_setting(budget, TrainConfig, "steps")
-    add_setting(budget, TrainConfig, "seconds", aliases=("--train-seconds",))
-    budget_help = budget._group_actions[-1]
-    budget_help.help = f"budget in seconds (default {seconds_default})"
-    add_setting(t, TrainConfig, "seed", default=0)
-    add_setting(t, TrainConfig, "threads", default=0)
-    add_setting(t, Config, "bpp")
-    t._group_actions[-1].help += f" (default {DEFAULT_BPP:g}, unless sizes are given)"
+    add_setting(budget, TrainConfig, "seconds", note=f"; default {seconds_default}", aliases=("--train-seconds",))
+    for name in ("seed", "threads"):
+        add_setting(t, TrainConfig, name, with_default=True)
+    add_setting(t, Config, "bpp", note=f"; default {DEFAULT_BPP:g}, unless sizes are given")
 
 
 def config_from_args(a: argparse.Namespace, seconds: float) -> Config:

@@ -61,7 +61,6 @@ class MetricsWorker:
 
     def _main(self) -> None:
         from trainer.metrics import all_metrics
-        from trainer.modelfile import pack
         from trainer.models import build_model
         from trainer.train import render
 
@@ -91,9 +90,8 @@ class MetricsWorker:
 
                     model = build_model(snap.config.model)
                     model.load_state_dict({k: torch.from_numpy(v) for k, v in snap.weights.items()})
-                    h, w = self.image.shape[:2]
-                    stored = pack(model, snap.config.bits, w, h, snap.mips).build()
-                    out["neural"] = all_metrics(self.image, render(stored, h, w, 0.0))
+                    h, w = self.image.shape[:2]  # snapshot weights are already at their stored precision
+                    out["neural"] = all_metrics(self.image, render(model.eval(), h, w, 0.0))
                     out["step"] = snap.step
                 out["at"] = time.time()
                 self.results.publish(out)

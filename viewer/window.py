@@ -445,11 +445,11 @@ class App:
         if dt < budget:
             time.sleep(budget - dt)
 
-    def weights_due(self, now: float | None = None) -> bool:
+    def weights_due(self) -> bool:
         """New weights wait while the scene would take more than ~10% of the time, never past WEIGHTS_LATENCY_S."""
         if not self.weights_dirty:
             return False
-        now = time.perf_counter() if now is None else now
+        now = time.perf_counter()
         recent = float(np.median(self.scene_times[-5:])) if self.scene_times else 0.0
         wait = min(SCENE_TIME_SHARE_INV * recent, WEIGHTS_LATENCY_S)
         return now - self.last_scene_at >= wait or now - self.weights_arrived_at >= WEIGHTS_LATENCY_S
