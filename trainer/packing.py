@@ -14,7 +14,8 @@ index k -> (k % WIDTH, k / WIDTH). Sections, each starting at an offset given by
   same as interpolating dequantised values).
 - MLP: every layer as 4x4 blocks: for output block o, input block i, four texels = the columns of the mat4
   (column c holds W[4o : 4o + 4, 4i + c]); then one texel per output block of bias. Layer sizes are padded to
-  multiples of 4 with zeros, so padding contributes nothing.
+  multiples of 4 with zeros, so padding contributes nothing. A small MLP (MLP_UNROLLED) is also written into the
+  shader itself, its weights as literals (mlp_glsl): the shader then reads no MLP texel at all.
 Values are the stored (dequantised) weights in float32: fp16 and int8 models are evaluated exactly as stored.
 
 The network input is the feature vector the trainer's encoding produces, in the same order, then t_pm1 = 2t - 1
@@ -23,9 +24,8 @@ when the model is mip-aware.
 
 from __future__ import annotations
 
-import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -38,21 +38,13 @@ FAMILY_IDS = {"relu": 0, "siren": 1, "fourier": 2, "hashgrid": 3, "grid": 4, "co
 
 @dataclass(frozen=True)
 class PackedWeights:
-    """What the shader needs: `defines` (what the network is) and `data` (what it has learned)."""
+    """What the shader needs: `defines` (what the network is), `data` (what it has learned) and `glsl` (the code
+    written for this network: `#include "generated:NAME"` in a shader is glsl[NAME])."""
 
     defines: dict[str, int | float | str]
     data: np.ndarray  # (rows, WEIGHTS_TEX_WIDTH, 4) float32
     latents: np.ndarray | None = None  # the codec's code atlas (H, W, 4) float32, sampled with bilinear filtering
-
-    def mlp_block(self) -> np.ndarray:
-        """The MLP's texels as a flat (MLP_VEC4S, 4) float32 array (the uniform block's contents)."""
-        base, n = int(self.defines["MLP_BASE"]), int(self.defines["MLP_VEC4S"])
-        return self.data.reshape(-1, 4)[base : base + n]
-
-    @property
-    def architecture_key(self) -> str:
-        """Changes exactly when the shader must be recompiled."""
-        return hashlib.sha1(repr(sorted(self.defines.items())).encode()).hexdigest()
+    glsl: dict[str, str] = field(default_factory=dict)
 
 
 def _ceil4(n: int) -> int:
@@ -149,16 +141,11 @@ def encoding_width(cfg: dict) -> int:
     return cfg["grid_levels"] * cfg["grid_channels"]
 
 
-UBO_VEC4S = 4096
-"""MLP weights up to this many vec4s (64 KiB) also go into a uniform block, which llvmpipe reads far faster
-than texels; larger MLPs are read from the texture. The renderer passes its context's real limit."""
-
-
-def pack(cfg: dict, weights: dict[str, np.ndarray], ubo_vec4s: int = UBO_VEC4S) -> PackedWeights:
+def pack(cfg: dict, weights: dict[str, np.ndarray]) -> PackedWeights:
     """Pack a model given its config (ModelConfig.to_dict()) and its float32 state dict (numpy).
 
-    The MLP occupies texels [MLP_BASE, MLP_BASE + MLP_VEC4S); when MLP_IN_UBO is 1 the renderer also binds that
-    slice as the uniform block `MlpWeights` and the shader reads the MLP from it.
+    The MLP occupies texels [MLP_BASE, MLP_BASE + MLP_VEC4S); when MLP_UNROLLED is 1 it is also written into the
+    shader (glsl["mlp"]) and the shader reads it from there.
     """
     arch = cfg["arch"]
     tex = _Texels()
@@ -246,41 +233,64 @@ def pack(cfg: dict, weights: dict[str, np.ndarray], ubo_vec4s: int = UBO_VEC4S) 
     if depth == 1:
         d["MLP_WH_OFFSET"], d["MLP_HIDDEN_STRIDE"] = 0, 0
     d["MLP_BASE"], d["MLP_VEC4S"] = mlp_base, tex.size - mlp_base
-    d["MLP_IN_UBO"] = int(tex.size - mlp_base <= ubo_vec4s)
-    d["MLP_UNROLLED"] = int(bool(d["MLP_IN_UBO"]) and hid4 <= MLP_UNROLL_MAX_HIDDEN4)
+    d["MLP_UNROLLED"] = int(hid4 <= MLP_UNROLL_MAX_HIDDEN4)
     d["WEIGHTS_TEX_WIDTH"] = WEIGHTS_TEX_WIDTH
-    return PackedWeights(d, tex.image(), latents if arch == "codec" else None)
+    data = tex.image()
+    mlp = data.reshape(-1, 4)[mlp_base : tex.size]
+    glsl = {"mlp": mlp_glsl(d, mlp), "codec_encode": codec_encode_glsl(d)}
+    return PackedWeights(d, data, latents if arch == "codec" else None, glsl)
 
 
 MLP_UNROLL_MAX_HIDDEN4 = 16
-"""MLPs up to 64 units wide (in the uniform block) are written out as straight-line GLSL by `mlp_glsl`: a loop
-over vec4 arrays that the compiler does not unroll keeps its arrays in memory, which made a 32 x 2 decoder 3-5x
-slower than a 16 x 2 one on llvmpipe. Wider MLPs keep the loops (the unrolled source would be too large)."""
+"""MLPs up to 64 units wide are written into the shader by `mlp_glsl`, as straight-line code with their weights
+as literals; wider ones loop over the weights texture (their source would be too large). Measured on llvmpipe
+(2 cores, 1280 x 720, every pixel; the codec's 16 x 2 decoder at 2 bpp): 39-52 ms per frame and 0.26 s to
+compile with literals; the same straight-line code reading a uniform block 389 ms and 14 s, loops over a uniform
+block 501 ms and 13 s. A 64 x 2 decoder (hash grid): 0.76 s per frame and 4.5 s to compile with literals; loops
+over the texture 8.2 s and 9 s, over a uniform block 10.8 s and 56 s (so no uniform block is used at all). The
+price: new weights are a new program (the window spaces weight updates by their cost, compile included)."""
 
 
-def mlp_glsl(defines: dict) -> str:
-    """GLSL of `vec3 mlp_unrolled()`: the MLP over g_in[] with every offset a constant, one vec4 variable per
-    block of 4 units. Empty unless the defines ask for it (MLP_UNROLLED)."""
+def _glsl_float(x: float) -> str:
+    """A float32 as a GLSL literal that parses back to the same value (non-finite values by their bits)."""
+    x = float(x)
+    if math.isfinite(x):
+        return repr(x)
+    return "uintBitsToFloat(0x7fc00000u)" if math.isnan(x) else f"uintBitsToFloat(0x{'7f' if x > 0 else 'ff'}800000u)"
+
+
+def mlp_glsl(defines: dict, mlp: np.ndarray) -> str:
+    """GLSL of `vec3 mlp_unrolled()`: the MLP over g_in[] with its weights as literals (`mlp`: the MLP's texels,
+    (MLP_VEC4S, 4) float32), one vec4 variable per block of 4 units. Empty unless the defines ask for it
+    (MLP_UNROLLED)."""
     if not int(defines.get("MLP_UNROLLED", 0)):
         return ""
-    in4, hid4, depth = (int(defines[k]) for k in ("MLP_IN4", "MLP_HIDDEN4", "MLP_DEPTH"))
+    in4, hid4, depth, mlp_base = (int(defines[k]) for k in ("MLP_IN4", "MLP_HIDDEN4", "MLP_DEPTH", "MLP_BASE"))
     w0, b0, wh = (int(defines[k]) for k in ("MLP_W0_OFFSET", "MLP_B0_OFFSET", "MLP_WH_OFFSET"))
     stride, wout, bout = (int(defines[k]) for k in ("MLP_HIDDEN_STRIDE", "MLP_WOUT_OFFSET", "MLP_BOUT_OFFSET"))
+    text = [[_glsl_float(v) for v in row] for row in np.asarray(mlp, np.float32).reshape(-1, 4)]
+
+    def vec(k: int) -> str:
+        return f"vec4({', '.join(text[k - mlp_base])})"
+
+    def mat(k: int) -> str:
+        return f"mat4({', '.join(vec(k + c) for c in range(4))})"
+
     lines = ["vec3 mlp_unrolled() {"]
     lines += [f"    vec4 x{i} = g_in[{i}];" for i in range(in4)]
 
     def layer(prefix: str, src: str, n_src: int, w_off: int, b_off: int) -> None:
         for o in range(hid4):
-            terms = " + ".join(f"w_mat({w_off + (o * n_src + i) * 4}) * {src}{i}" for i in range(n_src))
-            lines.append(f"    vec4 {prefix}{o} = activation(m_fetch({b_off + o}) + {terms});")
+            terms = " + ".join(f"{mat(w_off + (o * n_src + i) * 4)} * {src}{i}" for i in range(n_src))
+            lines.append(f"    vec4 {prefix}{o} = activation({vec(b_off + o)} + {terms});")
 
     layer("h0_", "x", in4, w0, b0)
     for lv in range(1, depth):
         base = wh + (lv - 1) * stride
         layer(f"h{lv}_", f"h{lv - 1}_", hid4, base, base + hid4 * hid4 * 4)
     last = f"h{depth - 1}_"
-    terms = " + ".join(f"w_mat({wout + i * 4}) * {last}{i}" for i in range(hid4))
-    lines.append(f"    return (m_fetch({bout}) + {terms}).rgb;")
+    terms = " + ".join(f"{mat(wout + i * 4)} * {last}{i}" for i in range(hid4))
+    lines.append(f"    return ({vec(bout)} + {terms}).rgb;")
     lines.append("}")
     return "\n".join(lines) + "\n"
 

@@ -310,7 +310,8 @@ def benchmark_main(cmd: ViewCommand) -> int:
         packed = pack(model.cfg.to_dict(), {k: v.detach().numpy() for k, v in model.state_dict().items()})
         renderer.set_network(packed, name, 6)
         times = time_frames(ViewSettings(view="neural"))
-        where = "UBO" if packed.defines["MLP_IN_UBO"] else "texture"
+        d = packed.defines
+        where = "code" if d["MLP_UNROLLED"] else "texture"
         rows.append((name, f"MLP {cfg.width}x{cfg.depth} in {where}", statistics.median(times), len(times)))
         if name.startswith("neural codec @"):  # the worst case: the network on every pixel of the frame
             render_uv_grid(ctx, renderer.programs, packed, *cmd.size)

@@ -42,7 +42,6 @@ class WeightsTexture:
         self.ctx = ctx
         self.texture = None
         self.latents = None
-        self.ubo = None
         self.version = None
         self.writes = 0
 
@@ -59,14 +58,6 @@ class WeightsTexture:
             self.texture.filter = (moderngl.NEAREST, moderngl.NEAREST)
         self.texture.write(np.ascontiguousarray(packed.data, dtype=np.float32).tobytes())
         self._update_latents(packed.latents)
-        if packed.defines.get("MLP_IN_UBO"):
-            block = np.ascontiguousarray(packed.mlp_block(), dtype=np.float32).tobytes()
-            if self.ubo is None or self.ubo.size != len(block):
-                if self.ubo is not None:
-                    self.ubo.release()
-                self.ubo = self.ctx.buffer(block)
-            else:
-                self.ubo.write(block)
         self.version = version
         self.writes += 1
 
@@ -86,21 +77,18 @@ class WeightsTexture:
         self.latents.write(np.ascontiguousarray(latents, dtype=np.float32).tobytes())
 
     def bind(self, prog, texture_unit: int) -> None:
-        """Bind the texture, the codec's atlas (next unit) and the MLP uniform block, where `prog` has them."""
+        """Bind the texture and the codec's atlas (next unit), where `prog` has it."""
         self.texture.use(texture_unit)
         _set(prog, "t_weights", texture_unit)
         if self.latents is not None and "t_latents" in prog:
             self.latents.use(texture_unit + 1)
             _set(prog, "t_latents", texture_unit + 1)
-        if self.ubo is not None and "MlpWeights" in prog:
-            prog["MlpWeights"].binding = 0
-            self.ubo.bind_to_uniform_block(0)
 
     def release(self) -> None:
-        for obj in (self.texture, self.latents, self.ubo):
+        for obj in (self.texture, self.latents):
             if obj is not None:
                 obj.release()
-        self.texture = self.latents = self.ubo = None
+        self.texture = self.latents = None
 
 
 def image_texture(ctx, rgb01: np.ndarray):
@@ -147,8 +135,9 @@ class MeshRenderer:
         self.weights = WeightsTexture(ctx)
         self.levels = levels
         self.defines: dict = {"HAS_NETWORK": 0}
+        self.glsl: dict[str, str] = {}  # the network's generated code (PackedWeights.glsl)
         self._vao = None
-        self._vao_key = None
+        self._vao_program = None  # held, so that identity means "the same program"
         depth_prog = self.programs.get("depth_only.glsl", {})
         self._depth_vao = ctx.vertex_array(
             depth_prog, [(self.vbo, "3f 20x", "in_position")], index_buffer=self.ibo, index_element_size=4
@@ -165,11 +154,12 @@ class MeshRenderer:
         self.astc = image_texture(self.ctx, astc_rgb01)
 
     def set_network(self, packed: PackedWeights | None, version: object, levels: int | None = None) -> None:
-        """New weights: recompile only if the architecture changed, upload only if the version changed."""
+        """New weights: upload only if the version changed; the program is rebuilt (when next drawn) if the
+        architecture or the code written for these weights changed."""
         if packed is None:
-            self.defines = {"HAS_NETWORK": 0}
+            self.defines, self.glsl = {"HAS_NETWORK": 0}, {}
             return
-        self.defines = {"HAS_NETWORK": 1, **packed.defines}
+        self.defines, self.glsl = {"HAS_NETWORK": 1, **packed.defines}, packed.glsl
         self.weights.update(packed, version)
         if levels is not None:
             self.levels = levels
@@ -193,9 +183,9 @@ class MeshRenderer:
         self._program_and_vao(settings)
 
     def _program_and_vao(self, settings: ViewSettings):
-        prog = self.programs.get("mesh.glsl", {**self.defines, **self.view_defines(settings)})
-        key = id(prog)
-        if self._vao_key != key:
+        network = self.glsl if self.defines.get("HAS_NETWORK") else None
+        prog = self.programs.get("mesh.glsl", {**self.defines, **self.view_defines(settings)}, network)
+        if self._vao_program is not prog:
             if self._vao is not None:
                 self._vao.release()
             self._vao = self.ctx.vertex_array(
@@ -205,7 +195,7 @@ class MeshRenderer:
                 index_element_size=4,
                 skip_errors=True,  # attributes a view does not use (the normal when unlit) are optimised away
             )
-            self._vao_key = key
+            self._vao_program = prog
         return prog, self._vao
 
     def draw(self, camera: OrbitCamera, viewport_px: tuple[int, int], settings: ViewSettings) -> None:
@@ -257,11 +247,13 @@ def _set(prog, name: str, value) -> None:
             prog[name].value = value
 
 
-def probe_network(ctx, programs: ProgramCache, weights: WeightsTexture, defines: dict, uv01, t: float) -> np.ndarray:
+def probe_network(
+    ctx, programs: ProgramCache, weights: WeightsTexture, defines: dict, glsl: dict[str, str], uv01, t: float
+) -> np.ndarray:
     """The network's colour at one (uv01, t), evaluated by the same shader code the mesh view runs: float32 (3,)."""
     import moderngl
 
-    prog = programs.get("uv_grid.glsl", {**defines, "PROBE": 1})
+    prog = programs.get("uv_grid.glsl", {**defines, "PROBE": 1}, glsl)
     fbo = ctx.framebuffer(color_attachments=[ctx.texture((1, 1), 4, dtype="f4")])
     vao = ctx.vertex_array(prog, [])
     try:
@@ -286,7 +278,7 @@ def render_uv_grid(
 
     weights = WeightsTexture(ctx)
     weights.update(packed, 0)
-    prog = programs.get("uv_grid.glsl", packed.defines)
+    prog = programs.get("uv_grid.glsl", packed.defines, packed.glsl)
     fbo = ctx.framebuffer(color_attachments=[ctx.texture((width, height), 4, dtype="f4")])
     vao = ctx.vertex_array(prog, [])
     try:

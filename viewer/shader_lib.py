@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import OrderedDict
 from pathlib import Path
 
 SHADER_DIR = Path(__file__).resolve().parent.parent / "shaders"
@@ -39,13 +40,9 @@ def expand(name: str, seen: tuple[str, ...] = ()) -> str:
     return _INCLUDE.sub(include, text)
 
 
-def active_requirements(source: str, defines: dict) -> list[str]:
-    """Names required by `#pragma texinr require` lines that the preprocessor would keep.
-
-    A require inside an `#if defined(FAMILY_X)` branch that is not taken does not count: the check follows the
-    simple `#if defined(...)`/`#elif defined(...)`/`#else`/`#endif` structure the shaders use.
-    """
-    needed: list[str] = []
+def _active_lines(source: str, defines: dict):
+    """(line, kept) for every line: whether the preprocessor would keep it, following the simple
+    `#if defined(...)`/`#elif defined(...)`/`#else`/`#endif` structure the shaders use."""
     stack: list[list[bool]] = []  # per #if level: [this branch active, any branch taken]
     for line in source.splitlines():
         s = line.strip()
@@ -60,10 +57,17 @@ def active_requirements(source: str, defines: dict) -> list[str]:
             stack[-1] = [not stack[-1][1], True]
         elif s.startswith("#endif") and stack:
             stack.pop()
-        elif active:
-            m = _REQUIRE.match(line)
-            if m:
-                needed += [n.strip() for n in m.group(1).split(",") if n.strip()]
+        yield line, active
+
+
+def active_requirements(source: str, defines: dict) -> list[str]:
+    """Names required by `#pragma texinr require` lines that the preprocessor would keep: a require inside an
+    `#if defined(FAMILY_X)` branch that is not taken does not count."""
+    needed: list[str] = []
+    for line, active in _active_lines(source, defines):
+        m = _REQUIRE.match(line) if active else None
+        if m:
+            needed += [n.strip() for n in m.group(1).split(",") if n.strip()]
     return needed
 
 
@@ -79,40 +83,37 @@ def _eval_condition(line: str, defines: dict) -> bool:
     return True
 
 
-def build_source(name: str, stage: str, defines: dict) -> str:
-    """Full source of one stage ('VERTEX_SHADER' or 'FRAGMENT_SHADER') with defines after #version."""
+def build_source(name: str, stage: str, defines: dict, generated: dict[str, str] | None = None) -> str:
+    """Full source of one stage ('VERTEX_SHADER' or 'FRAGMENT_SHADER') with defines after #version, and every
+    `#include "generated:NAME"` the preprocessor keeps replaced by generated[NAME] (code trainer.packing wrote for
+    one network: PackedWeights.glsl)."""
     text = expand(name)
     all_defines = {**defines, stage: 1}
     missing = [n for n in active_requirements(text, all_defines) if n not in all_defines]
     if missing:
         raise ShaderError(f"{name} needs define {', '.join(dict.fromkeys(missing))}")
-    lines = text.splitlines()
-    at = next((i for i, ln in enumerate(lines) if ln.strip().startswith("#version")), None)
-    if at is None or any(ln.strip() and not ln.strip().startswith("//") for ln in lines[:at]):
+    lines = list(_active_lines(text, all_defines))
+    at = next((i for i, (ln, _) in enumerate(lines) if ln.strip().startswith("#version")), None)
+    if at is None or any(ln.strip() and not ln.strip().startswith("//") for ln, _ in lines[:at]):
         raise ShaderError(f"{name}: must start with #version (after comments only)")
     header = [f"#define {k} {v}" for k, v in all_defines.items()]
     body = []
-    for n, ln in enumerate(lines[at + 1 :], start=at + 2):
+    for n, (ln, active) in enumerate(lines[at + 1 :], start=at + 2):
         g = _GENERATED.match(ln)
-        if g:  # code written from the defines, then back to this file's line numbers for error messages
-            body += [generated_source(g.group(1), all_defines), f"#line {n + 1}"]
+        if g and active:  # code written for this network, then back to this file's line numbers for error messages
+            code = (generated or {}).get(g.group(1))
+            if code is None:
+                raise ShaderError(f"{name} needs generated source {g.group(1)!r} (PackedWeights.glsl)")
+            body += [code, f"#line {n + 1}"]
         else:
-            body.append("" if _REQUIRE.match(ln) else ln)
-    return "\n".join([lines[at], *header, f"#line {at + 2}", *body]) + "\n"
+            body.append("" if _REQUIRE.match(ln) or g else ln)
+    return "\n".join([lines[at][0], *header, f"#line {at + 2}", *body]) + "\n"
 
 
-def generated_source(name: str, defines: dict) -> str:
-    """GLSL written from the defines by trainer.packing (the layout's owner): `#include "generated:mlp"` is
-    mlp_glsl, `#include "generated:codec_encode"` codec_encode_glsl."""
-    from trainer import packing
-
-    make = {"mlp": packing.mlp_glsl, "codec_encode": packing.codec_encode_glsl}.get(name)
-    if make is None:
-        raise ShaderError(f"no generated source {name!r}")
-    try:
-        return make(defines)
-    except (KeyError, ValueError) as e:
-        raise ShaderError(f"generated:{name}: compile failed: bad define ({e})") from None
+NETWORK_PROGRAMS_KEPT = 16
+"""Programs built with generated code (a network's weights written in) are new for every weights version: the
+cache keeps the most recently used 16 of them (every view of the current and the previous weights) and releases
+the rest; programs without generated code are few (one per view and shader) and are kept."""
 
 
 class ProgramCache:
@@ -121,20 +122,25 @@ class ProgramCache:
     def __init__(self, ctx):
         self.ctx = ctx
         self._programs: dict[str, object] = {}
+        self._network: OrderedDict[str, object] = OrderedDict()  # least recently used first
 
-    def get(self, name: str, defines: dict):
-        vs = build_source(name, "VERTEX_SHADER", defines)
-        fs = build_source(name, "FRAGMENT_SHADER", defines)
+    def get(self, name: str, defines: dict, generated: dict[str, str] | None = None):
+        vs = build_source(name, "VERTEX_SHADER", defines, generated)
+        fs = build_source(name, "FRAGMENT_SHADER", defines, generated)
         key = hashlib.sha1((vs + "\0" + fs).encode()).hexdigest()
-        prog = self._programs.get(key)
+        prog = self._programs.get(key, self._network.get(key))
         if prog is None:
             try:
                 prog = self.ctx.program(vertex_shader=vs, fragment_shader=fs)
             except Exception as e:  # moderngl raises its own Error with the driver's log
                 first = str(e).strip().splitlines()
                 raise ShaderError(f"{name}: compile failed: {' '.join(first[:3])[:300]}") from None
-            self._programs[key] = prog
+            (self._network if generated else self._programs)[key] = prog
+        if key in self._network:
+            self._network.move_to_end(key)
+            while len(self._network) > NETWORK_PROGRAMS_KEPT:
+                self._network.popitem(last=False)[1].release()
         return prog
 
     def __len__(self) -> int:
-        return len(self._programs)
+        return len(self._programs) + len(self._network)

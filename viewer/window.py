@@ -46,16 +46,16 @@ METRICS_EVERY_S = float(os.environ.get("TEXINR_METRICS_EVERY", "10.0"))
 
 
 SCENE_TIME_SHARE_INV = 9.0
-"""New weights re-render the scene at most once per 9 x (median recent scene frame time, shader compiles not
-counted), so scene rendering takes at most ~10% of the time and training keeps the cores (camera, view and panel
-changes re-render at once) ..."""
+"""New weights re-render the scene at most once per 9 x (median recent cost of showing them: the new program, since
+a small network's weights are written into the shader, plus the frame), so that showing weights takes at most ~10%
+of the time and training keeps the cores (camera, view and panel changes re-render at once) ..."""
 MOTION_FRAME_S = 1.0 / 15.0
 """While the camera is dragged the scene renders at a lower resolution chosen so a frame takes about this long
 (dynamic resolution, as instant-ngp does); when the mouse is released it renders at full resolution again."""
 WEIGHTS_LATENCY_S = 2.0
 """... but never later than this after the weights arrived: new weights are on screen within WEIGHTS_LATENCY_S plus
-one scene frame, however slow the frame (a slow first frame, a shader compile, once held a 1 s codec frame's
-weights back for 9 s per update; a frame that took a compile once held them for a minute)."""
+one update (program + frame), however slow the frame (a 1 s codec frame once held weights back for 9 s per update;
+a frame that took a compile once held them for a minute)."""
 
 
 def config_dir() -> Path:
@@ -173,8 +173,9 @@ class App:
         self.last_metrics_request = 0.0
         self.astc_shown = None
         self._panel_shot = False
-        self.good_defines = {"HAS_NETWORK": 0}
-        self.scene_times: list[float] = []
+        self.good_network: tuple[dict, dict] = ({"HAS_NETWORK": 0}, {})  # (defines, glsl) last drawn without error
+        self.scene_times: list[float] = []  # draw only: what the scene costs per frame at this size
+        self.update_costs: list[float] = []  # build (a new program for new weights) + draw: what an update costs
         self.weights_dirty = False
         self.weights_arrived_at = 0.0  # when the newest weights not yet on screen came from the worker
         self.shown_version = None  # the weights version of the scene on screen (tests wait for it, not for time)
@@ -396,10 +397,13 @@ class App:
             if self.scene_dirty or self.weights_due() or self.target.fbo is None or self.target.fbo.size != size:
                 view = dataclasses.replace(self.state.view, view="reference") if self.flick else self.state.view
                 try:
+                    t_build = time.perf_counter()
                     self.renderer.prepare(view)  # a shader compile is not a scene frame's time
                     t_scene = time.perf_counter()
                     self.target.draw(self.renderer, self.camera, size, view)
-                    self.scene_times = [*self.scene_times[-999:], time.perf_counter() - t_scene]
+                    done = time.perf_counter()
+                    self.scene_times = [*self.scene_times[-999:], done - t_scene]
+                    self.update_costs = [*self.update_costs[-99:], done - t_build]
                     if self.drag is not None:  # adapt the moving resolution to the frame just drawn
                         self.motion_scale = self._motion_scale(self.scene_times[-1], self.motion_scale)
                     self.last_scene_at = time.perf_counter()
@@ -407,10 +411,10 @@ class App:
                     self.shown_version = self.renderer.weights.version
                     self.weights_dirty = False
                     self.state.render_size = size
-                    self.good_defines = self.renderer.defines
+                    self.good_network = (self.renderer.defines, self.renderer.glsl)
                 except Exception as e:  # a shader that fails to compile: say so, go back to the last good one
                     self.state.say(f"error: {e}")
-                    self.renderer.defines = self.good_defines
+                    self.renderer.defines, self.renderer.glsl = self.good_network
                     self.target.draw(self.renderer, self.camera, size, view)
                 self.scene_dirty = False
             now = time.perf_counter()
@@ -446,11 +450,12 @@ class App:
             time.sleep(budget - dt)
 
     def weights_due(self) -> bool:
-        """New weights wait while the scene would take more than ~10% of the time, never past WEIGHTS_LATENCY_S."""
+        """New weights wait while showing them (a new program, then a frame) would take more than ~10% of the time,
+        never past WEIGHTS_LATENCY_S."""
         if not self.weights_dirty:
             return False
         now = time.perf_counter()
-        recent = float(np.median(self.scene_times[-5:])) if self.scene_times else 0.0
+        recent = float(np.median(self.update_costs[-5:])) if self.update_costs else 0.0
         wait = min(SCENE_TIME_SHARE_INV * recent, WEIGHTS_LATENCY_S)
         return now - self.last_scene_at >= wait or now - self.weights_arrived_at >= WEIGHTS_LATENCY_S
 
@@ -476,9 +481,8 @@ class App:
         out["original"] = self.image[row, col].astype(float)
         out["astc"] = self.astc_image[row, col].astype(float)
         if self.renderer.defines.get("HAS_NETWORK"):
-            out["neural"] = probe_network(
-                self.ctx, self.renderer.programs, self.renderer.weights, self.renderer.defines, (u, v), t
-            ).astype(float)
+            r = self.renderer
+            out["neural"] = probe_network(self.ctx, r.programs, r.weights, r.defines, r.glsl, (u, v), t).astype(float)
         return out
 
     def _take_snapshot(self) -> None:

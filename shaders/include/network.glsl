@@ -2,7 +2,7 @@
 // Layout and defines come from trainer/packing.py (the one module that knows them).
 #pragma texinr require(FAMILY, LOD_INPUT, N_ENC, N_IN, MLP_IN4, MLP_HIDDEN4, MLP_DEPTH, ACT_SIREN)
 #pragma texinr require(MLP_W0_OFFSET, MLP_B0_OFFSET, MLP_WH_OFFSET, MLP_HIDDEN_STRIDE, MLP_WOUT_OFFSET)
-#pragma texinr require(MLP_BOUT_OFFSET, WEIGHTS_TEX_WIDTH, MLP_IN_UBO, MLP_BASE, MLP_VEC4S, MLP_UNROLLED)
+#pragma texinr require(MLP_BOUT_OFFSET, WEIGHTS_TEX_WIDTH, MLP_UNROLLED)
 
 uniform sampler2D t_weights;  // RGBA32F, WEIGHTS_TEX_WIDTH texels wide, addressed by a linear texel index
 
@@ -10,22 +10,10 @@ vec4 w_fetch(int k) {
     return texelFetch(t_weights, ivec2(k % WEIGHTS_TEX_WIDTH, k / WEIGHTS_TEX_WIDTH), 0);
 }
 
-#if MLP_IN_UBO
-// the MLP slice of the texture, also bound as a uniform block: much cheaper to read than texels on llvmpipe
-layout(std140) uniform MlpWeights {
-    vec4 u_mlp[MLP_VEC4S];
-};
-vec4 m_fetch(int k) {
-    return u_mlp[k - MLP_BASE];
-}
-#else
-vec4 m_fetch(int k) {
-    return w_fetch(k);
-}
-#endif
-
+// wide MLPs (MLP_UNROLLED 0) read their weights from the texture; small ones are written out with them
+// (generated:mlp)
 mat4 w_mat(int k) {  // four texels = the four columns of a 4x4 block
-    return mat4(m_fetch(k), m_fetch(k + 1), m_fetch(k + 2), m_fetch(k + 3));
+    return mat4(w_fetch(k), w_fetch(k + 1), w_fetch(k + 2), w_fetch(k + 3));
 }
 
 vec4 g_in[MLP_IN4];
@@ -152,20 +140,20 @@ vec3 neural_rgb(vec2 uv, float t) {
     return clamp(mlp_unrolled(), 0.0, 1.0);
 #else
     for (int o = 0; o < MLP_HIDDEN4; ++o) {
-        vec4 acc = m_fetch(MLP_B0_OFFSET + o);
+        vec4 acc = w_fetch(MLP_B0_OFFSET + o);
         for (int i = 0; i < MLP_IN4; ++i) acc += w_mat(MLP_W0_OFFSET + (o * MLP_IN4 + i) * 4) * g_in[i];
         g_h[o] = activation(acc);
     }
     for (int l = 1; l < MLP_DEPTH; ++l) {
         int base = MLP_WH_OFFSET + (l - 1) * MLP_HIDDEN_STRIDE;
         for (int o = 0; o < MLP_HIDDEN4; ++o) {
-            vec4 acc = m_fetch(base + MLP_HIDDEN4 * MLP_HIDDEN4 * 4 + o);
+            vec4 acc = w_fetch(base + MLP_HIDDEN4 * MLP_HIDDEN4 * 4 + o);
             for (int i = 0; i < MLP_HIDDEN4; ++i) acc += w_mat(base + (o * MLP_HIDDEN4 + i) * 4) * g_h[i];
             g_h2[o] = activation(acc);
         }
         for (int o = 0; o < MLP_HIDDEN4; ++o) g_h[o] = g_h2[o];
     }
-    vec4 acc = m_fetch(MLP_BOUT_OFFSET);
+    vec4 acc = w_fetch(MLP_BOUT_OFFSET);
     for (int i = 0; i < MLP_HIDDEN4; ++i) acc += w_mat(MLP_WOUT_OFFSET + i * 4) * g_h[i];
     return clamp(acc.rgb, 0.0, 1.0);
 #endif

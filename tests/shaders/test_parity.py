@@ -81,3 +81,15 @@ def test_codec_snapshot_weights_are_quantised_on_upload(gl, programs):
     np.testing.assert_allclose(
         render_uv_grid(gl, programs, packed, 37, 29, 0.2), render(model, 29, 37, 0.2), atol=2e-3, rtol=0
     )
+
+
+@pytest.mark.parametrize("width, unrolled", [(20, 1), (72, 0)])
+def test_both_mlp_paths_match_torch(gl, programs, width, unrolled):
+    """Small MLPs are written into the shader with their weights, wider ones loop over the weights texture: both
+    compute the trainer's forward."""
+    model = textured_model("relu", True, width=width, depth=2)
+    packed = pack(model.cfg.to_dict(), {k: v.detach().numpy() for k, v in model.state_dict().items()})
+    assert packed.defines["MLP_UNROLLED"] == unrolled
+    np.testing.assert_allclose(
+        render_uv_grid(gl, programs, packed, 23, 19, 0.4), render(model, 19, 23, 0.4), atol=2e-3, rtol=0
+    )

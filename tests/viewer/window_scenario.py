@@ -181,7 +181,7 @@ def scenario(tmp_path: Path) -> None:
         from viewer.window import WEIGHTS_LATENCY_S
 
         run_for(app, until=lambda: app.state.snapshot.step > 40 and not app.state.snapshot.paused)
-        app.scene_times = [30.0]  # as if the last frame had taken 30 s: the share rule alone would wait 270 s
+        app.update_costs = [30.0]  # as if the last update had taken 30 s: the share rule alone would wait 270 s
         seen = app.shown_version
         t0 = time.time()
         run_for(app, until=lambda: app.shown_version != seen, limit=WEIGHTS_LATENCY_S + 5.0)
