@@ -226,7 +226,7 @@ class MeshRenderer:
         fbo.color_mask = (True, True, True, True)
         fbo.depth_mask = False
         self.ctx.depth_func = "<="
-        vao.render(moderngl.TRIANGLES)
+        draw_indexed_triangles(vao, prog, self.mesh.indices.size)
         fbo.depth_mask = True
         self.ctx.depth_func = "<"
 
@@ -297,6 +297,56 @@ def render_uv_grid(
         weights.release()
 
 
+class _GL:
+    """The few GL entry points called through ctypes, which releases Python's GIL for the call (moderngl holds it):
+    on software GL a draw call compiles its shader variant (a quarter of a second for a network written into the
+    shader) and glFinish waits for the frame, and a training thread should run meanwhile. They act on the context
+    current on this thread, as moderngl's calls do. None where the library or a function cannot be found (then
+    moderngl's own calls are used)."""
+
+    def __init__(self):
+        import ctypes
+        import ctypes.util
+
+        self.finish = self.use_program = self.bind_vertex_array = self.draw_elements = None
+        for name in ("libOpenGL.so.0", "libGL.so.1", ctypes.util.find_library("OpenGL"), ctypes.util.find_library("GL")):
+            try:
+                lib = ctypes.CDLL(name) if name else None
+                if lib is None:
+                    continue
+                self.finish = lib.glFinish
+                self.use_program, self.bind_vertex_array = lib.glUseProgram, lib.glBindVertexArray
+                self.draw_elements = lib.glDrawElements
+                self.draw_elements.argtypes = [ctypes.c_uint, ctypes.c_int, ctypes.c_uint, ctypes.c_void_p]
+                return
+            except (OSError, AttributeError):
+                continue
+
+
+_GL_CALLS = _GL()
+GL_TRIANGLES, GL_UNSIGNED_INT = 0x0004, 0x1405
+
+
+def finish(ctx) -> None:
+    """ctx.finish() without holding the GIL while the frame is shaded."""
+    if _GL_CALLS.finish is not None:
+        _GL_CALLS.finish()
+    ctx.finish()  # returns at once after the ctypes call; the fallback where it could not be loaded
+
+
+def draw_indexed_triangles(vao, prog, count: int) -> None:
+    """vao.render(TRIANGLES) of a VAO with a 32-bit index buffer, without holding the GIL (see _GL)."""
+    gl = _GL_CALLS
+    if gl.draw_elements is None:
+        import moderngl
+
+        vao.render(moderngl.TRIANGLES)
+        return
+    gl.use_program(prog.glo)
+    gl.bind_vertex_array(vao.glo)
+    gl.draw_elements(GL_TRIANGLES, count, GL_UNSIGNED_INT, None)
+
+
 class OffscreenTarget:
     """An RGBA8 (or RGBA32F) + depth framebuffer kept between frames (re-created only when the size changes)."""
 
@@ -321,7 +371,7 @@ class OffscreenTarget:
         self.ctx.viewport = (0, 0, w, h)
         self.fbo.clear(*self.clear, depth=1.0)
         renderer.draw(camera, (w, h), settings)
-        self.ctx.finish()
+        finish(self.ctx)
 
     def read(self) -> np.ndarray:
         """uint8 (H, W, 3), top row first."""

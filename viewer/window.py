@@ -219,9 +219,10 @@ class App:
         self.scene_dirty = True
         self._active()
 
-    def _active(self) -> None:
-        """Something happened: draw the next few frames (ImGui needs a couple to settle hover and clicks)."""
-        self.idle_frames_left = 4
+    def _active(self, frames: int = 4) -> None:
+        """Something happened: draw the next few frames (after input ImGui needs a couple to settle hover and
+        clicks; new numbers for the panel need one)."""
+        self.idle_frames_left = max(self.idle_frames_left, frames)
 
     def _on_key(self, window, key, scancode, action, mods) -> None:
         self._active()
@@ -370,10 +371,11 @@ class App:
         self._take_metrics()
         changed = (self.state.view, self.flick) != self.rendered
         if self.idle_frames_left <= 0 and not (
-            self.scene_dirty or self.weights_dirty or self.state.requests or changed
+            self.scene_dirty or self.weights_due() or self.state.requests or changed
         ):
-            # nothing changed: no redraw (software GL shares the cores with training); ~30 polls/s keep input snappy
-            time.sleep(1.0 / max(self.state.target_fps, 1.0))
+            # nothing to show: no redraw (software GL shares the cores with training; new weights wait for their
+            # turn without redrawing the panel meanwhile); input wakes the loop at once
+            glfw.wait_events_timeout(1.0 / max(self.state.target_fps, 1.0))
             return
         self.idle_frames_left -= 1
         self.input.new_frame()
@@ -496,7 +498,7 @@ class App:
             self.state.psnr.clear()
         self.state.snapshot = snap
         self.state.paused = snap.paused
-        self._active()  # the panel's numbers changed
+        self._active(1)  # the panel's numbers changed: one frame shows them
         if np.isfinite(snap.loss):
             self.state.loss.push(snap.loss)
             self.state.psnr.push(snap.psnr)
@@ -532,7 +534,7 @@ class App:
                 self.state.say(got["error"])
             else:
                 self.state.metrics = {**got, "age": 0.0}
-            self._active()
+            self._active(1)
         if self.state.metrics:
             self.state.metrics["age"] = now - self.state.metrics.get("at", now)
         img = self.metrics.astc_images.take()
