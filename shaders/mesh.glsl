@@ -104,6 +104,9 @@ void main() {
     float ndl = max(dot(normalize(v_normal_world), normalize(u_light_dir_world)), 0.0);
     rgb *= 0.3 + 0.7 * ndl;
 #endif
+#if VIEW == 1
+    if (abs(gl_FragCoord.x - u_divider_px) < 1.0) rgb = vec3(0.95);  // the divider, two pixels wide
+#endif
     f_color = vec4(rgb, 1.0);
 }
 #endif
