@@ -127,3 +127,23 @@ def test_messages_keep_the_last_few():
     for i in range(20):
         s.say(f"m{i}")
     assert s.messages[-1] == "m19" and len(s.messages) <= 8
+
+
+def test_the_rate_chooses_the_sizes_and_unticking_it_keeps_them(frame, monkeypatch):
+    s = state()
+    assert s.edit.bpp is not None
+    sized = dataclasses.replace(s.edit.model, codec_grids="512x1x1,256x2x2,32x7x4")  # what sizing chose
+    s.snapshot = FakeSnapshot(config=dataclasses.replace(s.config, model=sized))
+    drags = []
+    real_drag, real_checkbox = imgui.drag_int, imgui.checkbox
+    monkeypatch.setattr(imgui, "drag_int", lambda label, *a, **k: (drags.append(label), real_drag(label, *a, **k))[1])
+    panels.draw_network_panel(s, [].append)
+    assert "width" not in drags and "mips" in drags  # sizes read-only while the rate chooses them
+    untick = lambda label, v: (True, False) if label == "size to a bit rate" else real_checkbox(label, v)  # noqa: E731
+    monkeypatch.setattr(imgui, "checkbox", untick)
+    panels.draw_network_panel(s, [].append)
+    assert s.edit.bpp is None and s.edit.model == sized  # by hand from the sizes in use
+    monkeypatch.setattr(imgui, "checkbox", real_checkbox)
+    drags.clear()
+    panels.draw_network_panel(s, [].append)
+    assert "width" in drags

@@ -164,6 +164,10 @@ def draw_rate_control(state: ViewerState, send) -> None:
         state.edit = dataclasses.replace(state.edit, bpp=DEFAULT_BPP if on else None)
         if on:
             apply_config(state, send)
+        else:  # by hand from the sizes in use, not from the family's preset
+            sized = state.snapshot.config.model if state.snapshot is not None else None
+            if sized is not None and sized.arch == state.edit.model.arch:
+                state.edit = dataclasses.replace(state.edit, model=sized)
         return
     if bpp is None:
         return
@@ -199,13 +203,17 @@ def draw_network_panel(state: ViewerState, send) -> None:
         return
     draw_rate_control(state, send)
     m, t = state.edit.model, state.edit.train
-    if state.edit.bpp is not None:
+    sizes = ("width", "depth", *FAMILY_OPTIONS.get(m.arch, ()))
+    if state.edit.bpp is not None:  # the bit rate chooses the sizes: show the ones in use, read-only
         sized = state.snapshot.config.model if state.snapshot is not None else None
-        if sized is not None and sized.arch == m.arch:
-            imgui.text_disabled(f"sized: {size_summary(sized)}")
-    # every setting of this family, with the range, choices and help of its one definition (trainer/config.py)
-    for name in ("width", "depth", *FAMILY_OPTIONS.get(m.arch, ())):
-        m = _setting(m, name)
+        sized = sized if sized is not None and sized.arch == m.arch else None
+        imgui.text_disabled("sizes chosen by the bit rate (untick to set them by hand):")
+        for name in sizes:
+            imgui.text_disabled(f"  {name.replace('_', ' ')}: {getattr(sized, name) if sized else '(sizing...)'}")
+    else:
+        # every setting of this family, with the range, choices and help of its one definition (trainer/config.py)
+        for name in sizes:
+            m = _setting(m, name)
     if t.batch is None:
         t = dataclasses.replace(t, batch=DEFAULT_BATCH.get(m.arch, 1 << 16))
     if t.flip_finish is None:
