@@ -183,8 +183,10 @@ class MeshRenderer:
         self._program_and_vao(settings)
 
     def _program_and_vao(self, settings: ViewSettings):
-        network = self.glsl if self.defines.get("HAS_NETWORK") else None
-        prog = self.programs.get("mesh.glsl", {**self.defines, **self.view_defines(settings)}, network)
+        if self.defines.get("HAS_NETWORK") and view_needs_network(settings):
+            prog = self.programs.get("mesh.glsl", {**self.defines, **self.view_defines(settings)}, self.glsl)
+        else:  # a view without the network: one program for every weights version
+            prog = self.programs.get("mesh.glsl", {"HAS_NETWORK": 0, **self.view_defines(settings)})
         if self._vao_program is not prog:
             if self._vao is not None:
                 self._vao.release()
