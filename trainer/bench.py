@@ -24,7 +24,16 @@ from pathlib import Path
 import numpy as np
 
 from trainer.bench_report import format_psnr_table, write_outputs
-from trainer.cli import ArgumentParser, check_writable_folder, nonneg_int, positive_float, positive_int, run_cli
+from trainer.cli import (
+    ArgumentParser,
+    add_astc_arguments,
+    astc_quality_from_args,
+    check_writable_folder,
+    nonneg_int,
+    positive_float,
+    positive_int,
+    run_cli,
+)
 from trainer.config import ARCHS, DEFAULT_FLIP_FINISH, Config, TrainConfig
 from trainer.errors import TexinrError
 
@@ -49,7 +58,7 @@ class BenchCommand:
     mips: int = 1
     select: int | None = None
     out: Path | None = None
-    astc_quality: float = 60.0
+    astc_quality: float = 98.0  # astcenc thorough (trainer.astc.DEFAULT_PRESET)
     threads: int = 0
     seed: int = 0
     progress: bool | None = None
@@ -120,7 +129,7 @@ def bench_parser() -> ArgumentParser:
     )
     p.add_argument("--select", type=positive_int, help="pick N inputs at regular intervals of their LAPV ranking")
     p.add_argument("--out", type=Path, help="folder for results.csv, results.json, summary.md, plots, cache")
-    p.add_argument("--astc-quality", type=positive_float, default=60.0, help="astcenc quality (60 = medium)")
+    add_astc_arguments(p)
     p.add_argument("--threads", type=nonneg_int, default=0)
     p.add_argument("--seed", type=nonneg_int, default=0)
     p.add_argument("--no-flip", action="store_true", help="skip FLIP (saves ~0.4 s per 512^2 evaluation)")
@@ -143,8 +152,7 @@ def parse_bench(argv: list[str] | None) -> BenchCommand:
     seconds = a.seconds or (3.0 if a.quick else 120.0)
     if size < 16 or size > 4096:
         raise TexinrError(f"--size must be between 16 and 4096, got {size}")
-    if a.astc_quality > 100:
-        raise TexinrError(f"--astc-quality must be between 0 and 100, got {a.astc_quality}")
+    astc_quality = astc_quality_from_args(a)
     if a.out is not None:
         check_writable_folder(a.out)
     return BenchCommand(
@@ -157,7 +165,7 @@ def parse_bench(argv: list[str] | None) -> BenchCommand:
         a.mips,
         a.select,
         a.out,
-        a.astc_quality,
+        astc_quality,
         a.threads,
         a.seed,
         flip=not a.no_flip,

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from trainer.astc import preset_name
+
 if TYPE_CHECKING:
     from trainer.bench import BenchCommand
 
@@ -53,7 +55,7 @@ def _variant_table(all_rows: list[dict], cmd: BenchCommand, suffix: str, mips: i
     chain = 4 / 3 if mips > 1 else 1  # ASTC's mip chain costs about 4/3 of its base level
     for bpp in bpps:
         sample = nearest_astc(rows, textures[0], bpp * chain)
-        astc_label = f"ASTC {sample['config']}"
+        astc_label = f"ASTC {sample['config']} {preset_name(cmd.astc_quality)}"
         head = [f"PSNR (dB) at ~{bpp:g} bpp", *cmd.method_names(), astc_label]
         lines.append(
             f"\n{cmd.size}x{cmd.size}, {cmd.seconds:g} s per model, {cmd.bits}-bit weights "
@@ -109,6 +111,7 @@ def write_outputs(rows: list[dict], cmd: BenchCommand) -> None:
         "families": cmd.families,
         "tune": cmd.tune,
         "astc_quality": cmd.astc_quality,
+        "astc_preset": preset_name(cmd.astc_quality),
     }
     atomic_write(
         cmd.out / "results.json", json.dumps({"settings": meta, "rows": rows}, indent=1, default=float).encode()
@@ -121,7 +124,7 @@ def summary_markdown(rows: list[dict], cmd: BenchCommand) -> str:
     methods = list(dict.fromkeys(r["method"] for r in rows))
     out = [
         f"# texinr-bench summary\n\n{cmd.size}x{cmd.size}, {cmd.seconds:g} s per model, {cmd.bits}-bit weights, "
-        f"mips {cmd.mips}, ASTC quality {cmd.astc_quality:g}\n",
+        f"mips {cmd.mips}, ASTC: astcenc {preset_name(cmd.astc_quality)}\n",
         "| method | target bpp | mean bpp | mean PSNR | mean SSIM | mean FLIP | worst texture (PSNR) |",
         "|---|---|---|---|---|---|---|",
     ]
@@ -143,7 +146,7 @@ def summary_markdown(rows: list[dict], cmd: BenchCommand) -> str:
 def versus_astc(rows: list[dict], cmd: BenchCommand) -> list[str]:
     """Each method against ASTC at the nearest bpp (its whole mip chain for mip-aware rows), texture by texture."""
     out = [
-        "## Against ASTC at the nearest bpp\n",
+        f"## Against ASTC (astcenc {preset_name(cmd.astc_quality)}) at the nearest bpp\n",
         "| method | target bpp | ASTC block | mean PSNR - ASTC (dB) | PSNR wins | mean FLIP | ASTC mean FLIP "
         "| FLIP wins |",
         "|---|---|---|---|---|---|---|---|",

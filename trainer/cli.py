@@ -89,6 +89,35 @@ def size_wxh(s: str) -> tuple[int, int]:
     return w, h
 
 
+def add_astc_arguments(p: argparse.ArgumentParser) -> None:
+    """The ASTC baseline's effort, the same for every command: a named astcenc preset, or a quality number."""
+    from trainer.astc import DEFAULT_PRESET, PRESETS
+
+    g = p.add_mutually_exclusive_group()
+    g.add_argument(
+        "--astc-preset",
+        choices=tuple(PRESETS),
+        default=DEFAULT_PRESET,
+        help=f"astcenc preset of the ASTC baseline (default {DEFAULT_PRESET})",
+    )
+    g.add_argument(
+        "--astc-quality",
+        type=nonneg_float,
+        default=None,
+        help="astcenc quality 0-100 instead of a preset (medium = 60, thorough = 98)",
+    )
+
+
+def astc_quality_from_args(a: argparse.Namespace) -> float:
+    from trainer.astc import preset_quality
+
+    if a.astc_quality is not None:
+        if a.astc_quality > 100:
+            raise TexinrError(f"--astc-quality must be between 0 and 100, got {a.astc_quality:g}")
+        return float(a.astc_quality)
+    return preset_quality(a.astc_preset)
+
+
 def run_cli(prog: str, parse, main, argv: list[str] | None) -> int:
     """Parse, run, and turn TexinrError into 'prog: error: ...' with exit code 2."""
     try:
@@ -129,7 +158,7 @@ class TrainCommand:
     output: Path
     config: Config
     json: bool = False
-    astc_quality: float = 60.0
+    astc_quality: float = 98.0  # astcenc thorough (trainer.astc.DEFAULT_PRESET)
     progress: bool | None = None  # None: a tqdm bar only on a terminal
     tune: bool = False  # pick omega0 / sigma / max frequency / lr by a short search first
 
@@ -227,16 +256,14 @@ def train_parser() -> ArgumentParser:
         action="store_true",
         help="race omega0 / sigma / max frequency / lr candidates first (25%% of the budget; the winner goes on)",
     )
-    p.add_argument("--astc-quality", type=nonneg_float, default=60.0, help="astcenc quality (default 60, medium)")
+    add_astc_arguments(p)
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
     return p
 
 
 def parse_train(argv: list[str] | None) -> TrainCommand:
     a = train_parser().parse_args(argv)
-    if a.astc_quality > 100:
-        raise TexinrError(f"--astc-quality must be between 0 and 100, got {a.astc_quality}")
-    return TrainCommand(a.texture, a.output, config_from_args(a, 30.0), a.json, a.astc_quality, tune=a.tune)
+    return TrainCommand(a.texture, a.output, config_from_args(a, 30.0), a.json, astc_quality_from_args(a), tune=a.tune)
 
 
 def train_main(cmd: TrainCommand) -> int:

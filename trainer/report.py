@@ -15,7 +15,9 @@ from trainer.modelfile import TexinrFile
 from trainer.train import render
 
 
-def evaluate_file(f: TexinrFile, image: np.ndarray, astc_quality: float = 60.0, with_flip: bool = True) -> dict:
+def evaluate_file(
+    f: TexinrFile, image: np.ndarray, astc_quality: float = astc.DEFAULT_QUALITY, with_flip: bool = True
+) -> dict:
     """Metrics of the stored (quantised) model against `image`, and of ASTC at the nearest bpp.
 
     With mips, the per-level PSNR against the bilinear pyramid is added and ASTC stores its whole mip chain.
@@ -55,6 +57,7 @@ def evaluate_file(f: TexinrFile, image: np.ndarray, astc_quality: float = 60.0, 
             "bpp": a.bpp,
             "mips": a.levels,
             "quality": astc_quality,
+            "preset": astc.preset_name(astc_quality),
             "psnr": am["psnr"],
             "ssim": am["ssim"],
             "flip": am["flip"],
@@ -62,6 +65,28 @@ def evaluate_file(f: TexinrFile, image: np.ndarray, astc_quality: float = 60.0, 
             "mse": am["mse"],
         },
     }
+
+
+def verdict(report: dict) -> str:
+    """Who wins on this texture, in one plain line: PSNR (higher is better) and FLIP (lower) against ASTC."""
+    r, a = report, report["astc"]
+    ahead = {"PSNR": r["psnr"] > a["psnr"]}
+    if r["flip"] is not None and a["flip"] is not None and not math.isnan(r["flip"]):
+        ahead["FLIP"] = r["flip"] < a["flip"]
+    if all(ahead.values()):
+        who = "texinr wins"
+    elif not any(ahead.values()):
+        who = "ASTC wins"
+    else:
+        sides = ", ".join(f"{'texinr' if v else 'ASTC'} ahead on {k}" for k, v in ahead.items())
+        who = f"no clear winner ({sides})"
+    ratio = r["bpp"] / a["bpp"]
+    bits = "at equal bits" if abs(ratio - 1.0) <= 0.01 else f"with {ratio:.2f}x ASTC's bits"
+    flip = f", FLIP {r['flip']:.4f} vs {a['flip']:.4f}" if "FLIP" in ahead else ""
+    return (
+        f"verdict: {who} on this texture {bits}: PSNR {r['psnr'] - a['psnr']:+.2f} dB against ASTC {a['block']} "
+        f"(astcenc {a['preset']}){flip}"
+    )
 
 
 def _fmt(x, spec: str) -> str:
@@ -88,8 +113,9 @@ def format_table(report: dict, output: Path | None = None, trainer=None) -> str:
     )
     lines.append(
         f"{'ASTC ' + a['block'] + chain:24s} {a['bpp']:7.3f} {_fmt(a['psnr'], '8.2f')} "
-        f"{_fmt(a['ssim'], '7.4f')} {_fmt(a['flip'], '7.4f')}"
+        f"{_fmt(a['ssim'], '7.4f')} {_fmt(a['flip'], '7.4f')}   (astcenc {a['preset']})"
     )
+    lines.append(verdict(report))
     levels = r["metrics"].get("psnr_levels")
     if levels:
         lines.append("per-level PSNR (dB): " + " ".join(f"L{k} {p:.2f}" for k, p in enumerate(levels)))

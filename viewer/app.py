@@ -18,7 +18,9 @@ import numpy as np
 
 from trainer.cli import (
     ArgumentParser,
+    add_astc_arguments,
     add_training_arguments,
+    astc_quality_from_args,
     check_writable,
     config_from_args,
     positive_float,
@@ -56,6 +58,7 @@ class ViewCommand:
     screenshot_dir: Path | None = None
     benchmark_window: float | None = None
     benchmark_families: tuple[str, ...] = ()
+    astc_quality: float = 98.0  # astcenc thorough (trainer.astc.DEFAULT_PRESET)
 
 
 def lod_arg(s: str) -> int:
@@ -90,6 +93,7 @@ def view_parser() -> ArgumentParser:
         help="ASTC block for the ASTC path: 'auto' (default: the block of nearest bpp to the model's, mip chain "
         "counted when it has mips) or a block such as 6x6",
     )
+    add_astc_arguments(p)
     p.add_argument("--lod", type=lod_arg, default=-1, help="'auto' (screen-space derivatives) or a fixed level")
     p.add_argument("--lit", action="store_true", help="a simple directional light instead of unlit")
     p.add_argument("--size", type=size_wxh, default=(1280, 720), help="frame size WxH (1280x720)")
@@ -165,6 +169,7 @@ def parse_view(argv: list[str] | None) -> ViewCommand:
         a.screenshot_dir,
         a.benchmark_window,
         families,
+        astc_quality_from_args(a),
     )
 
 
@@ -193,12 +198,23 @@ def prepare_scene(cmd: ViewCommand, log=print) -> Scene:
     shows_astc = cmd.settings.view == "astc" or (
         cmd.settings.view in ("split", "diff") and "astc" in (cmd.settings.left, cmd.settings.right)
     )
-    astc_image = astc.compress(image, cmd.astc_block).decoded if shows_astc else image  # encode only if shown
-    packed, levels = None, 6
+    packed, levels, bits = None, 6, None
     if cmd.model is not None:
-        packed, levels = packed_from_file(cmd.model)
+        packed, levels, bits = packed_from_file(cmd.model)
     elif view_needs_network(cmd.settings):
-        packed, levels = train_for_view(image, cmd, log)
+        packed, levels, bits = train_for_view(image, cmd, log)
+    astc_image = image
+    if shows_astc:  # encode only if shown
+        h, w = image.shape[:2]
+        block = cmd.astc_block
+        if block == "auto":  # the block of nearest bpp to the model's (the one it was, or would be, sized to)
+            if bits is None:
+                from trainer.sizing import config_bits, resolve
+
+                config = resolve(cmd.config, w, h)
+                bits, levels = config_bits(config.model, config.bits), config.train.mips
+            block = astc.nearest_block(bits / (w * h), w, h, levels)
+        astc_image = astc.compress(image, block, cmd.astc_quality).decoded
     return Scene(mesh, image, astc_image, packed, levels, Path(texture))
 
 
@@ -208,7 +224,7 @@ def packed_from_file(path: Path):
 
     f = load(path)
     weights = {k: v.numpy() for k, v in f.state_dict().items()}
-    return pack(f.model_config.to_dict(), weights), f.mips
+    return pack(f.model_config.to_dict(), weights), f.mips, f.payload_bits
 
 
 def train_for_view(image: np.ndarray, cmd: ViewCommand, log):
@@ -223,7 +239,7 @@ def train_for_view(image: np.ndarray, cmd: ViewCommand, log):
         f"texinr-view: trained {trainer.config.model.arch} for {snap.elapsed:.1f} s ({snap.step} steps, "
         f"batch PSNR {snap.psnr:.2f} dB, {bits / (w * h):.3f} bpp)"
     )
-    return packed, trainer.samples.mips
+    return packed, trainer.samples.mips, bits
 
 
 def make_camera(mesh, cmd: ViewCommand, aspect: float | None = None):

@@ -13,9 +13,11 @@ from viewer.worker import Mailbox
 
 
 class MetricsWorker:
-    def __init__(self, image: np.ndarray, every: float = 4.0):
+    def __init__(self, image: np.ndarray, astc_quality: float | None = None):
+        from trainer.astc import DEFAULT_QUALITY
+
         self.image = image
-        self.every = every
+        self.astc_quality = DEFAULT_QUALITY if astc_quality is None else astc_quality
         self.results: Mailbox[dict] = Mailbox()
         self.astc_images: Mailbox[tuple[str, np.ndarray]] = Mailbox()
         self._requests: queue.Queue = queue.Queue()
@@ -44,7 +46,7 @@ class MetricsWorker:
         from trainer.metrics import all_metrics
 
         if block not in self._astc_cache:
-            decoded = astc.compress(self.image, block).decoded
+            decoded = astc.compress(self.image, block, self.astc_quality).decoded
             self._astc_cache[block] = (decoded, all_metrics(self.image, decoded))
             self.astc_images.publish((block, decoded))
         return self._astc_cache[block]
@@ -55,11 +57,12 @@ class MetricsWorker:
         from trainer.metrics import all_metrics
 
         if block not in self._astc_cache:
-            decoded = astc.compress(self.image, block).decoded
+            decoded = astc.compress(self.image, block, self.astc_quality).decoded
             self._astc_cache[block] = (decoded, all_metrics(self.image, decoded))
         return self._astc_cache[block][1]
 
     def _main(self) -> None:
+        from trainer.astc import preset_name
         from trainer.metrics import all_metrics
         from trainer.models import build_model
         from trainer.train import render
@@ -82,7 +85,7 @@ class MetricsWorker:
             snap, block, nearest = req
             try:
                 _, astc_m = self._astc(block)
-                out = {"astc": astc_m, "astc_block": block, "step": None}
+                out = {"astc": astc_m, "astc_block": block, "astc_preset": preset_name(self.astc_quality), "step": None}
                 if nearest is not None:
                     out["astc_nearest"], out["nearest_block"] = self._astc_metrics(nearest), nearest
                 if snap is not None:

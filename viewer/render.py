@@ -311,7 +311,12 @@ class _GL:
         import ctypes.util
 
         self.finish = self.use_program = self.bind_vertex_array = self.draw_elements = None
-        for name in ("libOpenGL.so.0", "libGL.so.1", ctypes.util.find_library("OpenGL"), ctypes.util.find_library("GL")):
+        for name in (
+            "libOpenGL.so.0",
+            "libGL.so.1",
+            ctypes.util.find_library("OpenGL"),
+            ctypes.util.find_library("GL"),
+        ):
             try:
                 lib = ctypes.CDLL(name) if name else None
                 if lib is None:

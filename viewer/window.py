@@ -159,10 +159,10 @@ class App:
             texture_name=str(texture),
         )
         self.screenshot_dir = screenshot_dir or Path.cwd()
-        self.metrics = MetricsWorker(self.image).start()
+        self.metrics = MetricsWorker(self.image, cmd.astc_quality).start()
         self.worker = None
         if cmd.model is not None:
-            packed, levels = packed_from_file(cmd.model)
+            packed, levels, _ = packed_from_file(cmd.model)
             self.renderer.set_network(packed, "file", levels)
         else:
             self.worker = TrainingWorker(self.image, self.state.config, publish_every=PUBLISH_EVERY_S).start()
@@ -318,7 +318,7 @@ class App:
                 if self.worker is not None:
                     self.worker.send(Reset(self.state.config, image))
             elif suffix == ".texinr":
-                packed, levels = packed_from_file(path)
+                packed, levels, _ = packed_from_file(path)
                 if self.worker is not None:
                     self.worker.stop()
                     self.worker = None

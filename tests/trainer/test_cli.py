@@ -79,6 +79,9 @@ def test_bad_inputs_get_one_line_and_exit_2_and_write_nothing(tmp_path, texture,
         "no output folder": [texture, "-o", tmp_path / "no" / "where.texinr"],
         "wrong extension": [texture, "-o", tmp_path / "model.png"],
         "no arguments": [],
+        "unknown ASTC preset": [texture, "-o", out, "--astc-preset", "ultra"],
+        "preset and quality": [texture, "-o", out, "--astc-preset", "fast", "--astc-quality", "50"],
+        "quality 101": [texture, "-o", out, "--astc-quality", "101"],
     }
     for why, argv in cases.items():
         rc, cap = train(argv, capsys)
@@ -98,6 +101,8 @@ def test_train_then_decode(tmp_path, texture, capsys):
     assert report["steps"] == 30 and report["arch"] == "grid" and report["bits"] == 16
     assert report["bpp"] * 24 * 32 == report["payload_bits"]
     assert "ASTC" in cap.out and "PSNR" in cap.out  # the table is printed too
+    assert report["astc"]["preset"] == "thorough" and "(astcenc thorough)" in cap.out  # the stronger default
+    assert "verdict: " in cap.out  # who wins on this texture, in words
     assert out.exists()
 
     png = tmp_path / "big.png"
@@ -152,3 +157,34 @@ def test_codec_sized_to_a_bpp_and_tuned(tmp_path, capsys):
     assert "sized codec to" in cap.out and "tuned lr = " in cap.out
     rc, cap = decode([out, tmp_path / "c.png"], capsys)
     assert rc == 0 and Image.open(tmp_path / "c.png").size == (64, 64)
+
+
+def test_astc_preset_and_quality_options():
+    from trainer.bench import parse_bench
+
+    base = ["tex.png", "-o", "m.texinr"]
+    assert parse_train(base).astc_quality == 98.0  # thorough by default
+    assert parse_train([*base, "--astc-preset", "medium"]).astc_quality == 60.0
+    assert parse_train([*base, "--astc-preset", "exhaustive"]).astc_quality == 100.0
+    assert parse_train([*base, "--astc-quality", "75"]).astc_quality == 75.0  # a number: the old option
+    assert parse_bench(["--quick"]).astc_quality == 98.0
+    assert parse_bench(["--quick", "--astc-preset", "fastest"]).astc_quality == 0.0
+
+
+def test_verdict_says_who_wins_in_words():
+    from trainer.report import verdict
+
+    def report(psnr, flip, bpp, a_psnr, a_flip, a_bpp):
+        return {
+            "psnr": psnr,
+            "flip": flip,
+            "bpp": bpp,
+            "astc": {"psnr": a_psnr, "flip": a_flip, "bpp": a_bpp, "block": "8x8", "preset": "thorough"},
+        }
+
+    assert verdict(report(40.0, 0.03, 2.0, 39.0, 0.04, 2.0)).startswith("verdict: texinr wins on this texture at equal")
+    v = verdict(report(38.0, 0.05, 2.0, 39.5, 0.04, 2.0))
+    assert v.startswith("verdict: ASTC wins") and "-1.50 dB" in v and "astcenc thorough" in v
+    v = verdict(report(40.0, 0.05, 1.0, 39.0, 0.04, 2.0))
+    assert "no clear winner (texinr ahead on PSNR, ASTC ahead on FLIP)" in v and "0.50x ASTC's bits" in v
+    assert "FLIP" not in verdict(report(40.0, None, 2.0, 39.0, None, 2.0))

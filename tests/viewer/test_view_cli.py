@@ -79,6 +79,16 @@ def test_headless_trains_when_no_model_is_given(scene, capsys):
     assert "trained grid" in cap.out and out.exists()
 
 
+def test_headless_astc_view_at_the_block_of_the_model_rate(scene, capsys):
+    """`--astc auto` (the default) with no model to train: ASTC at the block nearest the rate the model would be
+    sized to, encoded with the preset asked for (this once ended in a traceback)."""
+    out = scene / "astc.png"
+    argv = [scene / "quad.obj", scene / "tex.png", "--headless", "--screenshot", out, "--view", "astc"]
+    rc, cap = view([*argv, "--arch", "grid", "--width", "8", "--size", "32x32", "--astc-preset", "fast"], capsys)
+    assert rc == 0, cap.err
+    assert out.exists()
+
+
 def test_bad_inputs(scene, capsys):
     (scene / "nouv.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n")
     (scene / "plain.obj").write_text(QUAD)
@@ -93,6 +103,7 @@ def test_bad_inputs(scene, capsys):
         [scene / "quad.obj", scene / "tex.png", "--headless"],  # no --screenshot
         [scene / "quad.obj", scene / "tex.png", "--headless", "--screenshot", shot, "--view", "sideways"],
         [scene / "quad.obj", scene / "tex.png", "--headless", "--screenshot", shot, "--astc", "7x7"],
+        [scene / "quad.obj", scene / "tex.png", "--headless", "--screenshot", shot, "--astc-preset", "best"],
         [scene / "quad.obj", scene / "tex.png", "--headless", "--screenshot", shot, "--lod", "-3"],
         [scene / "quad.obj", scene / "tex.png", "--headless", "--screenshot", scene / "s.jpg"],
         [scene / "quad.obj", scene / "tex.png", "--headless", "--screenshot", shot, "--arch", "cnn"],

@@ -49,7 +49,7 @@ def screen_equals_saved_file(app, tmp_path: Path, name: str) -> None:
     app.state.path_input = str(tmp_path / f"{name}.texinr")
     app._save_model()
     assert app.state.messages[-1].startswith("saved"), app.state.messages[-1]
-    packed, levels = packed_from_file(tmp_path / f"{name}.texinr")
+    packed, levels, _ = packed_from_file(tmp_path / f"{name}.texinr")
     target = OffscreenTarget(app.ctx)
     try:
         app.renderer.set_network(packed, ("file", name), levels)

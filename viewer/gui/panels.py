@@ -332,7 +332,10 @@ def draw_metrics_panel(state: ViewerState) -> None:
             rows[name] = r
     if len(rows) == 2:
         imgui.text(ahead_line(rows["neural"], rows["astc"]))
-    imgui.text_disabled(f"at step {m.get('step', '?')}, {m.get('age', 0.0):.0f} s ago; ASTC with its mip chain")
+    preset = m.get("astc_preset", "")
+    imgui.text_disabled(
+        f"at step {m.get('step', '?')}, {m.get('age', 0.0):.0f} s ago; ASTC (astcenc {preset}) with its mip chain"
+    )
 
 
 def inspector_lines(p: dict) -> list[str]:
