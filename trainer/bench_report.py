@@ -206,7 +206,7 @@ def _plots(rows: list[dict], cmd: BenchCommand, methods: list[str], suffix: str)
                 [np.mean([p[1] for p in pts[x]]) for x in xs],
                 marker="o",
                 ls="--" if m.startswith("astc") else "-",
-                label=m,
+                label=f"{m} ({preset_name(cmd.astc_quality)})" if m.startswith("astc") else m,
             )
         ax.set_xscale("log")
         ax.set_xticks([0.89, 1.28, 2.0, 3.56, 5.12, 8.0])
@@ -219,7 +219,9 @@ def _plots(rows: list[dict], cmd: BenchCommand, methods: list[str], suffix: str)
             plt.close(fig)
             continue
         ax.legend(fontsize=8)
-        ax.set_title(f"mean over textures, {cmd.size}^2, {cmd.seconds:g} s/model")
+        ax.set_title(
+            f"mean over textures, {cmd.size}^2, {cmd.seconds:g} s/model, astcenc {preset_name(cmd.astc_quality)}"
+        )
         buf = io.BytesIO()
         fig.tight_layout()
         fig.savefig(buf, format="png")
