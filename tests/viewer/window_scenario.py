@@ -183,9 +183,11 @@ def scenario(tmp_path: Path) -> None:
         run_for(app, until=lambda: app.state.snapshot.step > 40 and not app.state.snapshot.paused)
         app.update_costs = [30.0]  # as if the last update had taken 30 s: the share rule alone would wait 270 s
         seen = app.shown_version
-        t0 = time.time()
-        run_for(app, until=lambda: app.shown_version != seen, limit=WEIGHTS_LATENCY_S + 5.0)
-        assert time.time() - t0 <= WEIGHTS_LATENCY_S + 2.0, "new weights on screen within the bound"
+        run_for(app, until=lambda: app.shown_version != seen, limit=WEIGHTS_LATENCY_S + 30.0)
+        # the stated bound: on screen within WEIGHTS_LATENCY_S of their arrival plus the update that shows them
+        # (new program + frame, however long it took on this machine), plus one loop iteration of slack
+        latency = time.perf_counter() - app.weights_arrived_at
+        assert latency <= WEIGHTS_LATENCY_S + app.update_costs[-1] + 1.0, (latency, app.update_costs[-1])
 
         app.state.requests.append("screenshot")
         app.state.requests.append("screenshot_no_panel")

@@ -207,7 +207,7 @@ def draw_network_panel(state: ViewerState, send) -> None:
     if state.edit.bpp is not None:  # the bit rate chooses the sizes: show the ones in use, read-only
         sized = state.snapshot.config.model if state.snapshot is not None else None
         sized = sized if sized is not None and sized.arch == m.arch else None
-        imgui.text_disabled("sizes chosen by the bit rate (untick to set them by hand):")
+        imgui.text_disabled("sizes from the bit rate (untick to edit):")
         for name in sizes:
             imgui.text_disabled(f"  {name.replace('_', ' ')}: {getattr(sized, name) if sized else '(sizing...)'}")
     else:
@@ -223,7 +223,8 @@ def draw_network_panel(state: ViewerState, send) -> None:
     edit = _setting(state.edit, "bits")
     m = dataclasses.replace(m, lod=t.mips > 1)
     state.edit = dataclasses.replace(edit, model=m, train=t)
-    lr = t.lr if t.lr is not None else 0.0
+    now = state.snapshot.lr if state.snapshot is not None else None
+    lr = t.lr if t.lr is not None else (now or 0.0)  # the run's schedule when none was set by hand
     changed, lr = imgui.input_float("learning rate (now)", lr, format="%.2e")
     if changed and lr > 0:
         send(SetLearningRate(lr))  # no restart needed
