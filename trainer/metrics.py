@@ -50,8 +50,20 @@ def ssim(ref: np.ndarray, test: np.ndarray) -> float:
     return float(structural_similarity(ref, test, channel_axis=2, data_range=1.0, win_size=win))
 
 
-def flip(ref: np.ndarray, test: np.ndarray) -> float:
-    """Mean LDR-FLIP error (0 = identical; lower is better)."""
+def flip(ref: np.ndarray, test: np.ndarray, gil_free: bool = False) -> float:
+    """Mean LDR-FLIP error (0 = identical; lower is better), by NVIDIA's flip-evaluator; with gil_free, by
+    trainer.flip_loss (torch, the same pipeline and constants, tested to agree within 2e-5), whose operations let go
+    of Python's GIL: flip-evaluator holds it for the whole evaluation, which stalls a window's main thread."""
+    if gil_free:
+        import torch
+
+        from trainer.flip_loss import flip_map
+
+        def t(img: np.ndarray):
+            return torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32)).permute(2, 0, 1)[None]
+
+        with torch.no_grad():
+            return float(flip_map(t(ref), t(test), eps=0.0).mean())
     import flip_evaluator
 
     _, mean, _ = flip_evaluator.evaluate(
@@ -90,12 +102,12 @@ def lpips(ref: np.ndarray, test: np.ndarray) -> float | None:
         return float(net(a.float(), b.float()).mean())
 
 
-def all_metrics(ref: np.ndarray, test: np.ndarray, with_flip: bool = True) -> dict:
-    """Every metric for `test` (rounded to 8 bits here) against `ref`, as a JSON-able dict."""
+def all_metrics(ref: np.ndarray, test: np.ndarray, with_flip: bool = True, gil_free: bool = False) -> dict:
+    """Every metric for `test` (rounded to 8 bits here) against `ref`, as a JSON-able dict (gil_free: see flip)."""
     test8 = to_8bit(test)
     e = mse(ref, test8)
     out = {"mae": mae(ref, test8), "mse": e, "psnr": psnr_from_mse(e), "ssim": ssim(ref, test8)}
-    out["flip"] = flip(ref, test8) if with_flip else None
+    out["flip"] = flip(ref, test8, gil_free) if with_flip else None
     out["lpips"] = lpips(ref, test8)
     return out
 

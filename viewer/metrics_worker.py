@@ -1,5 +1,7 @@
 """Background quality numbers for the window: PSNR / SSIM / FLIP of the model (at its stored precision) and of
-ASTC at the shown block size, and the ASTC image itself. Runs on its own thread so no frame ever waits for it."""
+ASTC at the shown block size, and the ASTC image itself. Runs on its own thread so no frame ever waits for it; FLIP
+is computed by the torch implementation (gil_free), since flip-evaluator holds Python's GIL for the whole
+evaluation and so stalled the window's main thread (a 2 s hold once broke the new-weights latency bound)."""
 
 from __future__ import annotations
 
@@ -47,7 +49,7 @@ class MetricsWorker:
 
         if block not in self._astc_cache:
             decoded = astc.compress(self.image, block, self.astc_quality).decoded
-            self._astc_cache[block] = (decoded, all_metrics(self.image, decoded))
+            self._astc_cache[block] = (decoded, all_metrics(self.image, decoded, gil_free=True))
             self.astc_images.publish((block, decoded))
         return self._astc_cache[block]
 
@@ -58,7 +60,7 @@ class MetricsWorker:
 
         if block not in self._astc_cache:
             decoded = astc.compress(self.image, block, self.astc_quality).decoded
-            self._astc_cache[block] = (decoded, all_metrics(self.image, decoded))
+            self._astc_cache[block] = (decoded, all_metrics(self.image, decoded, gil_free=True))
         return self._astc_cache[block][1]
 
     def _main(self) -> None:
@@ -94,7 +96,7 @@ class MetricsWorker:
                     model = build_model(snap.config.model)
                     model.load_state_dict({k: torch.from_numpy(v) for k, v in snap.weights.items()})
                     h, w = self.image.shape[:2]  # snapshot weights are already at their stored precision
-                    out["neural"] = all_metrics(self.image, render(model.eval(), h, w, 0.0))
+                    out["neural"] = all_metrics(self.image, render(model.eval(), h, w, 0.0), gil_free=True)
                     out["step"] = snap.step
                 out["at"] = time.time()
                 self.results.publish(out)

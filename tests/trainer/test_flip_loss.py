@@ -60,3 +60,12 @@ def test_gradients_are_finite_where_images_agree_and_point_downhill():
     with torch.no_grad():
         stepped = far - 0.01 * far.grad / far.grad.abs().max()
         assert float(flip_map(ref, stepped).mean()) < float(loss) - 1e-4
+
+
+def test_gil_free_flip_metric_equals_flip_evaluator(astronaut128):
+    """The window's metrics thread computes FLIP with the torch pipeline (it lets go of the GIL): same number."""
+    ref = metrics.to_8bit(astronaut128)
+    test = metrics.to_8bit(_variants(ref)["noise"])
+    assert metrics.flip(ref, test, gil_free=True) == pytest.approx(metrics.flip(ref, test), abs=2e-5)
+    a = metrics.all_metrics(ref, test, gil_free=True)
+    assert a["flip"] == pytest.approx(metrics.all_metrics(ref, test)["flip"], abs=2e-5)
