@@ -27,6 +27,7 @@ from trainer.bench_report import format_psnr_table, write_outputs
 from trainer.cli import (
     ArgumentParser,
     add_astc_arguments,
+    add_setting,
     astc_quality_from_args,
     check_writable_folder,
     nonneg_int,
@@ -34,7 +35,7 @@ from trainer.cli import (
     positive_int,
     run_cli,
 )
-from trainer.config import ARCHS, DEFAULT_FLIP_FINISH, Config, TrainConfig
+from trainer.config import ARCHS, DEFAULT_FLIP_FINISH, Config, TrainConfig, model_preset
 from trainer.errors import TexinrError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -66,6 +67,7 @@ class BenchCommand:
     mips_bpps: tuple[float, ...] = DEFAULT_MIPS_BPPS
     colour_only: bool = False
     tune: bool = False
+    allocation: str = "race"  # the codec's (trainer.config.ALLOCATIONS)
 
     def methods(self) -> list[tuple[str, str]]:
         """(family, tag): every family at its fixed defaults, and with --tune also after a short race."""
@@ -127,6 +129,7 @@ def bench_parser() -> ArgumentParser:
         action="store_true",
         help="also rows '<family>+tuned': a short race of settings first (trainer/tuning)",
     )
+    add_setting(p, Config, "allocation", with_default=True)
     p.add_argument("--select", type=positive_int, help="pick N inputs at regular intervals of their LAPV ranking")
     p.add_argument("--out", type=Path, help="folder for results.csv, results.json, summary.md, plots, cache")
     add_astc_arguments(p)
@@ -172,6 +175,7 @@ def parse_bench(argv: list[str] | None) -> BenchCommand:
         mips_bpps=a.mips_bpp or DEFAULT_MIPS_BPPS,
         colour_only=a.colour_only,
         tune=a.tune,
+        allocation=a.allocation,
     )
 
 
@@ -257,16 +261,25 @@ def family_row(
     bits = weight_bits(arch, cmd)
     # mip-aware: the model gets the bits ASTC spends on its whole chain at this base rate (about 4/3 of them)
     budget = astc.chain_bpp(w, h, astc.nearest_block(bpp, w, h), mips) if mips > 1 else bpp
-    model_cfg = size_for_bpp(arch, budget, w, h, bits, lod=mips > 1)
-    cfg = Config(model_cfg, TrainConfig(mips=mips, seconds=cmd.seconds, seed=cmd.seed, threads=cmd.threads), bits)
-    tuned, searched = "", 0.0
-    if tag == "+tuned":
-        from trainer.tuning import tune
+    train = TrainConfig(mips=mips, seconds=cmd.seconds, seed=cmd.seed, threads=cmd.threads)
+    tuned, searched, allocation = "", 0.0, None
+    if arch == "codec" and tag != "+tuned":
+        from trainer.allocation import start
 
-        t = tune(image, cfg)  # the winner comes part-trained
-        trainer, searched, tuned = t.trainer, t.seconds, f" {t.field}={t.value:g}"
+        started = start(image, Config(model_preset(arch, lod=mips > 1), train, bits, bpp, cmd.allocation))
+        trainer, allocation = started.trainer, started.allocation
+        model_cfg = trainer.config.model
+        searched = (allocation or {}).get("seconds_on_losers", 0.0)
     else:
-        trainer = Trainer(image, cfg)
+        model_cfg = size_for_bpp(arch, budget, w, h, bits, lod=mips > 1)
+        cfg = Config(model_cfg, train, bits)
+        if tag == "+tuned":
+            from trainer.tuning import tune
+
+            t = tune(image, cfg)  # the winner comes part-trained
+            trainer, searched, tuned = t.trainer, t.seconds, f" {t.field}={t.value:g}"
+        else:
+            trainer = Trainer(image, cfg)
     trainer.run(every=10**9, with_weights=False)
     f = pack(trainer.model, bits, w, h, trainer.samples.mips)
     model = f.build()
@@ -302,7 +315,8 @@ def family_row(
         "seconds": round(trainer.elapsed + searched, 2),
         "steps": trainer.step_count,
         "steps_per_s": trainer.step_count / max(trainer.elapsed, 1e-9),
-        "config": desc + tuned,
+        "config": desc + tuned + (f" ({allocation['chosen']})" if allocation else ""),
+        "allocation": allocation,
         "psnr_levels": levels or None,
     }
 
@@ -312,13 +326,17 @@ def settings_key(cmd: BenchCommand) -> str:
         "size": cmd.size,
         "seconds": cmd.seconds,
         "bits": cmd.bits,
-        "mips": cmd.mips,
         "q": cmd.astc_quality,
         "seed": cmd.seed,
         "flip": cmd.flip,
         "flip_finish": DEFAULT_FLIP_FINISH,  # training recipe: results from another one are not reused
         "codec_decoder_bits": CODEC_DECODER_BITS,
     }
+    if "codec" in cmd.families:  # how the codec allocates its bits (a race, or one ladder)
+        from trainer.allocation import RACE_FRACTION
+        from trainer.config import CODEC_LADDERS
+
+        d["allocation"] = [cmd.allocation, RACE_FRACTION, CODEC_LADDERS] if cmd.allocation == "race" else cmd.allocation
     if cmd.tune:  # the search's recipe too ('+tuned' rows); runs without --tune keep their key
         from trainer.tuning import SEARCH_FRACTION
 
@@ -353,34 +371,42 @@ def bench_main(cmd: BenchCommand) -> int:
         (cmd.out / "cache").mkdir(parents=True, exist_ok=True)
     key = settings_key(cmd)
     variants = cmd.variants()
-    jobs = [(n, m, b, v) for n in images for v in variants for m in cmd.methods() for b in v[2]]
+    jobs = [(n, m, b, v) for v in variants for b in v[2] for m in cmd.methods() for n in images]
     bar = tqdm(
         total=len(jobs),
         unit="model",
         disable=(not sys.stderr.isatty()) if cmd.progress is None else not cmd.progress,
         file=sys.stderr,
     )
-    rows: list[dict] = []
-    for name, image in images.items():
-        cache = cmd.out / "cache" / f"{name}-{key}.json" if cmd.out is not None else None
-        done = json.loads(cache.read_text()) if cache is not None and cache.exists() else {}
-        before = len(done)
-        for suffix, mips, bpps in variants:
-            if "astc" + suffix not in done:
-                done["astc" + suffix] = astc_rows(name, image, cmd, mips)
+    caches = {n: cmd.out / "cache" / f"{n}-{key}.json" if cmd.out is not None else None for n in images}
+    done = {n: json.loads(c.read_text()) if c is not None and c.exists() else {} for n, c in caches.items()}
+
+    def keep(name: str) -> None:
+        if caches[name] is not None:
+            atomic_write(caches[name], json.dumps(done[name], default=float).encode())
+
+    # a whole rate over every texture before the next rate: an interrupted run has complete columns
+    for suffix, mips, bpps in variants:
+        tag_mips = f"{suffix}{mips}" if mips > 1 else ""  # cache entries name the mip count
+        for name, image in images.items():
+            if "astc" + tag_mips not in done[name]:
+                done[name]["astc" + tag_mips] = astc_rows(name, image, cmd, mips)
+                keep(name)
+        for bpp in bpps:
             for fam, tag in cmd.methods():
-                for bpp in bpps:
-                    k = f"{fam}{tag}{suffix}@{bpp:g}"
-                    if k not in done:
+                for name, image in images.items():
+                    k = f"{fam}{tag}{tag_mips}@{bpp:g}"
+                    if k not in done[name]:
                         bar.set_description(f"{name} {fam}{tag}{suffix} {bpp:g} bpp")
-                        done[k] = family_row(name, image, fam, bpp, cmd, mips, tag)
-                        if cache is not None:
-                            atomic_write(cache, json.dumps(done, default=float).encode())
+                        done[name][k] = family_row(name, image, fam, bpp, cmd, mips, tag)
+                        keep(name)
                     bar.update(1)
-        if cache is not None and len(done) != before:  # something new (ASTC rows) not yet written
-            atomic_write(cache, json.dumps(done, default=float).encode())
-        for suffix, _, bpps in variants:
-            rows += done["astc" + suffix] + [done[f"{m}{suffix}@{b:g}"] for m in cmd.method_names() for b in bpps]
+    rows: list[dict] = []
+    for name in images:
+        for suffix, mips, bpps in variants:
+            tag_mips = f"{suffix}{mips}" if mips > 1 else ""
+            rows += done[name]["astc" + tag_mips]
+            rows += [done[name][f"{m}{tag_mips}@{b:g}"] for m in cmd.method_names() for b in bpps]
     bar.close()
     print(format_psnr_table(rows, cmd))
     if cmd.out is not None:

@@ -33,6 +33,10 @@ CSV_COLUMNS = (
 )
 
 
+TIE_DB = 0.1
+"""PSNR differences to ASTC within this many dB count as ties (see README: the spread of one setting over seeds)."""
+
+
 def nearest_astc(rows: list[dict], texture: str, bpp: float, suffix: str | None = None) -> dict:
     astc = [
         r
@@ -77,6 +81,13 @@ def _variant_table(all_rows: list[dict], cmd: BenchCommand, suffix: str, mips: i
             cols[astc_label].append(a["psnr"])
             lines.append(" | ".join([f"{t[:28]:<28s}", *(f"{c:12.2f}" for c in cells)]))
         lines.append(" | ".join([f"{'mean':<28s}", *(f"{np.mean(v):12.2f}" for v in cols.values())]))
+        wtl = []
+        for fam in cmd.method_names():
+            w, t, lo, _ = win_tie_loss(
+                [(r, nearest_astc(rows, r["texture"], bpp * chain)) for r in _rows_at(rows, fam + suffix, bpp)]
+            )
+            wtl.append(f"{f'{w}/{t}/{lo}':>12s}")
+        lines.append(" | ".join([f"{'wins/ties/losses vs ASTC':<28s}", *wtl, f"{'-':>12s}"]))
         bpp_cells = []
         for fam in cmd.method_names():
             fr = [r for r in rows if r["method"] == fam + suffix and r["target_bpp"] == bpp]
@@ -89,6 +100,10 @@ def _variant_table(all_rows: list[dict], cmd: BenchCommand, suffix: str, mips: i
             rate.append(f"{np.median([r['steps_per_s'] for r in fr]):12.1f}")
         lines.append(" | ".join([f"{'steps/s (median)':<28s}", *rate, f"{'-':>12s}"]))
     return "\n".join(lines)
+
+
+def _rows_at(rows: list[dict], method: str, bpp: float) -> list[dict]:
+    return [r for r in rows if r["method"] == method and r["target_bpp"] == bpp]
 
 
 def write_outputs(rows: list[dict], cmd: BenchCommand) -> None:
@@ -138,7 +153,7 @@ def summary_markdown(rows: list[dict], cmd: BenchCommand) -> str:
                 f" | {np.mean([r['ssim'] for r in rs]):.4f} | "
                 f"{(f'{np.mean(flips):.4f}' if flips else 'n/a')} | {worst['texture']} ({worst['psnr']:.2f}) |"
             )
-    out += ["", *versus_astc(rows, cmd)]
+    out += ["", *versus_astc(rows, cmd), "", *monotonicity(rows)]
     out.append("\n" + format_psnr_table(rows, cmd).strip().replace("\n", "\n    ") + "\n")
     return "\n".join(out)
 
@@ -147,9 +162,11 @@ def versus_astc(rows: list[dict], cmd: BenchCommand) -> list[str]:
     """Each method against ASTC at the nearest bpp (its whole mip chain for mip-aware rows), texture by texture."""
     out = [
         f"## Against ASTC (astcenc {preset_name(cmd.astc_quality)}) at the nearest bpp\n",
-        "| method | target bpp | ASTC block | mean PSNR - ASTC (dB) | PSNR wins | mean FLIP | ASTC mean FLIP "
-        "| FLIP wins |",
-        "|---|---|---|---|---|---|---|---|",
+        f"Per texture: a win is ahead of ASTC by more than {TIE_DB:g} dB, a loss behind by more, a tie within it "
+        "(the run-to-run noise of one seed); the worst loss is the largest PSNR deficit.\n",
+        "| method | target bpp | ASTC block | mean PSNR - ASTC (dB) | PSNR wins / ties / losses | worst (dB) "
+        "| mean FLIP | ASTC mean FLIP | FLIP wins |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for suffix, mips, bpps in cmd.variants():
         chain = 4 / 3 if mips > 1 else 1
@@ -160,16 +177,43 @@ def versus_astc(rows: list[dict], cmd: BenchCommand) -> list[str]:
                     continue
                 pairs = [(r, nearest_astc(rows, r["texture"], bpp * chain, suffix)) for r in rs]
                 diff = np.mean([r["psnr"] - a["psnr"] for r, a in pairs])
-                wins = sum(r["psnr"] >= a["psnr"] for r, a in pairs)
+                w, t, lo, worst = win_tie_loss(pairs)
                 fl = [(r["flip"], a["flip"]) for r, a in pairs if r["flip"] is not None and a["flip"] is not None]
                 f_me = f"{np.mean([f[0] for f in fl]):.4f}" if fl else "n/a"
                 f_astc = f"{np.mean([f[1] for f in fl]):.4f}" if fl else "n/a"
                 f_wins = f"{sum(f[0] <= f[1] for f in fl)}/{len(fl)}" if fl else "n/a"
                 out.append(
-                    f"| {fam + suffix} | {bpp:g} | {pairs[0][1]['config']} | {diff:+.2f} | {wins}/{len(pairs)} "
-                    f"| {f_me} | {f_astc} | {f_wins} |"
+                    f"| {fam + suffix} | {bpp:g} | {pairs[0][1]['config']} | {diff:+.2f} | {w} / {t} / {lo} "
+                    f"| {worst} | {f_me} | {f_astc} | {f_wins} |"
                 )
     return out
+
+
+def monotonicity(rows: list[dict]) -> list[str]:
+    """Per method and texture: every pair of rates where the higher one scored lower PSNR by more than TIE_DB."""
+    out = ["## Rate-distortion per texture\n"]
+    for m in dict.fromkeys(r["method"] for r in rows if not r["method"].startswith("astc")):
+        bad = []
+        for t in dict.fromkeys(r["texture"] for r in rows):
+            pts = sorted((r["bpp"], r["psnr"], r["target_bpp"]) for r in rows if r["method"] == m and r["texture"] == t)
+            for i, lo in enumerate(pts):
+                for hi in pts[i + 1 :]:
+                    if hi[1] < lo[1] - TIE_DB:
+                        bad.append(f"{t} {hi[2]:g} bpp {hi[1]:.2f} dB < {lo[2]:g} bpp {lo[1]:.2f} dB")
+        rates = len({r["target_bpp"] for r in rows if r["method"] == m})
+        if rates < 2:
+            continue
+        out.append(f"- {m}: " + ("monotonic on every texture (within the tie band)" if not bad else "; ".join(bad)))
+    return out if len(out) > 1 else []
+
+
+def win_tie_loss(pairs: list[tuple[dict, dict]]) -> tuple[int, int, int, str]:
+    """(wins, ties, losses, "worst difference (texture)") of (row, ASTC row) pairs on PSNR, ties within TIE_DB."""
+    d = [(r["psnr"] - a["psnr"], r["texture"]) for r, a in pairs]
+    wins = sum(x > TIE_DB for x, _ in d)
+    losses = sum(x < -TIE_DB for x, _ in d)
+    low = min(d)
+    return wins, len(d) - wins - losses, losses, f"{low[0]:+.2f} ({low[1]})"
 
 
 def write_plots(rows: list[dict], cmd: BenchCommand) -> None:

@@ -222,6 +222,7 @@ def add_training_arguments(p: argparse.ArgumentParser, seconds_default: str = "3
     for name in ("seed", "threads"):
         add_setting(t, TrainConfig, name, with_default=True)
     add_setting(t, Config, "bpp", note=f"; default {DEFAULT_BPP:g}, unless sizes are given")
+    add_setting(t, Config, "allocation", with_default=True)
 
 
 def config_from_args(a: argparse.Namespace, seconds: float) -> Config:
@@ -243,7 +244,7 @@ def config_from_args(a: argparse.Namespace, seconds: float) -> Config:
         seed=a.seed,
         threads=a.threads,
     )
-    return Config(model, train, a.bits, bpp).validate()
+    return Config(model, train, a.bits, bpp, a.allocation).validate()
 
 
 def train_parser() -> ArgumentParser:
@@ -278,28 +279,45 @@ def train_main(cmd: TrainCommand) -> int:
     image = load_image(cmd.texture)
     h, w = image.shape[:2]
     config = cmd.config
+    allocation = None
     if config.bpp is not None:
-        from trainer.sizing import config_bits, rate_budget, resolve
+        from trainer import allocation as alloc
+        from trainer.sizing import config_bits, rate_budget
 
-        config = resolve(config, w, h)
+        started = alloc.start(image, config)  # sizes the family; the codec races its candidate allocations
+        trainer, allocation = started.trainer, started.allocation
+        config = trainer.config
         rate = cmd.config.bpp
         budget = rate_budget(rate, w, h, config.train.mips)
         chain = f", with mips: ASTC's mip chain at {budget:.3f} bpp" if budget != rate else ""
         got = config_bits(config.model, config.bits) / (w * h)
         print(f"texinr-train: sized {config.model.arch} to {got:.3f} bpp (rate {rate:g}{chain})")
+        if allocation is not None:
+            print(f"texinr-train: {alloc.describe(allocation)}")
     tuned = None
     if cmd.tune:
         from trainer.tuning import tune
 
+        if allocation is not None and allocation.get("tried"):  # the allocation race's time is spent
+            tc = config.train
+            spent = (
+                {"steps": max(1, tc.steps - trainer.step_count)}
+                if tc.steps is not None
+                else {"seconds": max(1e-3, tc.seconds - trainer.elapsed)}
+            )
+            config = dataclasses.replace(config, train=dataclasses.replace(tc, **spent))
         tuned = tune(image, config)
         config = tuned.config
         tried = ", ".join(f"{v:g}: {10 * np.log10(1 / max(loss, 1e-12)):.2f} dB" for v, loss in tuned.tried)
         print(f"texinr-train: tuned {tuned.field} = {tuned.value:g}, {tuned.seconds:.1f} s on the others ({tried})")
-    trainer = tuned.trainer if tuned is not None else Trainer(image, config)
+        trainer = tuned.trainer
+    elif config.bpp is None and cmd.config.bpp is None:
+        trainer = Trainer(image, config)
     _run_with_progress(trainer, cmd.progress)
     tc = config.train
     train_info = {
         **tc.to_dict(),
+        "allocation": allocation,
         "tuned": None if tuned is None else {"field": tuned.field, "value": tuned.value, "tried": tuned.tried},
         "steps_done": trainer.step_count,
         "seconds_done": round(trainer.elapsed, 3),

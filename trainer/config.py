@@ -48,6 +48,22 @@ DEFAULT_BPP = 2.0
 """One default everywhere (texinr-train, texinr-view, the window): the codec at ASTC 8x8's rate, with mips."""
 
 
+CODEC_LADDERS = {
+    "fine": ((4, 4), (2, 2), (1, 1)),
+    "mid": ((4, 4), (2, 2)),
+}
+"""The codec's fine grids as (texels per cell, bits), in the order sizing grows them. "fine": a 4-bit grid at 1/4
+of the texture's resolution, a 2-bit grid at 1/2 and a 1-bit grid at full resolution. Measured on astronaut 512^2
+at 2 bpp (40 s): spending the bits on finer, shallower grids beats coarser, deeper ones (33.3 dB for
+512x1x1,256x1x2,128x1x4,32x8x4 against 32.9 dB for 256x2x2,128x3x4,32x8x4). "mid" stops at 1/2 resolution and
+spends the full-resolution grid's bits on more channels there: smooth textures, where a 1-bit grid per texel
+carries mostly noise, and short budgets (fewer latents learn in fewer steps). Which one wins depends on the
+texture: trainer/allocation.py races them."""
+DEFAULT_LADDER = "fine"
+ALLOCATIONS = ("race", *CODEC_LADDERS)
+"""How the codec spreads a bit rate over its grids: one ladder, or a race among all of them (the default)."""
+
+
 def parse_codec_grids(spec: str) -> list[tuple[int, int, int]]:
     """ "RESxCHANNELSxBITS,..." -> [(res, channels, bits), ...]: one latent grid per item, in feature order.
 
@@ -246,6 +262,12 @@ class Config:
         "bit rate: size the family to this many bits per pixel of the texture; with mips, to what ASTC at the block "
         "of nearest bpp spends on its mip chain (trainer.sizing.resolve)",
         *BPP_RANGE,
+    )
+    allocation: str = setting(
+        "race",
+        "codec with a bit rate: how its bits are spread over the grids; 'race' trains each candidate allocation "
+        "for a share of the budget and keeps the best (trainer/allocation.py), or one fixed ladder",
+        choices=ALLOCATIONS,
     )
 
     def validate(self) -> Config:

@@ -10,7 +10,7 @@ import dataclasses
 
 import torch
 
-from trainer.config import Config, ModelConfig, format_codec_grids, model_preset
+from trainer.config import CODEC_LADDERS, DEFAULT_LADDER, Config, ModelConfig, format_codec_grids, model_preset
 from trainer.errors import TexinrError
 from trainer.modelfile import codec_bits
 from trainer.models import TextureField
@@ -50,10 +50,17 @@ def _search_int(make, lo: int, hi: int, target: int, bits: int) -> ModelConfig:
 
 
 def size_for_bpp(
-    arch: str, bpp: float, width: int, height: int, bits: int = 16, lod: bool = False, **overrides
+    arch: str,
+    bpp: float,
+    width: int,
+    height: int,
+    bits: int = 16,
+    lod: bool = False,
+    ladder: str = DEFAULT_LADDER,
+    **overrides,
 ) -> ModelConfig:
     """A config of family `arch` (its preset, with `overrides`) whose payload is bpp * width * height bits."""
-    return size_model(model_preset(arch, lod=lod, **overrides), bpp, width, height, bits)
+    return size_model(model_preset(arch, lod=lod, **overrides), bpp, width, height, bits, ladder)
 
 
 def rate_budget(rate: float, width: int, height: int, mips: int) -> float:
@@ -66,22 +73,27 @@ def rate_budget(rate: float, width: int, height: int, mips: int) -> float:
 
 def resolve(config: Config, width: int, height: int) -> Config:
     """Every derived setting, in one place: the LOD input follows mips > 1, and a config with a bit rate
-    (`config.bpp`) gets its family sized to rate_budget() for this texture. The result has its sizes fixed
-    (bpp None), so resolving it again changes nothing."""
+    (`config.bpp`) gets its family sized to rate_budget() for this texture, the codec along the ladder its
+    `allocation` names ("race" is decided by trainer.allocation, which resolves each candidate; resolved directly
+    it takes DEFAULT_LADDER). The result has its sizes fixed (bpp None), so resolving it again changes nothing."""
     model = dataclasses.replace(config.model, lod=config.train.mips > 1)
     if config.bpp is not None:
-        model = size_model(model, rate_budget(config.bpp, width, height, config.train.mips), width, height, config.bits)
+        ladder = config.allocation if config.allocation in CODEC_LADDERS else DEFAULT_LADDER
+        budget = rate_budget(config.bpp, width, height, config.train.mips)
+        model = size_model(model, budget, width, height, config.bits, ladder)
     return dataclasses.replace(config, model=model, bpp=None).validate()
 
 
-def size_model(base: ModelConfig, bpp: float, width: int, height: int, bits: int = 16) -> ModelConfig:
+def size_model(
+    base: ModelConfig, bpp: float, width: int, height: int, bits: int = 16, ladder: str = DEFAULT_LADDER
+) -> ModelConfig:
     """`base` with its family's sizes chosen so that its payload is bpp * width * height bits (within TOLERANCE);
     the settings sizing does not choose (depth, omega0, ..., the codec's decoder width) are kept.
 
     MLP families (relu, siren, fourier) keep their preset depth and grow the width. The hash grid keeps 2 features
     and a 2 x 32 decoder, takes the most levels (up to 16) and the largest power-of-two table that fit, and fills
     the rest with decoder width. The latent grid keeps its levels and channels (finest = 4 x coarsest) and grows
-    its resolution. The codec: see _size_codec.
+    its resolution. The codec: see _size_codec (along `ladder`, a key of CODEC_LADDERS).
     """
     target = round(bpp * width * height)
     arch = base.arch
@@ -99,7 +111,7 @@ def size_model(base: ModelConfig, bpp: float, width: int, height: int, bits: int
             r = cfg.grid_finest_res if config_bits(cfg, bits) <= target else max(4, cfg.grid_finest_res - 1)
             cfg = _search_int(lambda w: dataclasses.replace(make(r), width=w), 4, 256, target, bits)
     elif arch == "codec":
-        cfg = _size_codec(base, target, bits, side)
+        cfg = _size_codec(base, target, bits, side, CODEC_LADDERS[ladder])
     else:
         cfg = _size_hashgrid(base, target, bits, side)
     got = config_bits(cfg, bits)
@@ -135,23 +147,18 @@ def _size_hashgrid(base: ModelConfig, target: int, bits: int, side: int) -> Mode
     return best or base
 
 
-CODEC_LADDER = ((4, 4), (2, 2), (1, 1))
-"""The codec's fine grids as (texels per cell, bits): a 4-bit grid at 1/4 of the texture's resolution, a 2-bit
-grid at 1/2 and a 1-bit grid at full resolution. Measured on astronaut 512^2 at 2 bpp (40 s): spending the bits
-on finer, shallower grids beats coarser, deeper ones (33.3 dB for 512x1x1,256x1x2,128x1x4,32x8x4 against 32.9 dB
-for 256x2x2,128x3x4,32x8x4)."""
 CODEC_MAX_CHANNELS = 8
 CODEC_GREEDY_COARSE_CHANNELS = 4
 CODEC_COARSE = (16, 4)
 """A coarse 4-bit grid at 1/16 resolution carries smooth colour; its channel count (1-32) fills the budget."""
 
 
-def _size_codec(base: ModelConfig, target: int, bits: int, side: int) -> ModelConfig:
+def _size_codec(base: ModelConfig, target: int, bits: int, side: int, ladder) -> ModelConfig:
     """Grids for a target: start from the coarse grid (4 channels), add one channel at a time to the fine grids in
-    ladder order (1/4, 1/2, full resolution, again ...) while it fits, then tune the coarse grid's channels and the
-    decoder width to land nearest the target."""
+    ladder order (e.g. 1/4, 1/2, full resolution, again ...) while it fits, then tune the coarse grid's channels and
+    the decoder width to land nearest the target."""
     coarse_res = max(1, side // CODEC_COARSE[0])
-    fine = [[max(1, side // step), 0, b] for step, b in CODEC_LADDER]
+    fine = [[max(1, side // step), 0, b] for step, b in ladder]
 
     def make(fine_levels, coarse_ch, width=base.width):
         levels = sorted((tuple(lv) for lv in fine_levels if lv[1] > 0), reverse=True)

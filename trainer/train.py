@@ -63,6 +63,7 @@ class FitResult:
     snapshot: Snapshot
     history: list[tuple[int, float, float]] = field(default_factory=list)  # (step, elapsed, loss)
     events: list[str] = field(default_factory=list)
+    allocation: dict | None = None  # the codec's allocation race (trainer.allocation), when it was sized to a rate
 
 
 MAX_PARAMETERS = 50_000_000
@@ -282,11 +283,15 @@ def fit(
     on_snapshot: Callable[[Snapshot], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> FitResult:
-    """Pure function of (image, config): train and return the model with its last snapshot."""
-    trainer = Trainer(rgb01, config)
+    """Pure function of (image, config): train and return the model with its last snapshot (the codec sized to a
+    rate first races its candidate allocations: trainer.allocation)."""
+    from trainer.allocation import start
+
+    started = start(rgb01, config)
+    trainer = started.trainer
     snap = trainer.run(on_snapshot, cancel)
     trainer.model.eval()
-    return FitResult(trainer.model, snap, trainer.history, trainer.events)
+    return FitResult(trainer.model, snap, trainer.history, trainer.events, started.allocation)
 
 
 @torch.no_grad()

@@ -59,29 +59,45 @@ def _base_loss(trainer) -> float:
     return float(np.mean((out - trainer.samples.pyramid[0]) ** 2))
 
 
-def tune(rgb01: np.ndarray, config: Config, fraction: float = SEARCH_FRACTION) -> TuneResult:
-    """Race the candidates; returns the winner part-trained, its budget reduced by what the losers used."""
+@dataclass(frozen=True)
+class RaceResult:
+    index: int  # of the winner among the configs raced
+    trainer: object  # the winner's Trainer, part-trained, its budget reduced by the losers' time: run() it to finish
+    losses: tuple[float, ...]  # per candidate, mean squared error over the whole base level after its share
+    seconds: float  # spent on the losers (charged to the budget; the winner's own share is in trainer.elapsed)
+
+
+def race(rgb01: np.ndarray, configs: list[Config], fraction: float) -> RaceResult:
+    """Train every config for an equal share of `fraction` of the (common) budget, each with the whole budget's
+    schedule; the one with the lowest loss on the whole base level goes on from where it stands, with the budget
+    reduced by what the losers used."""
     from trainer.train import Trainer
 
-    tc = config.train
-    name, values = candidates(config, max(rgb01.shape[:2]))
-    share = fraction / len(values)
+    tc = configs[0].train
+    share = fraction / len(configs)
     share_steps = max(1, int(tc.steps * share)) if tc.steps is not None else None
     runs = []
-    for v in values:
-        trainer = Trainer(rgb01, _with(config, name, v))  # the whole budget's schedule: the winner just goes on
+    for cfg in configs:
+        trainer = Trainer(rgb01, cfg)  # the whole budget's schedule: the winner just goes on
         while not trainer.done and (
             trainer.step_count < share_steps if share_steps is not None else trainer.elapsed < tc.seconds * share
         ):
             trainer.step()
-        loss = _base_loss(trainer) if np.isfinite(trainer.loss) else float("inf")
-        runs.append((v, loss, trainer))
-    best, _, winner = min(runs, key=lambda r: r[1])
-    losers = [r[2] for r in runs if r[2] is not winner]
+        runs.append((_base_loss(trainer) if np.isfinite(trainer.loss) else float("inf"), trainer))
+    best = min(range(len(runs)), key=lambda i: runs[i][0])
+    winner = runs[best][1]
+    losers = [t for i, (_, t) in enumerate(runs) if i != best]
     if tc.steps is not None:
         rest = dataclasses.replace(winner.config.train, steps=max(1, tc.steps - sum(t.step_count for t in losers)))
     else:
         rest = dataclasses.replace(winner.config.train, seconds=max(1e-3, tc.seconds - sum(t.elapsed for t in losers)))
     winner.config = dataclasses.replace(winner.config, train=rest)
-    tried = tuple((v, loss) for v, loss, _ in runs)
-    return TuneResult(winner.config, winner, name, tried, best, sum(t.elapsed for t in losers))
+    return RaceResult(best, winner, tuple(loss for loss, _ in runs), sum(t.elapsed for t in losers))
+
+
+def tune(rgb01: np.ndarray, config: Config, fraction: float = SEARCH_FRACTION) -> TuneResult:
+    """Race the candidates; returns the winner part-trained, its budget reduced by what the losers used."""
+    name, values = candidates(config, max(rgb01.shape[:2]))
+    r = race(rgb01, [_with(config, name, v) for v in values], fraction)
+    tried = tuple(zip(values, r.losses, strict=True))
+    return TuneResult(r.trainer.config, r.trainer, name, tried, values[r.index], r.seconds)

@@ -15,7 +15,7 @@ def test_quick_bench_writes_results_and_resumes(tmp_path, capsys):
     argv = [
         "--quick",
         "--seconds",
-        "1",
+        "2",
         "--size",
         "128",
         "--families",
@@ -83,9 +83,11 @@ def test_against_astc_counts_psnr_and_flip_wins_per_texture(tmp_path):
         row("b", "codec", 2, 39.0, 0.03),  # loses PSNR, wins FLIP
         row("c", "astc", 2.0, 35.0, 0.05, "8x8"),
         row("c", "codec", 2, 35.5, 0.045),  # wins both
+        row("d", "astc", 2.0, 33.0, 0.05, "8x8"),
+        row("d", "codec", 2, 32.95, 0.05),  # a tie: within TIE_DB
     ]
     line = next(x for x in versus_astc(rows, cmd) if x.startswith("| codec | 2 |"))
-    assert line == "| codec | 2 | 8x8 | +0.17 | 2/3 | 0.0450 | 0.0467 | 2/3 |"
+    assert line == "| codec | 2 | 8x8 | +0.11 | 2 / 1 / 1 | -1.00 (b) | 0.0462 | 0.0475 | 3/4 |"
 
 
 def test_out_that_is_a_file_is_refused_before_any_work(tmp_path):
@@ -96,3 +98,19 @@ def test_out_that_is_a_file_is_refused_before_any_work(tmp_path):
             parse_bench(["--quick", "--out", str(out)])
     assert a_file.read_text() == "keep me"
     parse_bench(["--quick", "--out", str(tmp_path / "new" / "deeper")])  # folders still to be made are fine
+
+
+def test_rate_distortion_report_names_every_texture_where_more_bits_scored_less():
+    from trainer.bench_report import monotonicity
+
+    def row(texture, bpp, psnr):
+        return {"texture": texture, "method": "codec", "target_bpp": bpp, "bpp": bpp, "psnr": psnr}
+
+    rows = [row("a", 0.89, 30.0), row("a", 2.0, 33.0), row("a", 3.56, 32.95)]  # within the tie band
+    assert monotonicity(rows) == [
+        "## Rate-distortion per texture\n",
+        "- codec: monotonic on every texture (within the tie band)",
+    ]
+    rows.append(row("b", 0.89, 48.45))
+    rows.append(row("b", 2.0, 44.85))
+    assert monotonicity(rows)[1] == "- codec: b 2 bpp 44.85 dB < 0.89 bpp 48.45 dB"

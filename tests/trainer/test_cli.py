@@ -55,6 +55,7 @@ def assert_one_line_error(rc, captured, prog="texinr-train"):
 def test_bad_inputs_get_one_line_and_exit_2_and_write_nothing(tmp_path, texture, capsys):
     (tmp_path / "text.png").write_text("not an image at all")
     Image.new("RGB", (1, 1)).save(tmp_path / "one.png")
+    Image.new("RGB", (16, 16)).save(tmp_path / "small.png")
     png_header_only(tmp_path / "huge.png", 16384, 16384)
     out = tmp_path / "out.texinr"
     cases = {
@@ -82,12 +83,15 @@ def test_bad_inputs_get_one_line_and_exit_2_and_write_nothing(tmp_path, texture,
         "unknown ASTC preset": [texture, "-o", out, "--astc-preset", "ultra"],
         "preset and quality": [texture, "-o", out, "--astc-preset", "fast", "--astc-quality", "50"],
         "quality 101": [texture, "-o", out, "--astc-quality", "101"],
+        "unknown allocation": [texture, "-o", out, "--allocation", "coarse"],
+        "16x16 at the default rate": [tmp_path / "small.png", "-o", out],
+        "16x16 below every allocation": [tmp_path / "small.png", "-o", out, "--bpp", "0.89", "--mips", "1"],
     }
     for why, argv in cases.items():
         rc, cap = train(argv, capsys)
         assert_one_line_error(rc, cap)
         assert not out.exists(), why
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["huge.png", "one.png", "tex.png", "text.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["huge.png", "one.png", "small.png", "tex.png", "text.png"]
 
 
 def test_train_then_decode(tmp_path, texture, capsys):
@@ -157,6 +161,26 @@ def test_codec_sized_to_a_bpp_and_tuned(tmp_path, capsys):
     assert "sized codec to" in cap.out and "tuned lr = " in cap.out
     rc, cap = decode([out, tmp_path / "c.png"], capsys)
     assert rc == 0 and Image.open(tmp_path / "c.png").size == (64, 64)
+
+
+def test_codec_races_its_allocations_and_the_file_says_which_won(tmp_path, capsys):
+    from trainer.config import CODEC_LADDERS
+    from trainer.modelfile import load
+
+    p = tmp_path / "tex256.png"
+    Image.fromarray((random_image(256, 256) * 255).astype(np.uint8)).save(p)
+    out = tmp_path / "c.texinr"
+    rc, cap = train([p, "-o", out, "--mips", "1", "--steps", "20", "--threads", "1"], capsys)
+    assert rc == 0, cap.err
+    assert "won the race (fine " in cap.out and "mid " in cap.out
+    alloc = load(out).train["allocation"]
+    assert alloc["mode"] == "race" and alloc["chosen"] in CODEC_LADDERS
+    assert [t["ladder"] for t in alloc["tried"]] == list(CODEC_LADDERS)
+    assert load(out).model_config.codec_grids == alloc["grids"]
+    rc, cap = train([p, "-o", out, "--mips", "1", "--steps", "5", "--allocation", "mid"], capsys)
+    fixed = load(out)
+    assert rc == 0 and fixed.train["allocation"]["mode"] == "fixed" and fixed.train["allocation"]["chosen"] == "mid"
+    assert "128x" in fixed.model_config.codec_grids and "256x" not in fixed.model_config.codec_grids
 
 
 def test_astc_preset_and_quality_options():

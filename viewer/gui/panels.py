@@ -16,9 +16,11 @@ from trainer.config import (
     ARCH_NAMES,
     ARCHS,
     BPP_RANGE,
+    CODEC_LADDERS,
     DEFAULT_BATCH,
     DEFAULT_BPP,
     DEFAULT_FLIP_FINISH,
+    DEFAULT_LADDER,
     FAMILY_OPTIONS,
     Config,
     model_preset,
@@ -188,6 +190,21 @@ def draw_rate_control(state: ViewerState, send) -> None:
         imgui.text_disabled(
             f"with {mips} mips: sized to ASTC's chain, {rate_budget(state.edit.bpp, w, h, mips):.3f} bpp"
         )
+    if state.edit.model.arch == "codec":
+        draw_allocation(state, send)
+
+
+def draw_allocation(state: ViewerState, send) -> None:
+    """The codec's allocation of its bits. The window trains one ladder (texinr-train and the bench race them:
+    a race would hold back the first weights); "race" shows as the ladder it resolves to here."""
+    ladders = list(CODEC_LADDERS)
+    current = state.edit.allocation if state.edit.allocation in CODEC_LADDERS else DEFAULT_LADDER
+    changed, i = imgui.combo("allocation", ladders.index(current), ladders)
+    if imgui.is_item_hovered():
+        imgui.set_tooltip("how the bits are spread over the latent grids (texinr-train races these)")
+    if changed and ladders[i] != current:
+        state.edit = dataclasses.replace(state.edit, allocation=ladders[i])
+        apply_config(state, send)
 
 
 def draw_network_panel(state: ViewerState, send) -> None:
