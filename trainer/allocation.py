@@ -4,8 +4,9 @@ Sizing (trainer/sizing.py) can spread a bit rate over the codec's grids along se
 "fine" ends in a 1-bit grid at the texture's full resolution, "mid" stops at half resolution with more channels
 there. Which is better depends on the texture (sharp photographs want the fine grid, smooth or noisy colour maps
 the other). With `allocation="race"` (the default) every candidate, sized to the same bits, trains for an equal
-share of RACE_FRACTION of the budget under the whole budget's schedule; the one with the lowest error on the whole
-base level goes on training from where it stands, and the losers' time is charged to the budget (the race costs
+share of RACE_FRACTION of the budget under the whole budget's schedule; the one with the lowest training error over
+the second half of its share (a coarser ladder must be RACE_MARGIN ahead of a finer one) goes on training from where
+it stands, and the losers' time is charged to the budget (the race costs
 RACE_FRACTION * (n - 1) / n of it: 10 % with two candidates). The allocation chosen, and what each candidate
 scored, go into the `.texinr` header (`train.allocation`).
 """
@@ -22,6 +23,11 @@ from trainer.errors import TexinrError
 
 RACE_FRACTION = 0.2
 """Share of the budget the candidates train for, all together; the winner keeps its own share."""
+RACE_MARGIN = 0.1
+"""A later ladder (coarser: CODEC_LADDERS is in order of preference) replaces the finer one only when its error
+is at least 10 % lower (0.46 dB). Early in a run the coarser allocation learns faster and the finer one catches up
+later: on astronaut at 2 bpp, 120 s, "mid" was 4.5 % ahead after 10 % of the budget and 0.31 dB behind at the
+end; on Metal055A it was 45 % ahead and 0.97 dB ahead at the end."""
 
 
 @dataclass
@@ -70,7 +76,7 @@ def start(rgb01: np.ndarray, config: Config) -> Start:
         return Start(Trainer(rgb01, cfg), {"mode": "race", "chosen": name, "grids": cfg.model.codec_grids, "tried": []})
     from trainer.tuning import race
 
-    r = race(rgb01, [c for _, c in cands], RACE_FRACTION)
+    r = race(rgb01, [c for _, c in cands], RACE_FRACTION, averaged=True, margin=RACE_MARGIN)
     tried = [
         {"ladder": name, "grids": c.model.codec_grids, "mse": loss}
         for (name, c), loss in zip(cands, r.losses, strict=True)
@@ -81,6 +87,7 @@ def start(rgb01: np.ndarray, config: Config) -> Start:
         "grids": cands[r.index][1].model.codec_grids,
         "tried": tried,
         "race_fraction": RACE_FRACTION,
+        "race_margin": RACE_MARGIN,
         "seconds_on_losers": round(r.seconds, 3),
     }
     return Start(r.trainer, info)

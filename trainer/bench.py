@@ -4,8 +4,11 @@ For each texture (resized to --size): ASTC at every square block size, and each 
 target bpp (trainer.sizing) and trained for --seconds. With --mips N, also mip-aware variants (the model fits N
 levels with t as input; ASTC stores its whole mip chain) at the --mips-bpp targets. Prints PSNR tables (families x
 textures, ASTC at the block of nearest bpp beside them) and, with --out, writes results.csv, results.json,
-summary.md and PSNR / SSIM / FLIP-against-bpp plots (mip-aware variants in their own *_mips.png). Results are kept
-per texture under OUT/cache, so an interrupted run resumes.
+summary.md and PSNR / SSIM / FLIP-against-bpp plots (mip-aware variants in their own *_mips.png), with wins / ties /
+losses against ASTC per rate, the worst loss, and every texture where more bits scored less. Rates run one at a time
+over every texture; results are kept per texture under OUT/cache (keyed by the settings that change them), so an
+interrupted run resumes and a later run with more rates or --mips adds to it. The codec races its candidate
+allocations per texture unless --allocation names one (trainer/allocation.py).
 
 The codec's decoder is always stored as fp16 (its latents at their own 1-8 bits; an int8 decoder lost up to 4.7 dB,
 README); --bits sets the other families' precision.
@@ -322,6 +325,8 @@ def family_row(
 
 
 def settings_key(cmd: BenchCommand) -> str:
+    from trainer.train import RECIPE
+
     d = {
         "size": cmd.size,
         "seconds": cmd.seconds,
@@ -331,6 +336,7 @@ def settings_key(cmd: BenchCommand) -> str:
         "flip": cmd.flip,
         "flip_finish": DEFAULT_FLIP_FINISH,  # training recipe: results from another one are not reused
         "codec_decoder_bits": CODEC_DECODER_BITS,
+        "recipe": RECIPE,
     }
     if "codec" in cmd.families:  # how the codec allocates its bits (a race, or one ladder)
         from trainer.allocation import RACE_FRACTION

@@ -81,13 +81,15 @@ def _variant_table(all_rows: list[dict], cmd: BenchCommand, suffix: str, mips: i
             cols[astc_label].append(a["psnr"])
             lines.append(" | ".join([f"{t[:28]:<28s}", *(f"{c:12.2f}" for c in cells)]))
         lines.append(" | ".join([f"{'mean':<28s}", *(f"{np.mean(v):12.2f}" for v in cols.values())]))
-        wtl = []
+        wtl, worst = [], []
         for fam in cmd.method_names():
-            w, t, lo, _ = win_tie_loss(
+            w, t, lo, low = win_tie_loss(
                 [(r, nearest_astc(rows, r["texture"], bpp * chain)) for r in _rows_at(rows, fam + suffix, bpp)]
             )
             wtl.append(f"{f'{w}/{t}/{lo}':>12s}")
+            worst.append(f"{low.split()[0]:>12s}")
         lines.append(" | ".join([f"{'wins/ties/losses vs ASTC':<28s}", *wtl, f"{'-':>12s}"]))
+        lines.append(" | ".join([f"{'worst vs ASTC (dB)':<28s}", *worst, f"{'-':>12s}"]))
         bpp_cells = []
         for fam in cmd.method_names():
             fr = [r for r in rows if r["method"] == fam + suffix and r["target_bpp"] == bpp]

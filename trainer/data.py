@@ -157,6 +157,7 @@ class TextureSamples:
         self.uv01 = torch.cat(uvs)
         self.t = torch.cat(ts)
         self.rgb = torch.cat(rgbs)
+        self._packed = torch.cat([self.uv01, self.t, self.rgb], dim=1)  # one gather per batch instead of three
         self.level_id = torch.cat(level_ids)
         self.level_size = torch.tensor([[lv.image.shape[1], lv.image.shape[0]] for lv in self.levels])
 
@@ -166,9 +167,10 @@ class TextureSamples:
     def batch(self, n: int, generator: torch.Generator, jitter: bool = False):
         """n random samples (uv01 (n,2), t (n,1), rgb (n,3)); jitter moves each within its pixel, target bilinear."""
         idx = torch.randint(0, len(self), (n,), generator=generator)
-        uv01, t = self.uv01[idx], self.t[idx]
         if not jitter:
-            return uv01, t, self.rgb[idx]
+            rows = self._packed[idx]
+            return rows[:, 0:2], rows[:, 2:3], rows[:, 3:6]
+        uv01, t = self.uv01[idx], self.t[idx]
         lid = self.level_id[idx]
         size = self.level_size[lid].float()
         uv01 = uv01 + (torch.rand(n, 2, generator=generator) - 0.5) / size

@@ -27,6 +27,9 @@ from trainer.data import TextureSamples, pixel_centres_uv01
 from trainer.metrics import psnr_from_mse
 from trainer.models import TextureField, build_model
 
+RECIPE = 2
+"""Revision of the training code's results: raise it when a change moves what a run reaches (the bench keeps its
+cached results per recipe). 2: fused Adam, one gather per batch (about 5-10 % more steps per second)."""
 DIVERGED_LOSS = 10.0
 """Mean squared error on [0, 1] colours; predicting mid-grey everywhere scores at most 0.25."""
 LR_DROP = 0.25
@@ -122,7 +125,7 @@ class Trainer:
         params = self.model.parameters()
         if self.config.train.optimizer == "rprop":
             return torch.optim.Rprop(params, lr=self.base_lr)
-        return torch.optim.Adam(params, lr=self.base_lr, betas=(0.9, 0.99), eps=1e-15)
+        return torch.optim.Adam(params, lr=self.base_lr, betas=(0.9, 0.99), eps=1e-15, fused=True)
 
     def _copy_state(self):
         return (self.step_count, copy.deepcopy(self.model.state_dict()), copy.deepcopy(self.optimizer.state_dict()))
