@@ -324,6 +324,28 @@ def family_row(
     }
 
 
+def check_sizes(cmd: BenchCommand) -> None:
+    """Size every (family, rate, variant) for --size, as the runs will (meta device: no memory, no training);
+    raises the sizing error of the first one that cannot be reached."""
+    from trainer import astc
+    from trainer.allocation import candidates
+    from trainer.sizing import resolve, size_for_bpp
+
+    s = cmd.size
+    for _, mips, bpps in cmd.variants():
+        for fam, tag in cmd.methods():
+            for bpp in bpps:
+                if fam == "codec" and tag != "+tuned":
+                    cfg = Config(model_preset(fam), TrainConfig(mips=mips), CODEC_DECODER_BITS, bpp, cmd.allocation)
+                    if cmd.allocation == "race":
+                        candidates(cfg, s, s)
+                    else:
+                        resolve(cfg, s, s)
+                else:
+                    budget = astc.chain_bpp(s, s, astc.nearest_block(bpp, s, s), mips) if mips > 1 else bpp
+                    size_for_bpp(fam, budget, s, s, weight_bits(fam, cmd), lod=mips > 1)
+
+
 def settings_key(cmd: BenchCommand) -> str:
     from trainer.train import RECIPE
 
@@ -373,6 +395,7 @@ def bench_main(cmd: BenchCommand) -> int:
         chosen = select_by_lapv(lapv, cmd.select)
         print("selected by LAPV: " + ", ".join(f"{n} ({lapv[n]:.2e})" for n in chosen))
         images = {n: images[n] for n in chosen}
+    check_sizes(cmd)  # a rate no model reaches at this size fails here, before anything is trained or written
     if cmd.out is not None:
         (cmd.out / "cache").mkdir(parents=True, exist_ok=True)
     key = settings_key(cmd)

@@ -285,7 +285,7 @@ def headless_main(cmd: ViewCommand) -> int:
 
 def benchmark_main(cmd: ViewCommand) -> int:
     """ms per frame of the neural path of every family (default size, LOD input) and of the reference path."""
-    from trainer.config import model_preset
+    from trainer.config import CODEC_LADDERS, model_preset
     from trainer.data import load_image
     from trainer.models import build_model
     from trainer.packing import pack
@@ -320,7 +320,9 @@ def benchmark_main(cmd: ViewCommand) -> int:
     models = [(f"neural {arch}", model_preset(arch, lod=True)) for arch in cmd.benchmark_families]
     for rate in (2.0, 0.89):  # the window's live codec: sized to a rate with mips, as the window sizes it
         budget = rate_budget(rate, w, h, 6)
-        models.append((f"neural codec @ {rate:.2f} (+mips)", size_for_bpp("codec", budget, w, h, 16, lod=True)))
+        for ladder in CODEC_LADDERS:  # both allocations the window offers (trainer.allocation races them)
+            cfg = size_for_bpp("codec", budget, w, h, 16, lod=True, ladder=ladder)
+            models.append((f"neural codec @ {rate:.2f} {ladder} (+mips)", cfg))
     for name, cfg in models:
         model = build_model(cfg)
         packed = pack(model.cfg.to_dict(), {k: v.detach().numpy() for k, v in model.state_dict().items()})

@@ -4,8 +4,11 @@ import csv
 import itertools
 import json
 
+import numpy as np
 import pytest
+from PIL import Image
 
+from tests.conftest import random_image
 from trainer.bench import bench_main, parse_bench
 from trainer.errors import TexinrError
 
@@ -114,3 +117,16 @@ def test_rate_distortion_report_names_every_texture_where_more_bits_scored_less(
     rows.append(row("b", 0.89, 48.45))
     rows.append(row("b", 2.0, 44.85))
     assert monotonicity(rows)[1] == "- codec: b 2 bpp 44.85 dB < 0.89 bpp 48.45 dB"
+
+
+def test_unreachable_rate_or_unknown_allocation_fails_before_anything_is_written(tmp_path, capsys):
+    from trainer.cli import run_cli
+
+    Image.fromarray((random_image(16, 16) * 255).astype(np.uint8)).save(tmp_path / "t16.png")
+    out = tmp_path / "out"
+    for extra in (["--bpp", "0.89"], ["--allocation", "coarse"]):
+        argv = [str(tmp_path / "t16.png"), "--size", "16", "--families", "codec", "--out", str(out), *extra]
+        assert run_cli("texinr-bench", parse_bench, bench_main, argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("texinr-bench: error: "), err
+        assert not out.exists()
