@@ -147,3 +147,26 @@ def test_the_rate_chooses_the_sizes_and_unticking_it_keeps_them(frame, monkeypat
     drags.clear()
     panels.draw_network_panel(s, [].append)
     assert "width" in drags
+
+
+def test_allocation_combo_offers_the_ladders_and_restarts_with_the_choice(frame, monkeypatch):
+    s = state()
+    assert s.edit.model.arch == "codec" and s.edit.allocation == "race"
+    seen = {}
+    real_combo = imgui.combo
+
+    def combo(label, current, items, *a, **k):
+        if label == "allocation":
+            seen["items"], seen["current"] = list(items), current
+            return True, items.index("mid")
+        return real_combo(label, current, items, *a, **k)
+
+    monkeypatch.setattr(imgui, "combo", combo)
+    sent = []
+    panels.draw_network_panel(s, sent.append)
+    assert seen == {"items": ["fine", "mid"], "current": 0}  # "race" shows as the ladder the window trains
+    assert s.edit.allocation == "mid" and isinstance(sent[-1], Reset) and sent[-1].config.allocation == "mid"
+    grid = dataclasses.replace(s.edit, model=model_preset("grid"))
+    s.edit, seen = grid, {}
+    panels.draw_network_panel(s, [].append)
+    assert seen == {}  # other families have no allocation
