@@ -254,16 +254,13 @@ def astc_rows(name: str, image: np.ndarray, cmd: BenchCommand, mips: int = 1) ->
 def family_row(
     name: str, image: np.ndarray, arch: str, bpp: float, cmd: BenchCommand, mips: int = 1, tag: str = ""
 ) -> dict:
-    from trainer import astc
     from trainer.metrics import all_metrics
     from trainer.modelfile import pack
-    from trainer.sizing import size_for_bpp
+    from trainer.sizing import rate_budget, size_for_bpp
     from trainer.train import Trainer, render
 
     h, w = image.shape[:2]
     bits = weight_bits(arch, cmd)
-    # mip-aware: the model gets the bits ASTC spends on its whole chain at this base rate (about 4/3 of them)
-    budget = astc.chain_bpp(w, h, astc.nearest_block(bpp, w, h), mips) if mips > 1 else bpp
     train = TrainConfig(mips=mips, seconds=cmd.seconds, seed=cmd.seed, threads=cmd.threads)
     tuned, searched, allocation = "", 0.0, None
     if arch == "codec" and tag != "+tuned":
@@ -274,7 +271,8 @@ def family_row(
         model_cfg = trainer.config.model
         searched = (allocation or {}).get("seconds_on_losers", 0.0)
     else:
-        model_cfg = size_for_bpp(arch, budget, w, h, bits, lod=mips > 1)
+        # mip-aware: the model gets the bits ASTC spends on its whole chain at this base rate (about 4/3 of them)
+        model_cfg = size_for_bpp(arch, rate_budget(bpp, w, h, mips), w, h, bits, lod=mips > 1)
         cfg = Config(model_cfg, train, bits)
         if tag == "+tuned":
             from trainer.tuning import tune
@@ -327,9 +325,8 @@ def family_row(
 def check_sizes(cmd: BenchCommand) -> None:
     """Size every (family, rate, variant) for --size, as the runs will (meta device: no memory, no training);
     raises the sizing error of the first one that cannot be reached."""
-    from trainer import astc
     from trainer.allocation import candidates
-    from trainer.sizing import resolve, size_for_bpp
+    from trainer.sizing import rate_budget, resolve, size_for_bpp
 
     s = cmd.size
     for _, mips, bpps in cmd.variants():
@@ -342,8 +339,7 @@ def check_sizes(cmd: BenchCommand) -> None:
                     else:
                         resolve(cfg, s, s)
                 else:
-                    budget = astc.chain_bpp(s, s, astc.nearest_block(bpp, s, s), mips) if mips > 1 else bpp
-                    size_for_bpp(fam, budget, s, s, weight_bits(fam, cmd), lod=mips > 1)
+                    size_for_bpp(fam, rate_budget(bpp, s, s, mips), s, s, weight_bits(fam, cmd), lod=mips > 1)
 
 
 def settings_key(cmd: BenchCommand) -> str:

@@ -279,7 +279,7 @@ def train_main(cmd: TrainCommand) -> int:
     image = load_image(cmd.texture)
     h, w = image.shape[:2]
     config = cmd.config
-    allocation = None
+    trainer, allocation = None, None
     if config.bpp is not None:
         from trainer import allocation as alloc
         from trainer.sizing import config_bits, rate_budget
@@ -296,22 +296,16 @@ def train_main(cmd: TrainCommand) -> int:
             print(f"texinr-train: {alloc.describe(allocation)}")
     tuned = None
     if cmd.tune:
-        from trainer.tuning import tune
+        from trainer.tuning import spend, tune
 
         if allocation is not None and allocation.get("tried"):  # the allocation race's time is spent
-            tc = config.train
-            spent = (
-                {"steps": max(1, tc.steps - trainer.step_count)}
-                if tc.steps is not None
-                else {"seconds": max(1e-3, tc.seconds - trainer.elapsed)}
-            )
-            config = dataclasses.replace(config, train=dataclasses.replace(tc, **spent))
+            config = spend(config, trainer.step_count, trainer.elapsed)
         tuned = tune(image, config)
         config = tuned.config
         tried = ", ".join(f"{v:g}: {10 * np.log10(1 / max(loss, 1e-12)):.2f} dB" for v, loss in tuned.tried)
         print(f"texinr-train: tuned {tuned.field} = {tuned.value:g}, {tuned.seconds:.1f} s on the others ({tried})")
         trainer = tuned.trainer
-    elif config.bpp is None and cmd.config.bpp is None:
+    elif trainer is None:
         trainer = Trainer(image, config)
     _run_with_progress(trainer, cmd.progress)
     tc = config.train

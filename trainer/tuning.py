@@ -59,6 +59,14 @@ def _base_loss(trainer) -> float:
     return float(np.mean((out - trainer.samples.pyramid[0]) ** 2))
 
 
+def spend(config: Config, steps: int, seconds: float) -> Config:
+    """`config` with its budget reduced by what was spent elsewhere (steps or seconds, whichever it counts)."""
+    tc = config.train
+    if tc.steps is not None:
+        return dataclasses.replace(config, train=dataclasses.replace(tc, steps=max(1, tc.steps - steps)))
+    return dataclasses.replace(config, train=dataclasses.replace(tc, seconds=max(1e-3, tc.seconds - seconds)))
+
+
 @dataclass(frozen=True)
 class RaceResult:
     index: int  # of the winner among the configs raced
@@ -82,18 +90,17 @@ def race(
     tc = configs[0].train
     share = fraction / len(configs)
     share_steps = max(1, int(tc.steps * share)) if tc.steps is not None else None
+
+    def part(t) -> float:  # of its share a candidate has trained
+        return t.step_count / share_steps if share_steps is not None else t.elapsed / (tc.seconds * share)
+
     runs = []
     for cfg in configs:
         trainer = Trainer(rgb01, cfg)  # the whole budget's schedule: the winner just goes on
         late = []
-        while not trainer.done and (
-            trainer.step_count < share_steps if share_steps is not None else trainer.elapsed < tc.seconds * share
-        ):
+        while not trainer.done and part(trainer) < 1.0:
             loss = trainer.step()
-            part = (
-                trainer.step_count / share_steps if share_steps is not None else trainer.elapsed / (tc.seconds * share)
-            )
-            if part > 0.5:
+            if part(trainer) > 0.5:
                 late.append(loss)
         if not np.isfinite(trainer.loss):
             score = float("inf")
@@ -108,11 +115,7 @@ def race(
             best = i
     winner = runs[best][1]
     losers = [t for i, (_, t) in enumerate(runs) if i != best]
-    if tc.steps is not None:
-        rest = dataclasses.replace(winner.config.train, steps=max(1, tc.steps - sum(t.step_count for t in losers)))
-    else:
-        rest = dataclasses.replace(winner.config.train, seconds=max(1e-3, tc.seconds - sum(t.elapsed for t in losers)))
-    winner.config = dataclasses.replace(winner.config, train=rest)
+    winner.config = spend(winner.config, sum(t.step_count for t in losers), sum(t.elapsed for t in losers))
     return RaceResult(best, winner, tuple(score for score, _ in runs), sum(t.elapsed for t in losers))
 
 
