@@ -222,7 +222,7 @@ def add_training_arguments(p: argparse.ArgumentParser, seconds_default: str = "3
     for name in ("seed", "threads"):
         add_setting(t, TrainConfig, name, with_default=True)
     add_setting(t, Config, "bpp", note=f"; default {DEFAULT_BPP:g}, unless sizes are given")
-    add_setting(t, Config, "allocation", with_default=True)
+    add_setting(t, Config, "allocation", note="; default race")
 
 
 def config_from_args(a: argparse.Namespace, seconds: float) -> Config:
@@ -230,6 +230,9 @@ def config_from_args(a: argparse.Namespace, seconds: float) -> Config:
     given = {k: getattr(a, k) for k in MODEL_ARGS if getattr(a, k) is not None}
     check_family_options(a.arch, given)
     bpp = a.bpp if a.bpp is not None else (None if given else DEFAULT_BPP)
+    if a.allocation is not None and (a.arch != "codec" or bpp is None):  # it would be silently ignored
+        why = f"the {a.arch} family" if a.arch != "codec" else "sizes given by hand (no bit rate)"
+        raise TexinrError(f"--allocation applies to the codec sized to a bit rate, not to {why}")
     model = model_preset(a.arch, lod=a.mips > 1, **given)
     train = TrainConfig(
         mips=a.mips,
@@ -244,7 +247,8 @@ def config_from_args(a: argparse.Namespace, seconds: float) -> Config:
         seed=a.seed,
         threads=a.threads,
     )
-    return Config(model, train, a.bits, bpp, a.allocation).validate()
+    allocation = a.allocation if a.allocation is not None else setting_spec(Config, "allocation")["default"]
+    return Config(model, train, a.bits, bpp, allocation).validate()
 
 
 def train_parser() -> ArgumentParser:
