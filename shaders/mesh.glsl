@@ -74,7 +74,7 @@ vec3 level_colour(float lambda) {
 }
 
 void main() {
-    // hardware mip selection: lambda = log2 of the larger screen-space texel footprint (ARCHITECTURE.md)
+    // hardware mip selection: lambda = log2 of the larger screen-space texel footprint (docs/ARCHITECTURE.md)
     g_duv_dx = dFdx(v_uv);
     g_duv_dy = dFdy(v_uv);
     float footprint = max(length(g_duv_dx * u_texture_px), length(g_duv_dy * u_texture_px));

@@ -2,7 +2,7 @@
 (what users who care about quality ship; `medium` was 0.1-2.2 dB lower on photographs and PBR colour maps).
 
 bpp = 128 * ceil(W / bw) * ceil(H / bh) / (W * H) for the base level; with mips, the bits of every level's
-blocks are summed (and still divided by the base level's pixels), as MEASURE.md asks.
+blocks are summed (and still divided by the base level's pixels), as docs/MEASURE.md asks.
 """
 
 from __future__ import annotations

@@ -286,7 +286,7 @@ def family_row(
     model = f.build()
     m = all_metrics(image, render(model, h, w, 0.0), cmd.flip)
     levels = []
-    if mips > 1:  # MEASURE.md: per-level PSNR against the bilinear pyramid the model was fitted to
+    if mips > 1:  # docs/MEASURE.md: per-level PSNR against the bilinear pyramid the model was fitted to
         from trainer.data import lod_of_level
         from trainer.metrics import psnr
 

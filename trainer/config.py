@@ -13,7 +13,7 @@ from trainer.errors import TexinrError
 
 ARCHS = ("relu", "siren", "fourier", "hashgrid", "grid", "codec")
 """Model families: ReLU MLP, SIREN, Fourier-feature MLP, multi-resolution hash grid, dense latent grid, and the
-quantised latent-grid codec (latents stored at 1-8 bits, int8 decoder)."""
+quantised latent-grid codec (latents stored at 1-8 bits, fp16 decoder)."""
 
 ARCH_NAMES = {
     "relu": "ReLU MLP",

@@ -1,6 +1,6 @@
 """Images in, training samples out: load a texture, build its mip pyramid, draw (uv01, t) -> rgb samples.
 
-Conventions (ARCHITECTURE.md): pixel (row r, column c) of an H x W image sits at
+Conventions (docs/ARCHITECTURE.md): pixel (row r, column c) of an H x W image sits at
 uv01 = ((c + 0.5) / W, 1 - (r + 0.5) / H); row 0 is the top, v points up. Coordinates outside [0, 1] repeat.
 Colours stay sRGB-encoded in [0, 1]. Level k of the pyramid has t = k / (L - 1).
 """

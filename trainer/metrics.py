@@ -1,4 +1,4 @@
-"""Quality metrics as MEASURE.md defines them, on RGB in [0, 1], the test image rounded to 8 bits first.
+"""Quality metrics as docs/MEASURE.md defines them, on RGB in [0, 1], the test image rounded to 8 bits first.
 
 MAE, MSE, PSNR = 10 log10(1 / MSE), SSIM (scikit-image, channel_axis, data_range=1), FLIP (NVIDIA's
 flip-evaluator, LDR; lower is better). LPIPS only when its pretrained backbone is already on this machine,

@@ -11,7 +11,7 @@ Layout (little-endian):
     u32       CRC-32 of everything before it
 
 The payload is exactly what the decoder needs that is particular to this texture: its size in bits is the
-`payload_bits` that bpp is computed from (MEASURE.md). Magic, header and checksum are reported separately.
+`payload_bits` that bpp is computed from (docs/MEASURE.md). Magic, header and checksum are reported separately.
 Files are written atomically: a temporary file in the same folder, fsync, then rename.
 """
 
