@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trainer.config import CODEC_LADDERS, Config
-from trainer.errors import TexinrError
+from texinr.trainer.config import CODEC_LADDERS, Config
+from texinr.trainer.errors import TexinrError
 
 RACE_FRACTION = 0.2
 """Share of the budget the candidates train for, all together; the winner keeps its own share."""
@@ -41,7 +41,7 @@ class Start:
 def candidates(config: Config, width: int, height: int) -> list[tuple[str, Config]]:
     """(ladder name, config resolved along that ladder) for each ladder that reaches the rate, identical grids
     once. Raises the sizing error when none does."""
-    from trainer.sizing import resolve
+    from texinr.trainer.sizing import resolve
 
     out, seen, first_error = [], set(), None
     for name in CODEC_LADDERS:
@@ -61,7 +61,7 @@ def candidates(config: Config, width: int, height: int) -> list[tuple[str, Confi
 def start(rgb01: np.ndarray, config: Config) -> Start:
     """The trainer a run starts with: the race's winner when the codec is sized to a bit rate with
     allocation "race", else a fresh Trainer of `config` (resolved as usual)."""
-    from trainer.train import Trainer
+    from texinr.trainer.train import Trainer
 
     config = config.validate()
     h, w = rgb01.shape[:2]
@@ -74,7 +74,7 @@ def start(rgb01: np.ndarray, config: Config) -> Start:
     if len(cands) == 1:
         name, cfg = cands[0]
         return Start(Trainer(rgb01, cfg), {"mode": "race", "chosen": name, "grids": cfg.model.codec_grids, "tried": []})
-    from trainer.tuning import race
+    from texinr.trainer.tuning import race
 
     r = race(rgb01, [c for _, c in cands], RACE_FRACTION, averaged=True, margin=RACE_MARGIN)
     tried = [
@@ -99,7 +99,7 @@ def describe(allocation: dict | None) -> str:
         return ""
     if allocation["mode"] == "fixed" or not allocation.get("tried"):
         return f"allocation {allocation['chosen']} ({allocation['grids']})"
-    from trainer.metrics import psnr_from_mse
+    from texinr.trainer.metrics import psnr_from_mse
 
     scores = ", ".join(f"{t['ladder']} {psnr_from_mse(t['mse']):.2f} dB" for t in allocation["tried"])
     return (

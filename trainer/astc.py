@@ -86,7 +86,7 @@ def compress(
     rgb01: np.ndarray, block: str, quality: float = DEFAULT_QUALITY, mips: int = 1, threads: int = 2
 ) -> AstcResult:
     """ASTC round trip of an RGB [0, 1] image; with mips > 1 every level of its pyramid is encoded and counted."""
-    from trainer.data import build_pyramid
+    from texinr.trainer.data import build_pyramid
 
     u8 = np.round(np.clip(rgb01, 0, 1) * 255).astype(np.uint8)
     comp, dec = roundtrip_u8(u8, block, quality, threads)

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.bench_report import format_psnr_table, write_outputs
-from trainer.cli import (
+from texinr.trainer.bench_report import format_psnr_table, write_outputs
+from texinr.trainer.cli import (
     ArgumentParser,
     add_astc_arguments,
     add_setting,
@@ -38,11 +38,14 @@ from trainer.cli import (
     positive_int,
     run_cli,
 )
-from trainer.config import ARCHS, DEFAULT_FLIP_FINISH, Config, TrainConfig, model_preset
-from trainer.errors import TexinrError
+from texinr.trainer.config import ARCHS, DEFAULT_FLIP_FINISH, Config, TrainConfig, check_device_spec, model_preset
+from texinr.trainer.device import describe as describe_device
+from texinr.trainer.device import resolve as resolve_device
+from texinr.trainer.errors import TexinrError
+from texinr.trainer.resources import DEFAULT_TEXTURE
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-DEFAULT_QUICK_INPUTS = ("assets/default_texture.png", "skimage:astronaut")
+DEFAULT_QUICK_INPUTS = (str(DEFAULT_TEXTURE), "skimage:astronaut")
 
 
 DEFAULT_BPPS = (8.0, 3.56, 2.0, 1.28, 0.89)
@@ -71,6 +74,7 @@ class BenchCommand:
     colour_only: bool = False
     tune: bool = False
     allocation: str = "race"  # the codec's (trainer.config.ALLOCATIONS)
+    device: str = "auto"  # torch device that trains (trainer.device)
 
     def methods(self) -> list[tuple[str, str]]:
         """(family, tag): every family at its fixed defaults, and with --tune also after a short race."""
@@ -137,6 +141,7 @@ def bench_parser() -> ArgumentParser:
     p.add_argument("--out", type=Path, help="folder for results.csv, results.json, summary.md, plots, cache")
     add_astc_arguments(p)
     p.add_argument("--threads", type=nonneg_int, default=0)
+    add_setting(p, TrainConfig, "device", with_default=True)
     p.add_argument("--seed", type=nonneg_int, default=0)
     p.add_argument("--no-flip", action="store_true", help="skip FLIP (saves ~0.4 s per 512^2 evaluation)")
     p.add_argument(
@@ -179,6 +184,7 @@ def parse_bench(argv: list[str] | None) -> BenchCommand:
         colour_only=a.colour_only,
         tune=a.tune,
         allocation=a.allocation,
+        device=check_device_spec(a.device),
     )
 
 
@@ -203,7 +209,7 @@ def expand_inputs(inputs: tuple[str, ...]) -> list[str]:
 
 
 def load_texture(item: str, size: int) -> np.ndarray:
-    from trainer.data import image_to_float, load_image, resize_image
+    from texinr.trainer.data import image_to_float, load_image, resize_image
 
     if item.startswith("skimage:"):
         from PIL import Image
@@ -225,8 +231,8 @@ def texture_name(item: str) -> str:
 
 # -------------------------------------------------------------------------------------------------- runs
 def astc_rows(name: str, image: np.ndarray, cmd: BenchCommand, mips: int = 1) -> list[dict]:
-    from trainer import astc
-    from trainer.metrics import all_metrics
+    from texinr.trainer import astc
+    from texinr.trainer.metrics import all_metrics
 
     rows = []
     for block in astc.SQUARE_BLOCKS:
@@ -254,17 +260,17 @@ def astc_rows(name: str, image: np.ndarray, cmd: BenchCommand, mips: int = 1) ->
 def family_row(
     name: str, image: np.ndarray, arch: str, bpp: float, cmd: BenchCommand, mips: int = 1, tag: str = ""
 ) -> dict:
-    from trainer.metrics import all_metrics
-    from trainer.modelfile import pack
-    from trainer.sizing import rate_budget, size_for_bpp
-    from trainer.train import Trainer, render
+    from texinr.trainer.metrics import all_metrics
+    from texinr.trainer.modelfile import pack
+    from texinr.trainer.sizing import rate_budget, size_for_bpp
+    from texinr.trainer.train import Trainer, render
 
     h, w = image.shape[:2]
     bits = weight_bits(arch, cmd)
-    train = TrainConfig(mips=mips, seconds=cmd.seconds, seed=cmd.seed, threads=cmd.threads)
+    train = TrainConfig(mips=mips, seconds=cmd.seconds, seed=cmd.seed, threads=cmd.threads, device=cmd.device)
     tuned, searched, allocation = "", 0.0, None
     if arch == "codec" and tag != "+tuned":
-        from trainer.allocation import start
+        from texinr.trainer.allocation import start
 
         started = start(image, Config(model_preset(arch, lod=mips > 1), train, bits, bpp, cmd.allocation))
         trainer, allocation = started.trainer, started.allocation
@@ -275,7 +281,7 @@ def family_row(
         model_cfg = size_for_bpp(arch, rate_budget(bpp, w, h, mips), w, h, bits, lod=mips > 1)
         cfg = Config(model_cfg, train, bits)
         if tag == "+tuned":
-            from trainer.tuning import tune
+            from texinr.trainer.tuning import tune
 
             t = tune(image, cfg)  # the winner comes part-trained
             trainer, searched, tuned = t.trainer, t.seconds, f" {t.field}={t.value:g}"
@@ -287,8 +293,8 @@ def family_row(
     m = all_metrics(image, render(model, h, w, 0.0), cmd.flip)
     levels = []
     if mips > 1:  # docs/MEASURE.md: per-level PSNR against the bilinear pyramid the model was fitted to
-        from trainer.data import lod_of_level
-        from trainer.metrics import psnr
+        from texinr.trainer.data import lod_of_level
+        from texinr.trainer.metrics import psnr
 
         for k, ref in enumerate(trainer.samples.pyramid):
             lh, lw = ref.shape[:2]
@@ -325,8 +331,8 @@ def family_row(
 def check_sizes(cmd: BenchCommand) -> None:
     """Size every (family, rate, variant) for --size, as the runs will (meta device: no memory, no training);
     raises the sizing error of the first one that cannot be reached."""
-    from trainer.allocation import candidates
-    from trainer.sizing import rate_budget, resolve, size_for_bpp
+    from texinr.trainer.allocation import candidates
+    from texinr.trainer.sizing import rate_budget, resolve, size_for_bpp
 
     s = cmd.size
     for _, mips, bpps in cmd.variants():
@@ -343,7 +349,7 @@ def check_sizes(cmd: BenchCommand) -> None:
 
 
 def settings_key(cmd: BenchCommand) -> str:
-    from trainer.train import RECIPE
+    from texinr.trainer.train import RECIPE
 
     d = {
         "size": cmd.size,
@@ -356,13 +362,16 @@ def settings_key(cmd: BenchCommand) -> str:
         "codec_decoder_bits": CODEC_DECODER_BITS,
         "recipe": RECIPE,
     }
+    device = resolve_device(cmd.device)
+    if device.type != "cpu":  # a budget in seconds buys far more steps there: its results are its own
+        d["device"] = describe_device(device)
     if "codec" in cmd.families:  # how the codec allocates its bits (a race, or one ladder)
-        from trainer.allocation import RACE_FRACTION
-        from trainer.config import CODEC_LADDERS
+        from texinr.trainer.allocation import RACE_FRACTION
+        from texinr.trainer.config import CODEC_LADDERS
 
         d["allocation"] = [cmd.allocation, RACE_FRACTION, CODEC_LADDERS] if cmd.allocation == "race" else cmd.allocation
     if cmd.tune:  # the search's recipe too ('+tuned' rows); runs without --tune keep their key
-        from trainer.tuning import SEARCH_FRACTION
+        from texinr.trainer.tuning import SEARCH_FRACTION
 
         d["tune"] = f"race {SEARCH_FRACTION}"
     return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
@@ -371,8 +380,8 @@ def settings_key(cmd: BenchCommand) -> str:
 def bench_main(cmd: BenchCommand) -> int:
     from tqdm import tqdm
 
-    from trainer.metrics import laplacian_variance, select_by_lapv
-    from trainer.modelfile import atomic_write
+    from texinr.trainer.metrics import laplacian_variance, select_by_lapv
+    from texinr.trainer.modelfile import atomic_write
 
     items = expand_inputs(cmd.inputs)
     names = [texture_name(i) for i in items]
@@ -392,6 +401,7 @@ def bench_main(cmd: BenchCommand) -> int:
         print("selected by LAPV: " + ", ".join(f"{n} ({lapv[n]:.2e})" for n in chosen))
         images = {n: images[n] for n in chosen}
     check_sizes(cmd)  # a rate no model reaches at this size fails here, before anything is trained or written
+    print(f"texinr-bench: training on {describe_device(resolve_device(cmd.device))}")
     if cmd.out is not None:
         (cmd.out / "cache").mkdir(parents=True, exist_ok=True)
     key = settings_key(cmd)

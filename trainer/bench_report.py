@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from trainer.astc import preset_name
+from texinr.trainer.astc import preset_name
 
 if TYPE_CHECKING:
-    from trainer.bench import BenchCommand
+    from texinr.trainer.bench import BenchCommand
 
 CSV_COLUMNS = (
     "texture",
@@ -109,7 +109,7 @@ def _rows_at(rows: list[dict], method: str, bpp: float) -> list[dict]:
 
 
 def write_outputs(rows: list[dict], cmd: BenchCommand) -> None:
-    from trainer.modelfile import atomic_write
+    from texinr.trainer.modelfile import atomic_write
 
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore")
@@ -231,7 +231,7 @@ def _plots(rows: list[dict], cmd: BenchCommand, methods: list[str], suffix: str)
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from trainer.modelfile import atomic_write
+    from texinr.trainer.modelfile import atomic_write
 
     for metric, label in (
         ("psnr", "PSNR (dB, higher is better)"),
@@ -276,6 +276,6 @@ def _plots(rows: list[dict], cmd: BenchCommand, methods: list[str], suffix: str)
 
 
 def _codec_decoder_bits() -> int:
-    from trainer.bench import CODEC_DECODER_BITS
+    from texinr.trainer.bench import CODEC_DECODER_BITS
 
     return CODEC_DECODER_BITS

@@ -17,19 +17,21 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.config import (
+from texinr.trainer.config import (
     ARCH_NAMES,
     ARCHS,
     DEFAULT_ARCH,
     DEFAULT_BPP,
+    DEVICE_HELP,
     Config,
     ModelConfig,
     TrainConfig,
+    check_device_spec,
     check_family_options,
     model_preset,
     setting_spec,
 )
-from trainer.errors import TexinrError
+from texinr.trainer.errors import TexinrError
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -91,7 +93,7 @@ def size_wxh(s: str) -> tuple[int, int]:
 
 def add_astc_arguments(p: argparse.ArgumentParser) -> None:
     """The ASTC baseline's effort, the same for every command: a named astcenc preset, or a quality number."""
-    from trainer.astc import DEFAULT_PRESET, PRESETS
+    from texinr.trainer.astc import DEFAULT_PRESET, PRESETS
 
     g = p.add_mutually_exclusive_group()
     g.add_argument(
@@ -109,7 +111,7 @@ def add_astc_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def astc_quality_from_args(a: argparse.Namespace) -> float:
-    from trainer.astc import preset_quality
+    from texinr.trainer.astc import preset_quality
 
     if a.astc_quality is not None:
         if a.astc_quality > 100:
@@ -219,7 +221,7 @@ def add_training_arguments(p: argparse.ArgumentParser, seconds_default: str = "3
     budget = t.add_mutually_exclusive_group()
     add_setting(budget, TrainConfig, "steps")
     add_setting(budget, TrainConfig, "seconds", note=f"; default {seconds_default}", aliases=("--train-seconds",))
-    for name in ("seed", "threads"):
+    for name in ("seed", "threads", "device"):
         add_setting(t, TrainConfig, name, with_default=True)
     add_setting(t, Config, "bpp", note=f"; default {DEFAULT_BPP:g}, unless sizes are given")
     add_setting(t, Config, "allocation", note="; default race")
@@ -246,6 +248,7 @@ def config_from_args(a: argparse.Namespace, seconds: float) -> Config:
         seconds=a.seconds if a.seconds is not None or a.steps is not None else seconds,
         seed=a.seed,
         threads=a.threads,
+        device=a.device,
     )
     allocation = a.allocation if a.allocation is not None else setting_spec(Config, "allocation")["default"]
     return Config(model, train, a.bits, bpp, allocation).validate()
@@ -272,21 +275,25 @@ def parse_train(argv: list[str] | None) -> TrainCommand:
 
 
 def train_main(cmd: TrainCommand) -> int:
-    from trainer.data import load_image
-    from trainer.modelfile import pack, save
-    from trainer.report import evaluate_file, format_table
-    from trainer.train import Trainer
+    from texinr.trainer.data import load_image
+    from texinr.trainer.device import describe as describe_device
+    from texinr.trainer.device import resolve as resolve_device
+    from texinr.trainer.modelfile import pack, save
+    from texinr.trainer.report import evaluate_file, format_table
+    from texinr.trainer.train import Trainer
 
     if cmd.output.suffix != ".texinr":
         raise TexinrError(f"{cmd.output}: model files end in .texinr")
     check_writable(cmd.output)
+    device = resolve_device(cmd.config.train.device)  # before anything else: a missing GPU is one line, at once
     image = load_image(cmd.texture)
     h, w = image.shape[:2]
     config = cmd.config
+    print(f"texinr-train: training on {describe_device(device)}")
     trainer, allocation = None, None
     if config.bpp is not None:
-        from trainer import allocation as alloc
-        from trainer.sizing import config_bits, rate_budget
+        from texinr.trainer import allocation as alloc
+        from texinr.trainer.sizing import config_bits, rate_budget
 
         started = alloc.start(image, config)  # sizes the family; the codec races its candidate allocations
         trainer, allocation = started.trainer, started.allocation
@@ -300,7 +307,7 @@ def train_main(cmd: TrainCommand) -> int:
             print(f"texinr-train: {alloc.describe(allocation)}")
     tuned = None
     if cmd.tune:
-        from trainer.tuning import spend, tune
+        from texinr.trainer.tuning import spend, tune
 
         if allocation is not None and allocation.get("tried"):  # the allocation race's time is spent
             config = spend(config, trainer.step_count, trainer.elapsed)
@@ -320,6 +327,7 @@ def train_main(cmd: TrainCommand) -> int:
         "steps_done": trainer.step_count,
         "seconds_done": round(trainer.elapsed, 3),
         "threads": trainer.threads,
+        "device_used": describe_device(trainer.device),
         "events": trainer.events,
         "texture": cmd.texture.name,
         "mips_fitted": trainer.samples.mips,
@@ -374,6 +382,7 @@ class DecodeCommand:
     output: Path
     size: tuple[int, int] | None = None
     lod: float = 0.0
+    device: str = "auto"
 
 
 def decode_parser() -> ArgumentParser:
@@ -382,6 +391,7 @@ def decode_parser() -> ArgumentParser:
     p.add_argument("output", type=Path, help="image to write (.png recommended)")
     p.add_argument("--size", type=size_wxh, help="output size WxH (default: the trained size)")
     p.add_argument("--lod", type=nonneg_float, default=0.0, help="level of detail t in [0, 1] (0 = base level)")
+    p.add_argument("--device", default="auto", help=DEVICE_HELP.replace("that trains", "that decodes"))
     return p
 
 
@@ -389,7 +399,7 @@ def parse_decode(argv: list[str] | None) -> DecodeCommand:
     a = decode_parser().parse_args(argv)
     if a.lod > 1:
         raise TexinrError(f"--lod must be between 0 and 1, got {a.lod}")
-    return DecodeCommand(a.model, a.output, a.size, a.lod)
+    return DecodeCommand(a.model, a.output, a.size, a.lod, check_device_spec(a.device))
 
 
 IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".tga": "TGA", ".webp": "WEBP"}
@@ -398,8 +408,9 @@ IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", 
 def decode_main(cmd: DecodeCommand) -> int:
     from PIL import Image
 
-    from trainer.modelfile import atomic_write, load
-    from trainer.train import render
+    from texinr.trainer.device import resolve as resolve_device
+    from texinr.trainer.modelfile import atomic_write, load
+    from texinr.trainer.train import render
 
     if cmd.output.is_dir():
         raise TexinrError(f"{cmd.output}: is a folder; give a file name such as out.png")
@@ -407,11 +418,12 @@ def decode_main(cmd: DecodeCommand) -> int:
     if fmt is None:
         raise TexinrError(f"{cmd.output}: unknown image type; use one of {', '.join(IMAGE_FORMATS)}")
     check_writable(cmd.output)
+    device = resolve_device(cmd.device)
     f = load(cmd.model)
     if cmd.lod > 0 and not f.model_config.lod:
         raise TexinrError(f"{cmd.model}: this model was trained without mips; --lod needs one trained with --mips > 1")
     w, h = cmd.size or (f.width, f.height)
-    rgb = render(f.build(), h, w, cmd.lod)
+    rgb = render(f.build().to(device), h, w, cmd.lod)
     buf = io.BytesIO()
     Image.fromarray(np.round(rgb * 255).astype(np.uint8)).save(buf, format=fmt)
     atomic_write(cmd.output, buf.getvalue())

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass, field
 
-from trainer.errors import TexinrError
+from texinr.trainer.errors import TexinrError
 
 ARCHS = ("relu", "siren", "fourier", "hashgrid", "grid", "codec")
 """Model families: ReLU MLP, SIREN, Fourier-feature MLP, multi-resolution hash grid, dense latent grid, and the
@@ -39,6 +40,17 @@ DEFAULT_FLIP_FINISH = {"codec": 0.3}
 """Fraction of the budget spent, at its end, on the LDR-FLIP loss where a family differs from 0. Measured on
 brick_wall_001 at 2 bpp, 60 s: MSE only 37.16 dB / FLIP 0.0568; last 30% on FLIP 37.50 dB / 0.0453 (ASTC 8x8:
 0.0491); last 50% 37.28 / 0.0453; last 15% 37.03 / 0.0523."""
+
+DEVICE_HELP = "torch device that trains: auto (CUDA, then Apple's MPS, then the CPU), cpu, cuda, cuda:N or mps"
+_DEVICE_SPEC = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+def check_device_spec(spec: str) -> str:
+    """`spec`, normalised, if it names a device at all (whether this machine has it: trainer.device.resolve)."""
+    if not isinstance(spec, str) or not _DEVICE_SPEC.match(spec.strip().lower()):
+        raise TexinrError(f"unknown device {spec!r}; choose auto, cpu, cuda, cuda:N or mps")
+    return spec.strip().lower()
+
 
 CODEC_BITS = range(1, 9)
 BPP_RANGE = (0.05, 32.0)
@@ -236,10 +248,12 @@ class TrainConfig:
     seconds: float | None = setting(30.0, "budget in wall-clock seconds (when steps is None)", 0.0, 1e9)
     seed: int = setting(0, "seed of initialisation and sampling (a step budget repeats bit for bit)", 0, 2**31 - 1)
     threads: int = setting(0, "torch CPU threads (0: every core)", 0, 1024)
+    device: str = setting("auto", DEVICE_HELP)
     snapshot_every: int = setting(50, "steps between snapshots", 1, 10**9)
 
     def validate(self) -> TrainConfig:
         validate_settings(self)
+        check_device_spec(self.device)
         if self.steps is None and self.seconds is None:
             raise TexinrError("give a budget: steps or seconds")
         return self

@@ -90,7 +90,9 @@ class _Gather(torch.autograd.Function):
         (idx,) = ctx.saved_tensors
         feats = grad.shape[-1]
         flat = idx.reshape(-1, 1).expand(-1, feats)
-        grad_table = torch.zeros(ctx.rows, feats, dtype=grad.dtype).scatter_add_(0, flat, grad.reshape(-1, feats))
+        grad_table = torch.zeros(ctx.rows, feats, dtype=grad.dtype, device=grad.device).scatter_add_(
+            0, flat, grad.reshape(-1, feats)
+        )
         return grad_table, None
 
 

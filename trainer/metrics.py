@@ -57,7 +57,7 @@ def flip(ref: np.ndarray, test: np.ndarray, gil_free: bool = False) -> float:
     if gil_free:
         import torch
 
-        from trainer.flip_loss import flip_map
+        from texinr.trainer.flip_loss import flip_map
 
         def t(img: np.ndarray):
             return torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32)).permute(2, 0, 1)[None]

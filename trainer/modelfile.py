@@ -28,10 +28,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from trainer.config import ModelConfig, parse_codec_grids
-from trainer.errors import TexinrError
-from trainer.models import TextureField
-from trainer.quantize import DTYPES, NP_DTYPES, PACKED, QTensor, byte_size, from_bytes, quantize, storage_dtype
+from texinr.trainer.config import ModelConfig, parse_codec_grids
+from texinr.trainer.errors import TexinrError
+from texinr.trainer.models import TextureField
+from texinr.trainer.quantize import DTYPES, NP_DTYPES, PACKED, QTensor, byte_size, from_bytes, quantize, storage_dtype
 
 MAGIC = b"TEXINR\r\n"
 FORMAT_VERSION = 1

@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from trainer.config import ModelConfig, parse_codec_grids
-from trainer.encodings import DenseGrid, FourierFeatures, HashGrid, PmOne, QuantizedGrids
+from texinr.trainer.config import ModelConfig, parse_codec_grids
+from texinr.trainer.encodings import DenseGrid, FourierFeatures, HashGrid, PmOne, QuantizedGrids
 
 
 def fake_int8(w: Tensor) -> Tensor:
@@ -105,7 +105,7 @@ class TextureField(nn.Module):
         x = self.encoding(torch.remainder(uv01, 1.0))
         if self.cfg.lod:
             if t is None:
-                t = torch.zeros(uv01.shape[0], 1)
+                t = uv01.new_zeros(uv01.shape[0], 1)
             x = torch.cat([x, t * 2.0 - 1.0], dim=1)
         return self.mlp(x)
 

@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from trainer.config import parse_codec_grids
-from trainer.quantize import latent_codes
+from texinr.trainer.config import parse_codec_grids
+from texinr.trainer.quantize import latent_codes
 
 WEIGHTS_TEX_WIDTH = 1024
 FAMILY_IDS = {"relu": 0, "siren": 1, "fourier": 2, "hashgrid": 3, "grid": 4, "codec": 5}

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer import astc
-from trainer.config import ARCH_NAMES
-from trainer.data import build_pyramid
-from trainer.metrics import UNAVAILABLE, all_metrics, lpips_status, psnr, to_8bit
-from trainer.modelfile import TexinrFile
-from trainer.train import render
+from texinr.trainer import astc
+from texinr.trainer.config import ARCH_NAMES
+from texinr.trainer.data import build_pyramid
+from texinr.trainer.metrics import UNAVAILABLE, all_metrics, lpips_status, psnr, to_8bit
+from texinr.trainer.modelfile import TexinrFile
+from texinr.trainer.train import render
 
 
 def evaluate_file(

@@ -10,11 +10,11 @@ import dataclasses
 
 import torch
 
-from trainer.config import CODEC_LADDERS, DEFAULT_LADDER, Config, ModelConfig, format_codec_grids, model_preset
-from trainer.errors import TexinrError
-from trainer.modelfile import codec_bits
-from trainer.models import TextureField
-from trainer.quantize import storage_dtype, stored_bits
+from texinr.trainer.config import CODEC_LADDERS, DEFAULT_LADDER, Config, ModelConfig, format_codec_grids, model_preset
+from texinr.trainer.errors import TexinrError
+from texinr.trainer.modelfile import codec_bits
+from texinr.trainer.models import TextureField
+from texinr.trainer.quantize import storage_dtype, stored_bits
 
 TOLERANCE = 0.05
 """Sized models land within +-5% of the target bits."""
@@ -66,7 +66,7 @@ def size_for_bpp(
 def rate_budget(rate: float, width: int, height: int, mips: int) -> float:
     """The bits per pixel a model at `rate` may spend: the rate itself, or with mips what ASTC at the block of
     nearest bpp spends on its whole mip chain (so both sides store every level at equal bits)."""
-    from trainer import astc
+    from texinr.trainer import astc
 
     return astc.chain_bpp(width, height, astc.nearest_block(rate, width, height), mips) if mips > 1 else rate
 

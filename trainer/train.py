@@ -22,10 +22,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from trainer.config import DEFAULT_BATCH, DEFAULT_FLIP_FINISH, DEFAULT_LR, Config
-from trainer.data import TextureSamples, pixel_centres_uv01
-from trainer.metrics import psnr_from_mse
-from trainer.models import TextureField, build_model
+from texinr.trainer.config import DEFAULT_BATCH, DEFAULT_FLIP_FINISH, DEFAULT_LR, Config
+from texinr.trainer.data import TextureSamples, pixel_centres_uv01
+from texinr.trainer.device import describe as describe_device
+from texinr.trainer.device import is_out_of_memory
+from texinr.trainer.device import resolve as resolve_device
+from texinr.trainer.errors import TexinrError
+from texinr.trainer.metrics import psnr_from_mse
+from texinr.trainer.models import TextureField, build_model
 
 RECIPE = 2
 """Revision of the training code's results: raise it when a change moves what a run reaches (the bench keeps its
@@ -75,8 +79,7 @@ MAX_PARAMETERS = 50_000_000
 
 def check_model_size(config: Config) -> None:
     """Refuse absurd sizes before allocating them (counted on torch's meta device: no memory used)."""
-    from trainer.errors import TexinrError
-    from trainer.sizing import config_bits
+    from texinr.trainer.sizing import config_bits
 
     n = config_bits(config.model, 32) // 32
     if n > MAX_PARAMETERS:
@@ -93,15 +96,18 @@ class Trainer:
     """Fits `config.model` to `rgb01` (H, W, 3) in [0, 1] under `config.train`."""
 
     def __init__(self, rgb01: np.ndarray, config: Config):
-        from trainer.sizing import resolve
+        from texinr.trainer.sizing import resolve
 
         config = resolve(config.validate(), rgb01.shape[1], rgb01.shape[0])  # sized to config.bpp, if it has one
         self.config = config
         check_model_size(config)
         tc = config.train
         self.threads = set_threads(tc.threads)
-        self.samples = TextureSamples(rgb01, tc.mips)
-        self.model = build_model(config.model, tc.seed, config.bits)
+        self.device = resolve_device(tc.device)
+        self.device_name = describe_device(self.device)
+        self.samples = TextureSamples(rgb01, tc.mips, self.device)
+        # initialised on the CPU from the seed, then moved: every device starts from the same weights
+        self.model = build_model(config.model, tc.seed, config.bits).to(self.device)
         self.base_lr = tc.lr if tc.lr is not None else DEFAULT_LR[config.model.arch]
         self.batch = tc.batch if tc.batch is not None else DEFAULT_BATCH.get(config.model.arch, 1 << 16)
         ff = tc.flip_finish
@@ -109,7 +115,7 @@ class Trainer:
         self.in_flip_finish = False
         self.lr_factor = 1.0
         self.optimizer = self._make_optimizer()
-        self.generator = torch.Generator().manual_seed(tc.seed)
+        self.generator = torch.Generator(device=self.device).manual_seed(tc.seed)
         self.step_count = 0
         self.elapsed = 0.0
         self.loss = math.nan
@@ -125,7 +131,8 @@ class Trainer:
         params = self.model.parameters()
         if self.config.train.optimizer == "rprop":
             return torch.optim.Rprop(params, lr=self.base_lr)
-        return torch.optim.Adam(params, lr=self.base_lr, betas=(0.9, 0.99), eps=1e-15, fused=True)
+        fused = self.device.type in ("cpu", "cuda")  # one kernel per step where torch has it
+        return torch.optim.Adam(params, lr=self.base_lr, betas=(0.9, 0.99), eps=1e-15, fused=fused)
 
     def _copy_state(self):
         return (self.step_count, copy.deepcopy(self.model.state_dict()), copy.deepcopy(self.optimizer.state_dict()))
@@ -163,7 +170,22 @@ class Trainer:
         self.base_lr = lr
 
     def step(self) -> float:
-        """One optimizer step; returns its loss (the diverged loss, if it diverged and was rolled back)."""
+        """One optimizer step; returns its loss (the diverged loss, if it diverged and was rolled back).
+        Running out of device memory raises TexinrError (the weights of the last good step are kept)."""
+        try:
+            return self._step()
+        except Exception as e:
+            if not is_out_of_memory(e):
+                raise
+            self.model.load_state_dict(self._good[1])
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()
+            raise TexinrError(
+                f"out of memory on {self.device} at step {self.step_count} (batch {self.batch}): "
+                "give a smaller --batch, a smaller texture, or --device cpu"
+            ) from None
+
+    def _step(self) -> float:
         t0 = time.perf_counter()
         tc = self.config.train
         if not self.in_flip_finish and self.flip_finish > 0 and self.progress >= 1.0 - self.flip_finish:
@@ -193,7 +215,9 @@ class Trainer:
 
     def _start_flip_finish(self) -> None:
         self.in_flip_finish = True
-        self._level_pixels = torch.tensor([float(lv.image.shape[0] * lv.image.shape[1]) for lv in self.samples.levels])
+        self._level_pixels = torch.tensor(
+            [float(lv.image.shape[0] * lv.image.shape[1]) for lv in self.samples.levels], device=self.device
+        )
         self.optimizer = self._make_optimizer()
         self._good = self._copy_state()
         msg = (
@@ -205,19 +229,20 @@ class Trainer:
 
     def _flip_loss(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean LDR-FLIP of random patches of one mip level (chosen by its share of the pixels), and their MSE."""
-        from trainer.flip_loss import flip_map
+        from texinr.trainer.flip_loss import flip_map
 
         k = int(torch.multinomial(self._level_pixels, 1, generator=self.generator))
         level = self.samples.levels[k]
         h, w = level.image.shape[:2]
         ph, pw = min(FLIP_PATCH, h), min(FLIP_PATCH, w)
         n = max(1, self.batch // (ph * pw))
-        x0 = torch.randint(0, w, (n, 1, 1), generator=self.generator)
-        y0 = torch.randint(0, h, (n, 1, 1), generator=self.generator)
-        xs = ((x0 + torch.arange(pw).view(1, 1, pw)) % w).expand(n, ph, pw)  # patches wrap, as GL_REPEAT does
-        ys = ((y0 + torch.arange(ph).view(1, ph, 1)) % h).expand(n, ph, pw)
+        dev = self.device
+        x0 = torch.randint(0, w, (n, 1, 1), generator=self.generator, device=dev)
+        y0 = torch.randint(0, h, (n, 1, 1), generator=self.generator, device=dev)
+        xs = ((x0 + torch.arange(pw, device=dev).view(1, 1, pw)) % w).expand(n, ph, pw)  # patches wrap (GL_REPEAT)
+        ys = ((y0 + torch.arange(ph, device=dev).view(1, ph, 1)) % h).expand(n, ph, pw)
         uv01 = torch.stack([(xs + 0.5) / w, 1.0 - (ys + 0.5) / h], -1).reshape(-1, 2).float()
-        out = self.model.forward_raw(uv01, torch.full((uv01.shape[0], 1), level.t))
+        out = self.model.forward_raw(uv01, torch.full((uv01.shape[0], 1), level.t, device=dev))
         out = out.reshape(n, ph, pw, 3).permute(0, 3, 1, 2)
         ref = level.image[ys, xs].permute(0, 3, 1, 2)
         return flip_map(ref, out.clamp(0.0, 1.0), eps=FLIP_EPS).mean(), torch.mean((out.detach() - ref) ** 2)
@@ -288,7 +313,7 @@ def fit(
 ) -> FitResult:
     """Pure function of (image, config): train and return the model with its last snapshot (the codec sized to a
     rate first races its candidate allocations: trainer.allocation)."""
-    from trainer.allocation import start
+    from texinr.trainer.allocation import start
 
     started = start(rgb01, config)
     trainer = started.trainer
@@ -299,10 +324,12 @@ def fit(
 
 @torch.no_grad()
 def render(model: TextureField, height: int, width: int, t: float = 0.0, chunk: int = 1 << 17) -> np.ndarray:
-    """Evaluate the model at the pixel centres of an height x width image at level of detail t: (H, W, 3)."""
+    """Evaluate the model at the pixel centres of an height x width image at level of detail t: (H, W, 3), on the
+    model's device, chunk by chunk, into a CPU array."""
+    dev = next(model.parameters()).device
     uv = torch.from_numpy(pixel_centres_uv01(height, width))
     out = torch.empty(uv.shape[0], 3)
     for i in range(0, uv.shape[0], chunk):
-        u = uv[i : i + chunk]
-        out[i : i + chunk] = model(u, torch.full((u.shape[0], 1), float(t)))
+        u = uv[i : i + chunk].to(dev)
+        out[i : i + chunk] = model(u, torch.full((u.shape[0], 1), float(t), device=dev)).cpu()
     return out.reshape(height, width, 3).numpy()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from trainer.config import DEFAULT_LR, Config
+from texinr.trainer.config import DEFAULT_LR, Config
 
 SEARCH_FRACTION = 0.25
 """Share of the budget the race runs for (all candidates together); the winner keeps its share."""
@@ -52,7 +52,7 @@ def _with(config: Config, name: str, value: float) -> Config:
 
 @torch.no_grad()
 def _base_loss(trainer) -> float:
-    from trainer.train import render
+    from texinr.trainer.train import render
 
     h, w = trainer.samples.height, trainer.samples.width
     out = render(trainer.model, h, w, 0.0)
@@ -85,7 +85,7 @@ def race(
     mean training loss over the second half of the share (quantised latents make the error at any one step jump
     by up to 2x: measured on Metal055A, codec at 2 bpp; the average over hundreds of batches is steadier). Configs
     come in order of preference: a later one must score below (1 - margin) x the best so far to take its place."""
-    from trainer.train import Trainer
+    from texinr.trainer.train import Trainer
 
     tc = configs[0].train
     share = fraction / len(configs)

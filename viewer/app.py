@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.cli import (
+from texinr.trainer.cli import (
     ArgumentParser,
     add_astc_arguments,
     add_training_arguments,
@@ -27,12 +27,11 @@ from trainer.cli import (
     run_cli,
     size_wxh,
 )
-from trainer.config import ARCHS, Config
-from trainer.errors import TexinrError
-from viewer.render import BACKGROUND, SOURCES, VIEWS, ViewSettings, view_needs_network
+from texinr.trainer.config import ARCHS, Config
+from texinr.trainer.errors import TexinrError
+from texinr.trainer.resources import DEFAULT_MESH, DEFAULT_TEXTURE
+from texinr.viewer.render import BACKGROUND, SOURCES, VIEWS, ViewSettings, view_needs_network
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
-DEFAULT_MESH = ASSETS / "default_mesh.obj"
 HEADLESS_SECONDS = 20.0
 """Training budget of a headless `texinr-view` run when none is given (the window trains until paused)."""
 WINDOW_SECONDS = 24 * 3600.0
@@ -126,11 +125,15 @@ def parse_view(argv: list[str] | None) -> ViewCommand:
     if a.model is not None and (a.seconds is not None or a.steps is not None):
         raise TexinrError("--model shows a trained file without training; drop --seconds / --steps")
     config = config_from_args(a, HEADLESS_SECONDS)
+    if config.train.device != "auto":  # a device this machine lacks: one line now, not a message after the window opens
+        from texinr.trainer.device import resolve
+
+        resolve(config.train.device)
     families = tuple(f.strip() for f in a.benchmark_families.split(",") if f.strip())
     if any(f not in ARCHS for f in families):
         raise TexinrError(f"--benchmark-families: choose from {', '.join(ARCHS)}")
     if a.astc != "auto":
-        from trainer import astc
+        from texinr.trainer import astc
 
         try:
             astc.parse_block(a.astc)
@@ -186,9 +189,9 @@ class Scene:
 
 
 def prepare_scene(cmd: ViewCommand, log=print) -> Scene:
-    from trainer import astc
-    from trainer.data import load_image
-    from viewer.mesh import load_mesh
+    from texinr.trainer import astc
+    from texinr.trainer.data import load_image
+    from texinr.viewer.mesh import load_mesh
 
     mesh = load_mesh(cmd.mesh)
     texture = cmd.texture or mesh.texture_path
@@ -209,7 +212,7 @@ def prepare_scene(cmd: ViewCommand, log=print) -> Scene:
         block = cmd.astc_block
         if block == "auto":  # the block of nearest bpp to the model's (the one it was, or would be, sized to)
             if bits is None:
-                from trainer.sizing import config_bits, resolve
+                from texinr.trainer.sizing import config_bits, resolve
 
                 config = resolve(cmd.config, w, h)
                 bits, levels = config_bits(config.model, config.bits), config.train.mips
@@ -219,8 +222,8 @@ def prepare_scene(cmd: ViewCommand, log=print) -> Scene:
 
 
 def packed_from_file(path: Path):
-    from trainer.modelfile import load
-    from trainer.packing import pack
+    from texinr.trainer.modelfile import load
+    from texinr.trainer.packing import pack
 
     f = load(path)
     weights = {k: v.numpy() for k, v in f.state_dict().items()}
@@ -228,8 +231,8 @@ def packed_from_file(path: Path):
 
 
 def train_for_view(image: np.ndarray, cmd: ViewCommand, log):
-    from trainer.train import Trainer
-    from viewer.worker import stored_weights
+    from texinr.trainer.train import Trainer
+    from texinr.viewer.worker import stored_weights
 
     trainer = Trainer(image, cmd.config)
     snap = trainer.run(with_weights=False)
@@ -244,7 +247,7 @@ def train_for_view(image: np.ndarray, cmd: ViewCommand, log):
 
 def make_camera(mesh, cmd: ViewCommand, aspect: float | None = None):
     """The camera that frames the whole mesh in a view of this aspect (default: the --size frame's)."""
-    from viewer.camera import OrbitCamera
+    from texinr.viewer.camera import OrbitCamera
 
     lo, hi = mesh.bounds
     cam = OrbitCamera.framing(lo, hi, aspect=aspect or cmd.size[0] / max(cmd.size[1], 1))
@@ -260,7 +263,7 @@ def make_camera(mesh, cmd: ViewCommand, aspect: float | None = None):
 def save_png(path: Path, rgb_u8: np.ndarray) -> None:
     from PIL import Image
 
-    from trainer.modelfile import atomic_write
+    from texinr.trainer.modelfile import atomic_write
 
     buf = io.BytesIO()
     Image.fromarray(rgb_u8).save(buf, format="PNG")
@@ -268,7 +271,7 @@ def save_png(path: Path, rgb_u8: np.ndarray) -> None:
 
 
 def headless_main(cmd: ViewCommand) -> int:
-    from viewer.render import MeshRenderer, create_context, render_offscreen
+    from texinr.viewer.render import MeshRenderer, create_context, render_offscreen
 
     if cmd.screenshot is None:
         raise TexinrError("--headless needs --screenshot OUT.png")
@@ -285,16 +288,16 @@ def headless_main(cmd: ViewCommand) -> int:
 
 def benchmark_main(cmd: ViewCommand) -> int:
     """ms per frame of the neural path of every family (default size, LOD input) and of the reference path."""
-    from trainer.config import CODEC_LADDERS, model_preset
-    from trainer.data import load_image
-    from trainer.models import build_model
-    from trainer.packing import pack
-    from trainer.sizing import rate_budget, size_for_bpp
-    from viewer.mesh import load_mesh
-    from viewer.render import MeshRenderer, OffscreenTarget, create_context, render_uv_grid
+    from texinr.trainer.config import CODEC_LADDERS, model_preset
+    from texinr.trainer.data import load_image
+    from texinr.trainer.models import build_model
+    from texinr.trainer.packing import pack
+    from texinr.trainer.sizing import rate_budget, size_for_bpp
+    from texinr.viewer.mesh import load_mesh
+    from texinr.viewer.render import MeshRenderer, OffscreenTarget, create_context, render_uv_grid
 
     mesh = load_mesh(cmd.mesh)
-    image = load_image(cmd.texture or mesh.texture_path or ASSETS / "default_texture.png")
+    image = load_image(cmd.texture or mesh.texture_path or DEFAULT_TEXTURE)
     ctx = create_context()
     renderer = MeshRenderer(ctx, mesh, image, image, 6)
     cam = make_camera(mesh, cmd)
@@ -351,12 +354,12 @@ def benchmark_main(cmd: ViewCommand) -> int:
 
 
 def view_main(cmd: ViewCommand) -> int:
-    from viewer.window import App, display_available
+    from texinr.viewer.window import App, display_available
 
     if cmd.benchmark:
         return benchmark_main(cmd)
     if cmd.benchmark_window:
-        from viewer.bench_window import benchmark_window
+        from texinr.viewer.bench_window import benchmark_window
 
         if not display_available():
             raise TexinrError("--benchmark-window needs a display; run it under xvfb-run")

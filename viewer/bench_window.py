@@ -25,7 +25,7 @@ def _alone(image, config, seconds: float) -> float:
     belong to the thread that uses them: a pool left by the main thread would make the comparison unfair)."""
     import threading
 
-    from trainer.train import Trainer
+    from texinr.trainer.train import Trainer
 
     out: list[float] = []
 
@@ -43,7 +43,7 @@ def _alone(image, config, seconds: float) -> float:
 
 
 def _with_window(cmd, seconds: float) -> dict:
-    from viewer.window import App
+    from texinr.viewer.window import App
 
     app = App(cmd, size=(1280, 720))
     try:
@@ -73,11 +73,11 @@ def _with_window(cmd, seconds: float) -> dict:
 
 
 def benchmark_window(cmd, seconds: float = 30.0) -> int:
-    from trainer.data import load_image
-    from trainer.sizing import resolve
-    from viewer.gui.panels import size_summary
-    from viewer.mesh import load_mesh
-    from viewer.window import window_config
+    from texinr.trainer.data import load_image
+    from texinr.trainer.sizing import resolve
+    from texinr.viewer.gui.panels import size_summary
+    from texinr.viewer.mesh import load_mesh
+    from texinr.viewer.window import window_config
 
     mesh = load_mesh(cmd.mesh)
     image = load_image(cmd.texture or mesh.texture_path)

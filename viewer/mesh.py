@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.errors import TexinrError
+from texinr.trainer.errors import TexinrError
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,12 @@ import time
 
 import numpy as np
 
-from viewer.worker import Mailbox
+from texinr.viewer.worker import Mailbox
 
 
 class MetricsWorker:
     def __init__(self, image: np.ndarray, astc_quality: float | None = None):
-        from trainer.astc import DEFAULT_QUALITY
+        from texinr.trainer.astc import DEFAULT_QUALITY
 
         self.image = image
         self.astc_quality = DEFAULT_QUALITY if astc_quality is None else astc_quality
@@ -44,8 +44,8 @@ class MetricsWorker:
         self._requests.put(("image", image))
 
     def _astc(self, block: str):
-        from trainer import astc
-        from trainer.metrics import all_metrics
+        from texinr.trainer import astc
+        from texinr.trainer.metrics import all_metrics
 
         if block not in self._astc_cache:
             decoded = astc.compress(self.image, block, self.astc_quality).decoded
@@ -55,8 +55,8 @@ class MetricsWorker:
 
     def _astc_metrics(self, block: str) -> dict:
         """Metrics of ASTC at `block` without publishing its image (the view shows another block)."""
-        from trainer import astc
-        from trainer.metrics import all_metrics
+        from texinr.trainer import astc
+        from texinr.trainer.metrics import all_metrics
 
         if block not in self._astc_cache:
             decoded = astc.compress(self.image, block, self.astc_quality).decoded
@@ -64,10 +64,10 @@ class MetricsWorker:
         return self._astc_cache[block][1]
 
     def _main(self) -> None:
-        from trainer.astc import preset_name
-        from trainer.metrics import all_metrics
-        from trainer.models import build_model
-        from trainer.train import render
+        from texinr.trainer.astc import preset_name
+        from texinr.trainer.metrics import all_metrics
+        from texinr.trainer.models import build_model
+        from texinr.trainer.train import render
 
         while not self._stop.is_set():
             req = self._requests.get()

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trainer.errors import TexinrError
-from trainer.packing import PackedWeights
-from viewer.camera import OrbitCamera
-from viewer.mesh import Mesh
-from viewer.shader_lib import ProgramCache
+from texinr.trainer.errors import TexinrError
+from texinr.trainer.packing import PackedWeights
+from texinr.viewer.camera import OrbitCamera
+from texinr.viewer.mesh import Mesh
+from texinr.viewer.shader_lib import ProgramCache
 
 VIEWS = {"neural": 0, "reference": 1, "astc": 2, "split": 3, "diff": 4, "lod": 5}
 SOURCES = {"neural": 0, "reference": 1, "astc": 2}

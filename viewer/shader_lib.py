@@ -12,7 +12,8 @@ import re
 from collections import OrderedDict
 from pathlib import Path
 
-SHADER_DIR = Path(__file__).resolve().parent.parent / "shaders"
+from texinr.trainer.resources import SHADERS as SHADER_DIR
+
 _INCLUDE = re.compile(r'^\s*#include\s+"([^"]+)"\s*$', re.M)
 _GENERATED = re.compile(r'^\s*#include\s+"generated:(\w+)"\s*$', re.M)
 _REQUIRE = re.compile(r"^\s*#pragma\s+texinr\s+require\(([^)]*)\)\s*$", re.M)

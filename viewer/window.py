@@ -16,10 +16,10 @@ import imgui
 import moderngl
 import numpy as np
 
-from trainer.errors import TexinrError
-from viewer.gui.imgui_backend import GlfwInput, ImguiRenderer
-from viewer.gui.panels import ViewerState, draw_gui, match_astc_block, toggle_pause
-from viewer.render import BACKGROUND, MeshRenderer, OffscreenTarget
+from texinr.trainer.errors import TexinrError
+from texinr.viewer.gui.imgui_backend import GlfwInput, ImguiRenderer
+from texinr.viewer.gui.panels import ViewerState, draw_gui, match_astc_block, toggle_pause
+from texinr.viewer.render import BACKGROUND, MeshRenderer, OffscreenTarget
 
 _BLIT_VS = """#version 330 core
 out vec2 v_uv01;
@@ -81,7 +81,7 @@ def remembered_size() -> tuple[int, int]:
 def remember_size(size: tuple[int, int]) -> None:
     import json
 
-    from trainer.modelfile import atomic_write
+    from texinr.trainer.modelfile import atomic_write
 
     w, h = size
     if w >= 64 and h >= 64:  # not a minimised or 1x1 window
@@ -96,10 +96,11 @@ class App:
     """One window. `step()` runs one iteration of the loop, so tests can drive it frame by frame."""
 
     def __init__(self, cmd, size: tuple[int, int] | None = None, screenshot_dir: Path | None = None):
-        from viewer.app import packed_from_file
-        from viewer.mesh import load_mesh
-        from viewer.metrics_worker import MetricsWorker
-        from viewer.worker import TrainingWorker
+        from texinr.trainer.device import available as available_devices
+        from texinr.viewer.app import packed_from_file
+        from texinr.viewer.mesh import load_mesh
+        from texinr.viewer.metrics_worker import MetricsWorker
+        from texinr.viewer.worker import TrainingWorker
 
         if not glfw.init():
             raise TexinrError("cannot open a window: glfw could not initialise (no display?)")
@@ -112,7 +113,7 @@ class App:
         texture = cmd.texture or self.mesh.texture_path
         if texture is None:
             raise TexinrError(f"{cmd.mesh}: its material names no texture (map_Kd); give a TEXTURE")
-        from trainer.data import load_image
+        from texinr.trainer.data import load_image
 
         self.image = load_image(texture)
         title = f"texinr — {Path(cmd.mesh).name} — {Path(texture).name}"
@@ -157,6 +158,7 @@ class App:
             image_size=(self.image.shape[1], self.image.shape[0]),
             mesh_name=str(cmd.mesh),
             texture_name=str(texture),
+            devices=("auto", *available_devices()),
         )
         self.screenshot_dir = screenshot_dir or Path.cwd()
         self.metrics = MetricsWorker(self.image, cmd.astc_quality).start()
@@ -208,7 +210,7 @@ class App:
         return min(1.0, max(0.2, round(s * 20) / 20))
 
     def _frame_camera(self) -> None:
-        from viewer.app import make_camera
+        from texinr.viewer.app import make_camera
 
         _, _, w, h = self.scene_rect()
         self.camera0 = make_camera(self.mesh, self.cmd, aspect=w / max(h, 1))
@@ -295,10 +297,10 @@ class App:
     # -- files ----------------------------------------------------------------------------------------------
     def open_path(self, path: Path) -> None:
         """Open a dropped or typed file; a failure is a message, the last good state stays."""
-        from trainer.data import load_image
-        from viewer.app import packed_from_file
-        from viewer.mesh import load_mesh
-        from viewer.worker import Reset
+        from texinr.trainer.data import load_image
+        from texinr.viewer.app import packed_from_file
+        from texinr.viewer.mesh import load_mesh
+        from texinr.viewer.worker import Reset
 
         try:
             suffix = path.suffix.lower()
@@ -335,7 +337,7 @@ class App:
         while (self.screenshot_dir / f"texinr-{n:04d}.png").exists():
             n += 1
         path = self.screenshot_dir / f"texinr-{n:04d}.png"
-        from viewer.app import save_png
+        from texinr.viewer.app import save_png
 
         if with_panel:
             fb_w, fb_h = glfw.get_framebuffer_size(self.window)
@@ -464,7 +466,7 @@ class App:
     def inspect(self, x: float, y: float) -> dict | None:
         """What is under window pixel (x, y): uv, texel, mip level, and the original, neural and ASTC colours
         there (the neural one from the shader code the view runs). None off the mesh."""
-        from viewer.render import ViewSettings, probe_network
+        from texinr.viewer.render import ViewSettings, probe_network
 
         sx, sy, sw, sh = self.scene_rect()
         if self.target.fbo is None or not (sx <= x < sx + sw and sy <= y < sy + sh):
@@ -521,7 +523,7 @@ class App:
             nearest = None
             snap = self.state.snapshot
             if snap is not None:
-                from trainer.astc import nearest_block
+                from texinr.trainer.astc import nearest_block
 
                 w, h = self.state.image_size
                 nearest = nearest_block(snap.payload_bits / max(w * h, 1), w, h, snap.mips)
@@ -562,8 +564,8 @@ class App:
             return
         import torch
 
-        from trainer.modelfile import pack, save
-        from trainer.models import build_model
+        from texinr.trainer.modelfile import pack, save
+        from texinr.trainer.models import build_model
 
         path = Path(self.state.path_input.strip() or "texinr-model.texinr")
         if path.suffix != ".texinr":
@@ -600,7 +602,7 @@ class App:
 
 def window_config(cmd):
     """The command line's training settings; without a budget given, the window trains until paused."""
-    from viewer.app import WINDOW_SECONDS
+    from texinr.viewer.app import WINDOW_SECONDS
 
     if cmd.seconds_given:
         return cmd.config

@@ -15,8 +15,9 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
-from trainer.config import Config
-from trainer.packing import PackedWeights, pack
+from texinr.trainer.config import Config
+from texinr.trainer.errors import TexinrError
+from texinr.trainer.packing import PackedWeights, pack
 
 T = TypeVar("T")
 
@@ -95,13 +96,14 @@ class ViewerSnapshot:
     payload_bits: int = 0  # what the model costs stored at config.bits (bpp = payload_bits / pixels)
     events: tuple[str, ...] = ()
     error: str | None = None
+    device: str = ""  # where it trains, as trainer.device.describe says
     weights: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # at stored precision, dequantised
 
 
 def stored_weights(trainer) -> tuple[PackedWeights, int, dict[str, np.ndarray]]:
     """The trainer's model as a `.texinr` saved now would hold it (every tensor rounded to its stored precision),
     packed for the shader, its payload bits and the stored weights: what is on screen is what would be shipped."""
-    from trainer.modelfile import pack as pack_file
+    from texinr.trainer.modelfile import pack as pack_file
 
     h, w = trainer.samples.height, trainer.samples.width
     f = pack_file(trainer.model, trainer.config.bits, w, h, trainer.samples.mips)
@@ -149,7 +151,7 @@ class TrainingWorker:
 
     # -- worker-thread side -----------------------------------------------------------------------------------
     def _main(self) -> None:
-        from trainer.train import Trainer
+        from texinr.trainer.train import Trainer
 
         trainer, error = None, None
         try:
@@ -181,6 +183,9 @@ class TrainingWorker:
             try:
                 trainer.step()
                 self.steps_done += 1
+            except TexinrError as e:  # e.g. out of device memory: said in the panel, no traceback
+                error = f"training stopped: {e}"
+                self._paused = True
             except Exception as e:
                 error = f"training stopped: {type(e).__name__}: {e}"
                 traceback.print_exc()
@@ -193,7 +198,7 @@ class TrainingWorker:
                 last = now
 
     def _apply(self, cmd: Command, trainer):
-        from trainer.train import Trainer, set_threads
+        from texinr.trainer.train import Trainer, set_threads
 
         if isinstance(cmd, Pause):
             self._paused = True
@@ -248,6 +253,7 @@ class TrainingWorker:
                 payload_bits=bits,
                 events=snap.events,
                 error=error,
+                device=trainer.device_name,
                 weights=weights,
             )
         )

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from trainer.config import ARCHS, model_preset
-from trainer.modelfile import pack as pack_file
-from trainer.models import build_model
-from trainer.packing import pack
-from trainer.train import render
-from viewer.render import render_uv_grid
+from texinr.trainer.config import ARCHS, model_preset
+from texinr.trainer.modelfile import pack as pack_file
+from texinr.trainer.models import build_model
+from texinr.trainer.packing import pack
+from texinr.trainer.train import render
+from texinr.viewer.render import render_uv_grid
 
 SIZES = {
     "width": 20,

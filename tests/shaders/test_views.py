@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from trainer.config import Config, TrainConfig, model_preset
-from trainer.packing import pack
-from trainer.train import fit
-from viewer.camera import OrbitCamera
-from viewer.mesh import load_mesh
-from viewer.render import MeshRenderer, ViewSettings, render_offscreen
+from texinr.trainer.config import Config, TrainConfig, model_preset
+from texinr.trainer.packing import pack
+from texinr.trainer.train import fit
+from texinr.viewer.camera import OrbitCamera
+from texinr.viewer.mesh import load_mesh
+from texinr.viewer.render import MeshRenderer, ViewSettings, render_offscreen
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
 QUAD_OBJ = "v -1 -1 0\nv 1 -1 0\nv 1 1 0\nv -1 1 0\nvt 0 0\nvt 1 0\nvt 1 1\nvt 0 1\nf 1/1 2/2 3/3 4/4\n"
@@ -129,8 +129,8 @@ def _compare_or_regenerate(request, frame: np.ndarray, name: str, gl) -> None:
 )
 def test_reference_images(gl, request, name, settings):
     from tests.shaders.test_parity import textured_model
-    from trainer.data import load_image
-    from viewer.app import ASSETS
+    from texinr.trainer.data import load_image
+    from texinr.trainer.resources import ASSETS
 
     mesh = load_mesh(ASSETS / "default_mesh.obj")
     img = load_image(ASSETS / "default_texture.png")

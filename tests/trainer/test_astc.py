@@ -3,8 +3,8 @@ import itertools
 import numpy as np
 import pytest
 
-from trainer import astc
-from trainer.metrics import psnr
+from texinr.trainer import astc
+from texinr.trainer.metrics import psnr
 
 
 @pytest.fixture(scope="module")

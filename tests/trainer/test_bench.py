@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from tests.conftest import random_image
-from trainer.bench import bench_main, parse_bench
-from trainer.errors import TexinrError
+from texinr.trainer.bench import bench_main, parse_bench
+from texinr.trainer.errors import TexinrError
 
 
 def test_quick_bench_writes_results_and_resumes(tmp_path, capsys):
@@ -70,7 +70,7 @@ def test_quick_bench_writes_results_and_resumes(tmp_path, capsys):
 
 
 def test_against_astc_counts_psnr_and_flip_wins_per_texture(tmp_path):
-    from trainer.bench_report import versus_astc
+    from texinr.trainer.bench_report import versus_astc
 
     cmd = parse_bench(["--quick", "--families", "codec", "--bpp", "2", "--out", str(tmp_path)])
 
@@ -104,7 +104,7 @@ def test_out_that_is_a_file_is_refused_before_any_work(tmp_path):
 
 
 def test_rate_distortion_report_names_every_texture_where_more_bits_scored_less():
-    from trainer.bench_report import monotonicity
+    from texinr.trainer.bench_report import monotonicity
 
     def row(texture, bpp, psnr):
         return {"texture": texture, "method": "codec", "target_bpp": bpp, "bpp": bpp, "psnr": psnr}
@@ -120,7 +120,7 @@ def test_rate_distortion_report_names_every_texture_where_more_bits_scored_less(
 
 
 def test_unreachable_rate_or_unknown_allocation_fails_before_anything_is_written(tmp_path, capsys):
-    from trainer.cli import run_cli
+    from texinr.trainer.cli import run_cli
 
     Image.fromarray((random_image(16, 16) * 255).astype(np.uint8)).save(tmp_path / "t16.png")
     out = tmp_path / "out"

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from trainer.config import ARCHS, ModelConfig, model_preset
-from trainer.encodings import HASH_PRIME_Y, FourierFeatures, HashGrid, log_bands
-from trainer.models import build_model
+from texinr.trainer.config import ARCHS, ModelConfig, model_preset
+from texinr.trainer.encodings import HASH_PRIME_Y, FourierFeatures, HashGrid, log_bands
+from texinr.trainer.models import build_model
 
 SMALL = {
     "width": 16,
@@ -131,7 +131,7 @@ def test_hash_grid_interpolates_between_vertices():
 
 
 def test_dense_grid_vertex_layout():
-    from trainer.encodings import DenseGrid
+    from texinr.trainer.encodings import DenseGrid
 
     g = DenseGrid(levels=1, channels=1, base_res=4, finest_res=4)
     with torch.no_grad():
@@ -150,7 +150,7 @@ def test_width_and_depth_are_configurable():
 def test_int8_training_runs_the_stored_decoder(arch):
     """With weight_bits 8 the MLP computes with the very weights an 8-bit file stores (one outlier per row makes
     the rounding visible), and gradients still reach the float weights (straight-through)."""
-    from trainer.modelfile import pack
+    from texinr.trainer.modelfile import pack
 
     uv, t = torch.rand(500, 2), torch.rand(500, 1)
     outs = {}

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from trainer import encodings, packing
-from trainer.config import ARCHS, model_preset
-from trainer.models import build_model
+from texinr.trainer import encodings, packing
+from texinr.trainer.config import ARCHS, model_preset
+from texinr.trainer.models import build_model
 
 
 def test_level_resolutions_agree_with_the_trainer():

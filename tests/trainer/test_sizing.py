@@ -2,11 +2,11 @@
 
 import pytest
 
-from trainer.config import ARCHS, parse_codec_grids
-from trainer.errors import TexinrError
-from trainer.modelfile import model_bits
-from trainer.models import build_model
-from trainer.sizing import TOLERANCE, config_bits, size_for_bpp
+from texinr.trainer.config import ARCHS, parse_codec_grids
+from texinr.trainer.errors import TexinrError
+from texinr.trainer.modelfile import model_bits
+from texinr.trainer.models import build_model
+from texinr.trainer.sizing import TOLERANCE, config_bits, size_for_bpp
 
 
 @pytest.mark.parametrize("arch", ARCHS)

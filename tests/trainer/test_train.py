@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from tests.conftest import random_image
-from trainer.config import Config, TrainConfig, model_preset
-from trainer.metrics import psnr, to_8bit
-from trainer.train import Snapshot, Trainer, fit, render
+from texinr.trainer.config import Config, TrainConfig, model_preset
+from texinr.trainer.metrics import psnr, to_8bit
+from texinr.trainer.train import Snapshot, Trainer, fit, render
 
 SMALL_GRID = {"grid_base_res": 16, "grid_finest_res": 64}
 
@@ -29,7 +29,7 @@ def test_short_training_on_a_real_image_reaches_real_quality(astronaut128, arch,
 
 
 def test_mipmap_fitting_learns_every_level(astronaut128):
-    from trainer.data import build_pyramid
+    from texinr.trainer.data import build_pyramid
 
     result = fit(astronaut128, quick("grid", mips=4, steps=150, seconds=None))
     for k, level in enumerate(build_pyramid(astronaut128, 4)):
@@ -117,8 +117,8 @@ def test_both_cores_are_used():
 
 
 def test_flip_finish_switches_loss_at_its_share_of_the_budget_and_lowers_flip(astronaut128):
-    from trainer.metrics import flip
-    from trainer.train import FLIP_LR_SCALE
+    from texinr.trainer.metrics import flip
+    from texinr.trainer.train import FLIP_LR_SCALE
 
     model = model_preset("codec", codec_grids="128x2x2,32x4x4")
 
@@ -140,7 +140,7 @@ def test_flip_finish_switches_loss_at_its_share_of_the_budget_and_lowers_flip(as
 
 
 def test_flip_finish_with_mips_trains_the_levels_by_their_share_of_pixels(astronaut128):
-    from trainer.metrics import flip
+    from texinr.trainer.metrics import flip
 
     cfg = Config(
         model_preset("codec", lod=True, codec_grids="64x2x4,16x4x4"),

@@ -4,10 +4,10 @@ import dataclasses
 
 import numpy as np
 
-from trainer.config import Config, TrainConfig, model_preset
-from trainer.sizing import config_bits
-from trainer.train import render
-from trainer.tuning import candidates, tune
+from texinr.trainer.config import Config, TrainConfig, model_preset
+from texinr.trainer.sizing import config_bits
+from texinr.trainer.train import render
+from texinr.trainer.tuning import candidates, tune
 
 
 def stripes(side: int, cycles: int) -> np.ndarray:

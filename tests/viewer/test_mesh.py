@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from trainer.errors import TexinrError
-from viewer.camera import OrbitCamera
-from viewer.mesh import load_mesh
+from texinr.trainer.errors import TexinrError
+from texinr.viewer.camera import OrbitCamera
+from texinr.viewer.mesh import load_mesh
 
 QUAD_OBJ = """o quad
 v -1 -1 0

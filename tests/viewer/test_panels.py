@@ -6,11 +6,11 @@ import imgui
 import numpy as np
 import pytest
 
-from trainer.config import Config, TrainConfig, model_preset
-from viewer.app import parse_view
-from viewer.gui import panels
-from viewer.gui.panels import RingBuffer, ViewerState, apply_config, match_astc_block, toggle_pause
-from viewer.worker import Pause, Reset, Resume
+from texinr.trainer.config import Config, TrainConfig, model_preset
+from texinr.viewer.app import parse_view
+from texinr.viewer.gui import panels
+from texinr.viewer.gui.panels import RingBuffer, ViewerState, apply_config, match_astc_block, toggle_pause
+from texinr.viewer.worker import Pause, Reset, Resume
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 import time
 
 from tests.conftest import random_image
-from trainer.config import Config, TrainConfig, model_preset
-from viewer.worker import Mailbox, Pause, Reset, Resume, SetLearningRate, TrainingWorker
+from texinr.trainer.config import Config, TrainConfig, model_preset
+from texinr.viewer.worker import Mailbox, Pause, Reset, Resume, SetLearningRate, TrainingWorker
 
 
 def config(**model):

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 import imgui
 import numpy as np
 
-from trainer.astc import SQUARE_BLOCKS, block_bits, chain_bpp, nearest_block, nominal_bpp
-from trainer.config import (
+from texinr.trainer.astc import SQUARE_BLOCKS, block_bits, chain_bpp, nearest_block, nominal_bpp
+from texinr.trainer.config import (
     ARCH_NAMES,
     ARCHS,
     BPP_RANGE,
@@ -23,12 +23,13 @@ from trainer.config import (
     DEFAULT_LADDER,
     FAMILY_OPTIONS,
     Config,
+    TrainConfig,
     model_preset,
     setting_spec,
 )
-from trainer.sizing import rate_budget
-from viewer.render import SOURCES, VIEWS, ViewSettings
-from viewer.worker import Pause, Reset, Resume, SetLearningRate, SetThreads
+from texinr.trainer.sizing import rate_budget
+from texinr.viewer.render import SOURCES, VIEWS, ViewSettings
+from texinr.viewer.worker import Pause, Reset, Resume, SetLearningRate, SetThreads
 
 
 class RingBuffer:
@@ -68,6 +69,7 @@ class ViewerState:
     render_scale: float = 1.0
     target_fps: float = 30.0
     threads: int = 0
+    devices: tuple[str, ...] = ("auto", "cpu")  # what the device combo offers (trainer.device.available)
     fps: float = 0.0
     render_size: tuple[int, int] = (0, 0)
     image_size: tuple[int, int] = (0, 0)
@@ -150,6 +152,20 @@ def draw_training_panel(state: ViewerState, send) -> None:
     if changed:
         state.threads = threads
         send(SetThreads(threads))
+    draw_device(state, send)
+
+
+def draw_device(state: ViewerState, send) -> None:
+    """The torch device that trains: auto or one this machine has; a change starts the run again there."""
+    current = state.edit.train.device
+    names = list(state.devices) if current in state.devices else [*state.devices, current]
+    changed, i = imgui.combo("device", names.index(current), names)
+    if imgui.is_item_hovered():
+        used = state.snapshot.device if state.snapshot is not None else "?"
+        imgui.set_tooltip(f"{setting_spec(TrainConfig, 'device')['help']}; training on {used}")
+    if changed and names[i] != current:
+        state.edit = dataclasses.replace(state.edit, train=dataclasses.replace(state.edit.train, device=names[i]))
+        apply_config(state, send)
 
 
 def toggle_pause(state: ViewerState, send) -> None:
