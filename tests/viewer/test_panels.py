@@ -170,3 +170,23 @@ def test_allocation_combo_offers_the_ladders_and_restarts_with_the_choice(frame,
     s.edit, seen = grid, {}
     panels.draw_network_panel(s, [].append)
     assert seen == {}  # other families have no allocation
+
+
+def test_device_combo_offers_what_the_machine_has_and_restarts_there(frame, monkeypatch):
+    s = state()
+    s.devices = ("auto", "cuda:0", "cpu")  # as the window fills it from trainer.device.available()
+    assert s.edit.train.device == "auto"
+    seen = {}
+    real_combo = imgui.combo
+
+    def combo(label, current, items, *a, **k):
+        if label == "device":
+            seen["items"], seen["current"] = list(items), current
+            return True, items.index("cpu")
+        return real_combo(label, current, items, *a, **k)
+
+    monkeypatch.setattr(imgui, "combo", combo)
+    sent = []
+    panels.draw_training_panel(s, sent.append)
+    assert seen == {"items": ["auto", "cuda:0", "cpu"], "current": 0}
+    assert s.edit.train.device == "cpu" and isinstance(sent[-1], Reset) and sent[-1].config.train.device == "cpu"
