@@ -149,25 +149,32 @@ def test_the_rate_chooses_the_sizes_and_unticking_it_keeps_them(frame, monkeypat
     assert "width" in drags
 
 
-def test_allocation_combo_offers_the_ladders_and_restarts_with_the_choice(frame, monkeypatch):
-    s = state()
-    assert s.edit.model.arch == "codec" and s.edit.allocation == "race"
+def choose_in_combo(monkeypatch, label: str, choice: str) -> dict:
+    """Make the combo `label` pick `choice` as a user would; returns what it was offered (items, current)."""
     seen = {}
     real_combo = imgui.combo
 
-    def combo(label, current, items, *a, **k):
-        if label == "allocation":
+    def combo(name, current, items, *a, **k):
+        if name == label:
             seen["items"], seen["current"] = list(items), current
-            return True, items.index("mid")
-        return real_combo(label, current, items, *a, **k)
+            return True, items.index(choice)
+        return real_combo(name, current, items, *a, **k)
 
     monkeypatch.setattr(imgui, "combo", combo)
+    return seen
+
+
+def test_allocation_combo_offers_the_ladders_and_restarts_with_the_choice(frame, monkeypatch):
+    s = state()
+    assert s.edit.model.arch == "codec" and s.edit.allocation == "race"
+    seen = choose_in_combo(monkeypatch, "allocation", "mid")
     sent = []
     panels.draw_network_panel(s, sent.append)
     assert seen == {"items": ["fine", "mid"], "current": 0}  # "race" shows as the ladder the window trains
     assert s.edit.allocation == "mid" and isinstance(sent[-1], Reset) and sent[-1].config.allocation == "mid"
     grid = dataclasses.replace(s.edit, model=model_preset("grid"))
-    s.edit, seen = grid, {}
+    s.edit = grid
+    seen.clear()
     panels.draw_network_panel(s, [].append)
     assert seen == {}  # other families have no allocation
 
@@ -176,16 +183,7 @@ def test_device_combo_offers_what_the_machine_has_and_restarts_there(frame, monk
     s = state()
     s.devices = ("auto", "cuda:0", "cpu")  # as the window fills it from trainer.device.available()
     assert s.edit.train.device == "auto"
-    seen = {}
-    real_combo = imgui.combo
-
-    def combo(label, current, items, *a, **k):
-        if label == "device":
-            seen["items"], seen["current"] = list(items), current
-            return True, items.index("cpu")
-        return real_combo(label, current, items, *a, **k)
-
-    monkeypatch.setattr(imgui, "combo", combo)
+    seen = choose_in_combo(monkeypatch, "device", "cpu")
     sent = []
     panels.draw_training_panel(s, sent.append)
     assert seen == {"items": ["auto", "cuda:0", "cpu"], "current": 0}
