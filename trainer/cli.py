@@ -163,6 +163,7 @@ class TrainCommand:
     astc_quality: float = 98.0  # astcenc thorough (trainer.astc.DEFAULT_PRESET)
     progress: bool | None = None  # None: a tqdm bar only on a terminal
     tune: bool = False  # pick omega0 / sigma / max frequency / lr by a short search first
+    profile: bool = False  # print the time and peak memory of each phase at the end
 
 
 def int_arg(s: str) -> int:
@@ -266,15 +267,29 @@ def train_parser() -> ArgumentParser:
     )
     add_astc_arguments(p)
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
+    add_profile_argument(p)
     return p
+
+
+def add_profile_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", action="store_true", help="print the time and peak memory of each phase at the end")
 
 
 def parse_train(argv: list[str] | None) -> TrainCommand:
     a = train_parser().parse_args(argv)
-    return TrainCommand(a.texture, a.output, config_from_args(a, 30.0), a.json, astc_quality_from_args(a), tune=a.tune)
+    return TrainCommand(
+        a.texture,
+        a.output,
+        config_from_args(a, 30.0),
+        a.json,
+        astc_quality_from_args(a),
+        tune=a.tune,
+        profile=a.profile,
+    )
 
 
 def train_main(cmd: TrainCommand) -> int:
+    from texinr.trainer import profile
     from texinr.trainer.data import load_image
     from texinr.trainer.device import describe as describe_device
     from texinr.trainer.device import resolve as resolve_device
@@ -282,20 +297,24 @@ def train_main(cmd: TrainCommand) -> int:
     from texinr.trainer.report import evaluate_file, format_table
     from texinr.trainer.train import Trainer
 
+    if cmd.profile:
+        profile.enable()
     if cmd.output.suffix != ".texinr":
         raise TexinrError(f"{cmd.output}: model files end in .texinr")
     check_writable(cmd.output)
     device = resolve_device(cmd.config.train.device)  # before anything else: a missing GPU is one line, at once
-    image = load_image(cmd.texture)
+    with profile.phase("load the image"):
+        image = load_image(cmd.texture)
     h, w = image.shape[:2]
     config = cmd.config
     print(f"texinr-train: training on {describe_device(device)}")
-    trainer, allocation = None, None
+    trainer, allocation, started = None, None, None
     if config.bpp is not None:
         from texinr.trainer import allocation as alloc
         from texinr.trainer.sizing import config_bits, rate_budget
 
-        started = alloc.start(image, config)  # sizes the family; the codec races its candidate allocations
+        with profile.phase("size" + (" and race allocations" if config.model.arch == "codec" else "")):
+            started = alloc.start(image, config)  # sizes the family; the codec races its candidate allocations
         trainer, allocation = started.trainer, started.allocation
         config = trainer.config
         rate = cmd.config.bpp
@@ -317,8 +336,10 @@ def train_main(cmd: TrainCommand) -> int:
         print(f"texinr-train: tuned {tuned.field} = {tuned.value:g}, {tuned.seconds:.1f} s on the others ({tried})")
         trainer = tuned.trainer
     elif trainer is None:
-        trainer = Trainer(image, config)
-    _run_with_progress(trainer, cmd.progress)
+        with profile.phase("set up the trainer"):
+            trainer = Trainer(image, config)
+    with profile.phase("train"):
+        _run_with_progress(trainer, cmd.progress)
     tc = config.train
     train_info = {
         **tc.to_dict(),
@@ -333,10 +354,16 @@ def train_main(cmd: TrainCommand) -> int:
         "mips_fitted": trainer.samples.mips,
     }
     f = pack(trainer.model, config.bits, w, h, trainer.samples.mips, train=train_info)
-    report = evaluate_file(f, image, astc_quality=cmd.astc_quality)
+    steps = (trainer.step_count, trainer.elapsed, trainer.threads)
+    trainer = started = tuned = None  # its samples and optimizer state are not needed any more
+    with profile.phase("evaluate against ASTC"):
+        report = evaluate_file(f, image, astc_quality=cmd.astc_quality)
     f.metrics = report["metrics"]
-    save(f, cmd.output)
-    print(format_table(report, cmd.output, trainer))
+    with profile.phase("save"):
+        save(f, cmd.output)
+    print(format_table(report, cmd.output, steps))
+    if cmd.profile:
+        print(profile.table())
     if cmd.json:
         print(json.dumps(report, allow_nan=False, default=float))
     return 0
@@ -383,6 +410,7 @@ class DecodeCommand:
     size: tuple[int, int] | None = None
     lod: float = 0.0
     device: str = "auto"
+    profile: bool = False
 
 
 def decode_parser() -> ArgumentParser:
@@ -392,6 +420,7 @@ def decode_parser() -> ArgumentParser:
     p.add_argument("--size", type=size_wxh, help="output size WxH (default: the trained size)")
     p.add_argument("--lod", type=nonneg_float, default=0.0, help="level of detail t in [0, 1] (0 = base level)")
     p.add_argument("--device", default="auto", help=DEVICE_HELP.replace("that trains", "that decodes"))
+    add_profile_argument(p)
     return p
 
 
@@ -399,7 +428,7 @@ def parse_decode(argv: list[str] | None) -> DecodeCommand:
     a = decode_parser().parse_args(argv)
     if a.lod > 1:
         raise TexinrError(f"--lod must be between 0 and 1, got {a.lod}")
-    return DecodeCommand(a.model, a.output, a.size, a.lod, check_device_spec(a.device))
+    return DecodeCommand(a.model, a.output, a.size, a.lod, check_device_spec(a.device), a.profile)
 
 
 IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".tga": "TGA", ".webp": "WEBP"}
@@ -408,10 +437,13 @@ IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", 
 def decode_main(cmd: DecodeCommand) -> int:
     from PIL import Image
 
+    from texinr.trainer import profile
     from texinr.trainer.device import resolve as resolve_device
     from texinr.trainer.modelfile import atomic_write, load
     from texinr.trainer.train import render
 
+    if cmd.profile:
+        profile.enable()
     if cmd.output.is_dir():
         raise TexinrError(f"{cmd.output}: is a folder; give a file name such as out.png")
     fmt = IMAGE_FORMATS.get(cmd.output.suffix.lower())
@@ -419,15 +451,20 @@ def decode_main(cmd: DecodeCommand) -> int:
         raise TexinrError(f"{cmd.output}: unknown image type; use one of {', '.join(IMAGE_FORMATS)}")
     check_writable(cmd.output)
     device = resolve_device(cmd.device)
-    f = load(cmd.model)
+    with profile.phase("load the model"):
+        f = load(cmd.model)
     if cmd.lod > 0 and not f.model_config.lod:
         raise TexinrError(f"{cmd.model}: this model was trained without mips; --lod needs one trained with --mips > 1")
     w, h = cmd.size or (f.width, f.height)
-    rgb = render(f.build().to(device), h, w, cmd.lod)
-    buf = io.BytesIO()
-    Image.fromarray(np.round(rgb * 255).astype(np.uint8)).save(buf, format=fmt)
-    atomic_write(cmd.output, buf.getvalue())
+    with profile.phase("decode"):
+        rgb = render(f.build().to(device), h, w, cmd.lod)
+    with profile.phase("encode and write the image"):
+        buf = io.BytesIO()
+        Image.fromarray(np.round(rgb * 255).astype(np.uint8)).save(buf, format=fmt)
+        atomic_write(cmd.output, buf.getvalue())
     print(f"texinr-decode: wrote {cmd.output} ({w}x{h}, lod {cmd.lod:g}, {ARCH_NAMES[f.model_config.arch]})")
+    if cmd.profile:
+        print(profile.table())
     return 0
 
 

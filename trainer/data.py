@@ -90,7 +90,7 @@ def build_pyramid(rgb01: np.ndarray, levels: int) -> list[np.ndarray]:
     Plain bilinear halving samples between each 2x2 block, so an even side is averaged in 2x2 boxes: the same
     mip chain as glGenerateMipmap's box filter, which the reference path of the renderer uses.
     """
-    pyramid = [rgb01.astype(np.float32)]
+    pyramid = [np.asarray(rgb01, dtype=np.float32)]  # no copy of a float32 image (never written to)
     for _ in range(1, levels):
         h, w = pyramid[-1].shape[:2]
         pyramid.append(resize_image(pyramid[-1], (max(1, w // 2), max(1, h // 2)), antialias=False))
@@ -166,6 +166,17 @@ class TextureSamples:
 
     def __len__(self) -> int:
         return self.uv01.shape[0]
+
+    def fits(self, rgb01: np.ndarray, mips: int, device: torch.device | str) -> bool:
+        """Whether this is the sample table TextureSamples(rgb01, mips, device) would build (same pixels, levels
+        and device), so that it can be shared instead."""
+        h, w = rgb01.shape[:2]
+        return (
+            (h, w) == (self.height, self.width)
+            and max(1, min(mips, max_mip_levels(h, w))) == self.mips
+            and torch.device(device) == self._packed.device
+            and np.array_equal(rgb01, self.pyramid[0])
+        )
 
     def batch(self, n: int, generator: torch.Generator, jitter: bool = False):
         """n random samples (uv01 (n,2), t (n,1), rgb (n,3)); jitter moves each within its pixel, target bilinear."""

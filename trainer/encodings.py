@@ -197,6 +197,7 @@ class QuantizedGrids(nn.Module):
             nn.Parameter((torch.rand(r + 1, r + 1, c, generator=g) * 2 - 1) * 0.5) for r, c, _ in self.levels
         )
         self.out_dim = sum(c for _, c, _ in self.levels) + 4 * pe
+        self._cache: dict[int, tuple[tuple, Tensor]] = {}  # see _inference_table
 
     def quantized(self, lvl: int) -> Tensor:
         """Level lvl's latents as stored (dequantised), with a straight-through gradient to the float latents."""
@@ -205,9 +206,27 @@ class QuantizedGrids(nn.Module):
         vq = dequantize_codes(latent_codes(v, bits), bits)
         return v + (vq - v).detach()
 
+    def _inference_table(self, lvl: int) -> Tensor:
+        """quantized(lvl) without autograd, kept until the latents change (tensor versions count in-place
+        updates): decoding a large texture chunk by chunk would otherwise quantise every grid once per chunk (at
+        4096^2, 128 chunks of a 17M-value grid)."""
+        v = self.tables[lvl]
+        key = (v._version, v.data_ptr(), v.device)
+        cached = self._cache.get(lvl)
+        if cached is None or cached[0] != key:
+            with torch.no_grad():
+                cached = (key, self.quantized(lvl))
+            self._cache[lvl] = cached
+        return cached[1]
+
     def forward(self, uv01: Tensor) -> Tensor:
         grid = (uv01 * 2.0 - 1.0)[None, :, None, :]
-        out = [sample_vertices(self.quantized(lvl), grid) for lvl in range(len(self.levels))]
+        if torch.is_grad_enabled():
+            self._cache = {}
+            tables = [self.quantized(lvl) for lvl in range(len(self.levels))]
+        else:
+            tables = [self._inference_table(lvl) for lvl in range(len(self.levels))]
+        out = [sample_vertices(t, grid) for t in tables]
         for k in range(self.pe):
             phase = uv01 * (math.pi * self.pe_res * 2**k)
             out += [torch.sin(phase), torch.cos(phase)]

@@ -2,14 +2,17 @@
 
 numpy only (no torch, no GL), so the viewer can pack snapshots on its main thread cheaply.
 
-Everything lives in one RGBA32F texture `t_weights`, WEIGHTS_TEX_WIDTH texels wide, addressed by a linear texel
-index k -> (k % WIDTH, k / WIDTH). Sections, each starting at an offset given by a define:
+Everything lives in one RGBA32F texture `t_weights`, addressed by a linear texel index k -> (k % WIDTH, k / WIDTH),
+WIDTH (the define WEIGHTS_TEX_WIDTH) = WEIGHTS_TEX_WIDTH texels, or the power of two that keeps the texture square
+when it would be taller than wide (GL limits both sides: GL_MAX_TEXTURE_SIZE, 16384 on most GPUs and llvmpipe; see
+fits_gl). Sections, each starting at an offset given by a define:
 - Fourier features: one texel (fx, fy, 0, 0) per frequency row (log bands are written out too).
 - Hash grid / latent grid: per level, one run of texels per table entry (ceil(F / 4) texels each; features beyond
   F are 0). Latent-grid vertex (i, j) of level l is entry j * (res_l + 1) + i.
-- Codec: not in this texture but in a second one, `latents` (PackedWeights.latents, sampled with bilinear
-  filtering): every grid's integer codes q (as floats), 4 channels per tile, vertex (i, j) at texel
-  (x0 + i, y0 + j) of its tile (origins in CODEC_TILE_X / CODEC_TILE_Y, shelf-packed by _atlas). The shader
+- Codec: not in this texture but in a second one, `latents` (PackedWeights.latents, RGBA16F, sampled with bilinear
+  filtering): every grid's integer codes q (as half floats: exact up to 2048, and codes have at most 8 bits), 4
+  channels per tile, vertex (i, j) at texel (x0 + i, y0 + j) of its tile (origins in CODEC_TILE_X / CODEC_TILE_Y,
+  shelf-packed by _atlas into a near-square image: a 4096^2 codec at 2 bpp is 4.6k x 4.6k texels, 168 MB). The shader
   (codec_encode_glsl) takes one filtered fetch per tile and dequantises v = q * CODEC_DEQ[l] - 1 (affine, so the
   same as interpolating dequantised values).
 - MLP: every layer as 4x4 blocks: for output block o, input block i, four texels = the columns of the mat4
@@ -33,6 +36,8 @@ from texinr.trainer.config import parse_codec_grids
 from texinr.trainer.quantize import latent_codes
 
 WEIGHTS_TEX_WIDTH = 1024
+_CODES_F16 = np.arange(256, dtype=np.float16)
+"""uint8 code -> the same number as a half float (a table lookup: 2-3x faster than numpy's cast)."""
 FAMILY_IDS = {"relu": 0, "siren": 1, "fourier": 2, "hashgrid": 3, "grid": 4, "codec": 5}
 
 
@@ -42,8 +47,8 @@ class PackedWeights:
     written for this network: `#include "generated:NAME"` in a shader is glsl[NAME])."""
 
     defines: dict[str, int | float | str]
-    data: np.ndarray  # (rows, WEIGHTS_TEX_WIDTH, 4) float32
-    latents: np.ndarray | None = None  # the codec's code atlas (H, W, 4) float32, sampled with bilinear filtering
+    data: np.ndarray  # (rows, defines["WEIGHTS_TEX_WIDTH"], 4) float32
+    latents: np.ndarray | None = None  # the codec's code atlas (H, W, 4) float16, sampled with bilinear filtering
     glsl: dict[str, str] = field(default_factory=dict)
 
 
@@ -78,30 +83,42 @@ class _Texels:
         return offset
 
     def image(self) -> np.ndarray:
-        flat = np.concatenate(self.chunks) if self.chunks else np.zeros((0, 4), np.float32)
-        rows = max(1, math.ceil(flat.shape[0] / WEIGHTS_TEX_WIDTH))
-        out = np.zeros((rows * WEIGHTS_TEX_WIDTH, 4), np.float32)
-        out[: flat.shape[0]] = flat
-        return out.reshape(rows, WEIGHTS_TEX_WIDTH, 4)
+        """(rows, width, 4): WEIGHTS_TEX_WIDTH wide, or wider (a power of two) so that rows <= width."""
+        width = WEIGHTS_TEX_WIDTH
+        while math.ceil(self.size / width) > width:
+            width *= 2
+        rows = max(1, math.ceil(self.size / width))
+        out = np.zeros((rows * width, 4), np.float32)
+        start = 0
+        for c in self.chunks:
+            out[start : start + c.shape[0]] = c
+            start += c.shape[0]
+        return out.reshape(rows, width, 4)
 
 
-def _atlas(tiles: list[np.ndarray]) -> tuple[np.ndarray, list[tuple[int, int]]]:
-    """Shelf-pack (h, w, 4) tiles into one (H, W, 4) image with a texel of zeros between tiles: the origin (x, y)
-    of each tile, in input order. Bilinear sampling inside a tile never reaches its neighbours: the shader samples
-    vertex centres, from the first to the last, and the weight of a texel beyond the last is exactly 0."""
-    width = max(max(t.shape[1] for t in tiles) + 1, 256)
-    order = sorted(range(len(tiles)), key=lambda i: -tiles[i].shape[0])
+def _atlas(tiles: list[tuple[np.ndarray, int]]) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Shelf-pack tiles into one (H, W, 4) float16 image with a texel of zeros between tiles: the origin (x, y)
+    of each tile, in input order. A tile is (codes (h, w, C), part): channels 4 part .. 4 part + 3 of codes.
+    Bilinear sampling inside a tile never reaches its neighbours: the shader samples vertex centres, from the first
+    to the last, and the weight of a texel beyond the last is exactly 0. The shelves are as wide as the square
+    of the tiles' area (at least the widest tile), so that neither side of the atlas grows far beyond the other
+    (GL limits both)."""
+    shapes = [codes.shape[:2] for codes, _ in tiles]
+    area = sum((h + 1) * (w + 1) for h, w in shapes)
+    width = max(max(w for _, w in shapes) + 1, 256, math.ceil(math.sqrt(area)))
+    order = sorted(range(len(tiles)), key=lambda i: -shapes[i][0])
     origins: list[tuple[int, int]] = [(0, 0)] * len(tiles)
     x = y = shelf = 0
     for i in order:
-        th, tw = tiles[i].shape[:2]
+        th, tw = shapes[i]
         if x + tw > width:
             x, y, shelf = 0, y + shelf + 1, 0
         origins[i] = (x, y)
         x, shelf = x + tw + 1, max(shelf, th)
-    out = np.zeros((y + shelf, width, 4), np.float32)
-    for (ox, oy), t in zip(origins, tiles, strict=True):
-        out[oy : oy + t.shape[0], ox : ox + t.shape[1]] = t
+    out = np.zeros((y + shelf, width, 4), np.float16)
+    for (ox, oy), (codes, part), (th, tw) in zip(origins, tiles, shapes, strict=True):
+        n = min(4, codes.shape[2] - 4 * part)
+        out[oy : oy + th, ox : ox + tw, :n] = codes[..., 4 * part : 4 * part + n]
     return out, origins
 
 
@@ -188,11 +205,8 @@ def pack(cfg: dict, weights: dict[str, np.ndarray]) -> PackedWeights:
         levels = parse_codec_grids(cfg["codec_grids"])
         tiles = []
         for lvl, (_, ch, bits) in enumerate(levels):
-            codes = latent_codes(np.asarray(weights[f"encoding.tables.{lvl}"], np.float32), bits).astype(np.float32)
-            for part in range(_ceil4(ch)):
-                tile = np.zeros((*codes.shape[:2], 4), np.float32)
-                tile[..., : min(4, ch - 4 * part)] = codes[..., 4 * part : 4 * part + 4]
-                tiles.append(tile)
+            codes = _CODES_F16[latent_codes(np.asarray(weights[f"encoding.tables.{lvl}"], np.float32), bits)]
+            tiles += [(codes, part) for part in range(_ceil4(ch))]
         latents, origins = _atlas(tiles)
         d["CODEC_LEVELS"] = len(levels)
         d["CODEC_RES"] = _int_array([r for r, _, _ in levels])
@@ -234,11 +248,31 @@ def pack(cfg: dict, weights: dict[str, np.ndarray]) -> PackedWeights:
         d["MLP_WH_OFFSET"], d["MLP_HIDDEN_STRIDE"] = 0, 0
     d["MLP_BASE"], d["MLP_VEC4S"] = mlp_base, tex.size - mlp_base
     d["MLP_UNROLLED"] = int(hid4 <= MLP_UNROLL_MAX_HIDDEN4)
-    d["WEIGHTS_TEX_WIDTH"] = WEIGHTS_TEX_WIDTH
     data = tex.image()
+    d["WEIGHTS_TEX_WIDTH"] = data.shape[1]
     mlp = data.reshape(-1, 4)[mlp_base : tex.size]
     glsl = {"mlp": mlp_glsl(d, mlp), "codec_encode": codec_encode_glsl(d)}
     return PackedWeights(d, data, latents if arch == "codec" else None, glsl)
+
+
+def texture_sizes(packed: PackedWeights) -> dict[str, tuple[int, int]]:
+    """(width, height) of every texture the shader reads for this network."""
+    sizes = {"weights": (packed.data.shape[1], packed.data.shape[0])}
+    if packed.latents is not None:
+        sizes["latents"] = (packed.latents.shape[1], packed.latents.shape[0])
+    return sizes
+
+
+def fits_gl(packed: PackedWeights, max_texture_size: int) -> str | None:
+    """None when every texture of `packed` fits GL_MAX_TEXTURE_SIZE, else why not (one line)."""
+    for name, (w, h) in texture_sizes(packed).items():
+        if max(w, h) > max_texture_size:
+            what = "the codec's code atlas" if name == "latents" else "the weights texture"
+            return (
+                f"{what} would be {w}x{h} texels, beyond this GPU's largest texture ({max_texture_size}); "
+                "use a lower bit rate or a smaller texture"
+            )
+    return None
 
 
 MLP_UNROLL_MAX_HIDDEN4 = 16

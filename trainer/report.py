@@ -12,6 +12,7 @@ from texinr.trainer.config import ARCH_NAMES
 from texinr.trainer.data import build_pyramid
 from texinr.trainer.metrics import UNAVAILABLE, all_metrics, lpips_status, psnr, to_8bit
 from texinr.trainer.modelfile import TexinrFile
+from texinr.trainer.profile import phase
 from texinr.trainer.train import render
 
 
@@ -24,18 +25,25 @@ def evaluate_file(
     """
     model = f.build()
     h, w = image.shape[:2]
-    out = render(model, h, w, 0.0)
-    m = all_metrics(image, out, with_flip)
+    with phase("decode the base level"):
+        out = render(model, h, w, 0.0)
+    with phase("metrics (PSNR, SSIM, FLIP)"):
+        m = all_metrics(image, out, with_flip)
+    del out
     if f.mips > 1:
-        pyramid = build_pyramid(image, f.mips)
-        m["psnr_levels"] = [
-            psnr(lvl, to_8bit(render(model, *lvl.shape[:2], k / (f.mips - 1)))) for k, lvl in enumerate(pyramid)
-        ]
+        with phase("per-level PSNR"):
+            pyramid = build_pyramid(image, f.mips)
+            m["psnr_levels"] = [
+                psnr(lvl, to_8bit(render(model, *lvl.shape[:2], k / (f.mips - 1)))) for k, lvl in enumerate(pyramid)
+            ]
+            del pyramid
     m["lpips_status"] = lpips_status()
     m["vmaf"] = UNAVAILABLE["vmaf"]
     block = astc.nearest_block(f.bpp, w, h, f.mips)
-    a = astc.compress(image, block, astc_quality, mips=f.mips)
-    am = all_metrics(image, a.decoded, with_flip)
+    with phase(f"ASTC {block}" + (" + mip chain" if f.mips > 1 else "")):
+        a = astc.compress(image, block, astc_quality, mips=f.mips)
+    with phase("ASTC metrics"):
+        am = all_metrics(image, a.decoded, with_flip)
     train = f.train
     return {
         "arch": f.model_config.arch,
@@ -93,17 +101,17 @@ def _fmt(x, spec: str) -> str:
     return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
 
 
-def format_table(report: dict, output: Path | None = None, trainer=None) -> str:
+def format_table(report: dict, output: Path | None = None, run: tuple[int, float, int] | None = None) -> str:
+    """The report as the table `texinr-train` prints; `run`: (steps, seconds, threads) of the training."""
     r, a = report, report["astc"]
     lines = []
     head = f"{r['family']} ({r['arch']}), {r['width']}x{r['height']}"
     head += f", {r['mips']} mip levels" if r["mips"] > 1 else ", base level only"
     head += {32: ", fp32", 16: ", fp16", 8: ", int8"}[r["bits"]] + " weights"
-    if trainer is not None:
-        rate = trainer.step_count / trainer.elapsed if trainer.elapsed > 0 else 0.0
-        head += (
-            f"; {trainer.step_count} steps in {trainer.elapsed:.1f} s ({rate:.1f} steps/s, {trainer.threads} threads)"
-        )
+    if run is not None:
+        steps, seconds, threads = run
+        rate = steps / seconds if seconds > 0 else 0.0
+        head += f"; {steps} steps in {seconds:.1f} s ({rate:.1f} steps/s, {threads} threads)"
     lines.append(head)
     chain = " + mip chain" if a["mips"] > 1 else ""
     lines.append(f"{'':24s} {'bpp':>7s} {'PSNR dB':>8s} {'SSIM':>7s} {'FLIP':>7s}")

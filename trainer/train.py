@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from texinr.trainer import memory
 from texinr.trainer.config import DEFAULT_BATCH, DEFAULT_FLIP_FINISH, DEFAULT_LR, Config
 from texinr.trainer.data import TextureSamples, pixel_centres_uv01
 from texinr.trainer.device import describe as describe_device
@@ -30,6 +31,7 @@ from texinr.trainer.device import resolve as resolve_device
 from texinr.trainer.errors import TexinrError
 from texinr.trainer.metrics import psnr_from_mse
 from texinr.trainer.models import TextureField, build_model
+from texinr.trainer.profile import phase
 
 RECIPE = 2
 """Revision of the training code's results: raise it when a change moves what a run reaches (the bench keeps its
@@ -95,7 +97,9 @@ def set_threads(threads: int) -> int:
 class Trainer:
     """Fits `config.model` to `rgb01` (H, W, 3) in [0, 1] under `config.train`."""
 
-    def __init__(self, rgb01: np.ndarray, config: Config):
+    def __init__(self, rgb01: np.ndarray, config: Config, samples: TextureSamples | None = None):
+        """`samples`: another trainer's sample table of the same image, shared when it fits this config (a race's
+        candidates share one: at 4096^2 with mips it is about 0.9 GB)."""
         from texinr.trainer.sizing import resolve
 
         config = resolve(config.validate(), rgb01.shape[1], rgb01.shape[0])  # sized to config.bpp, if it has one
@@ -105,7 +109,13 @@ class Trainer:
         self.threads = set_threads(tc.threads)
         self.device = resolve_device(tc.device)
         self.device_name = describe_device(self.device)
-        self.samples = TextureSamples(rgb01, tc.mips, self.device)
+        shared = samples is not None and samples.fits(rgb01, tc.mips, self.device)
+        memory.check(rgb01.shape[1], rgb01.shape[0], [config], self.device, with_samples=not shared)
+        if shared:
+            self.samples = samples
+        else:
+            with phase(f"sample table ({tc.mips} level{'s' if tc.mips > 1 else ''})"):
+                self.samples = TextureSamples(rgb01, tc.mips, self.device)
         # initialised on the CPU from the seed, then moved: every device starts from the same weights
         self.model = build_model(config.model, tc.seed, config.bits).to(self.device)
         self.base_lr = tc.lr if tc.lr is not None else DEFAULT_LR[config.model.arch]
@@ -329,7 +339,8 @@ def render(model: TextureField, height: int, width: int, t: float = 0.0, chunk: 
     dev = next(model.parameters()).device
     uv = torch.from_numpy(pixel_centres_uv01(height, width))
     out = torch.empty(uv.shape[0], 3)
-    for i in range(0, uv.shape[0], chunk):
-        u = uv[i : i + chunk].to(dev)
-        out[i : i + chunk] = model(u, torch.full((u.shape[0], 1), float(t), device=dev)).cpu()
+    with torch.no_grad():
+        for i in range(0, uv.shape[0], chunk):
+            u = uv[i : i + chunk].to(dev)
+            out[i : i + chunk] = model(u, torch.full((u.shape[0], 1), float(t), device=dev)).cpu()
     return out.reshape(height, width, 3).numpy()

@@ -94,9 +94,14 @@ def race(
     def part(t) -> float:  # of its share a candidate has trained
         return t.step_count / share_steps if share_steps is not None else t.elapsed / (tc.seconds * share)
 
+    from texinr.trainer import memory
+    from texinr.trainer.device import resolve
+
+    memory.check(rgb01.shape[1], rgb01.shape[0], list(configs), resolve(tc.device))  # all of them, before any
     runs = []
     for cfg in configs:
-        trainer = Trainer(rgb01, cfg)  # the whole budget's schedule: the winner just goes on
+        # the whole budget's schedule: the winner just goes on; every candidate reads the first one's sample table
+        trainer = Trainer(rgb01, cfg, samples=runs[0][1].samples if runs else None)
         late = []
         while not trainer.done and part(trainer) < 1.0:
             loss = trainer.step()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from texinr.trainer.errors import TexinrError
-from texinr.trainer.packing import PackedWeights
+from texinr.trainer.packing import PackedWeights, fits_gl
 from texinr.viewer.camera import OrbitCamera
 from texinr.viewer.mesh import Mesh
 from texinr.viewer.shader_lib import ProgramCache
@@ -36,7 +36,8 @@ def create_context():
 
 
 class WeightsTexture:
-    """The RGBA32F texture the network reads; written only when a new version arrives."""
+    """The RGBA32F texture the network reads (and the codec's RGBA16F code atlas); written only when a new version
+    arrives. A network whose textures exceed GL_MAX_TEXTURE_SIZE is refused with a TexinrError."""
 
     def __init__(self, ctx):
         self.ctx = ctx
@@ -48,6 +49,9 @@ class WeightsTexture:
     def update(self, packed: PackedWeights, version: object) -> None:
         if version == self.version and self.texture is not None:
             return
+        why = fits_gl(packed, self.ctx.info["GL_MAX_TEXTURE_SIZE"])
+        if why is not None:
+            raise TexinrError(why)
         rows, width, _ = packed.data.shape
         if self.texture is None or self.texture.size != (width, rows):
             if self.texture is not None:
@@ -56,7 +60,7 @@ class WeightsTexture:
 
             self.texture = self.ctx.texture((width, rows), 4, dtype="f4")
             self.texture.filter = (moderngl.NEAREST, moderngl.NEAREST)
-        self.texture.write(np.ascontiguousarray(packed.data, dtype=np.float32).tobytes())
+        self.texture.write(np.ascontiguousarray(packed.data, dtype=np.float32))
         self._update_latents(packed.latents)
         self.version = version
         self.writes += 1
@@ -71,10 +75,10 @@ class WeightsTexture:
         if self.latents is None or self.latents.size != (w, h):
             if self.latents is not None:
                 self.latents.release()
-            self.latents = self.ctx.texture((w, h), 4, dtype="f4")
+            self.latents = self.ctx.texture((w, h), 4, dtype="f2")  # integer codes, exact in half floats
             self.latents.filter = (moderngl.LINEAR, moderngl.LINEAR)
             self.latents.repeat_x = self.latents.repeat_y = False
-        self.latents.write(np.ascontiguousarray(latents, dtype=np.float32).tobytes())
+        self.latents.write(np.ascontiguousarray(latents, dtype=np.float16))
 
     def bind(self, prog, texture_unit: int) -> None:
         """Bind the texture and the codec's atlas (next unit), where `prog` has it."""

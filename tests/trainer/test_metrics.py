@@ -52,3 +52,32 @@ def test_lapv_selection_spans_the_distribution():
     assert lapv["flat"] == 0.0 and lapv["n0"] < lapv["n2"] < lapv["n4"]
     assert metrics.select_by_lapv(lapv, 3) == ["flat", "n1", "n4"]
     assert metrics.select_by_lapv(lapv, 10) == ["flat", "n0", "n1", "n2", "n3", "n4"]
+
+
+def test_tiled_ssim_and_flip_equal_the_whole_image(monkeypatch):
+    """Large images are measured tile by tile (bounded memory); the tiles see their neighbours' pixels, so the
+    per-pixel maps, and hence the means, are the whole image's."""
+    import flip_evaluator
+    from skimage.metrics import structural_similarity
+
+    ref = metrics.to_8bit(random_image(300, 260, seed=3))
+    test = metrics.to_8bit(np.clip(ref + np.random.default_rng(2).normal(0, 0.05, ref.shape), 0, 1))
+    whole_ssim = structural_similarity(ref, test, channel_axis=2, data_range=1.0, win_size=7)
+    fmap, _, _ = flip_evaluator.evaluate(ref, test, "LDR", inputsRGB=True, applyMagma=False, computeMeanError=False)
+    whole_flip = float(np.asarray(fmap, np.float64).mean())
+    calls = []
+    real = metrics._tiled_sum
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(metrics, "_tiled_sum", counting)
+    monkeypatch.setattr(metrics, "TILED_ABOVE", 100 * 100)
+    monkeypatch.setattr(metrics, "TILE", 96)  # 4 x 3 tiles, partial ones at the right and bottom
+    assert metrics.ssim(ref, test) == pytest.approx(whole_ssim, abs=1e-6)
+    assert metrics.flip(ref, test) == pytest.approx(whole_flip, abs=1e-6)
+    assert metrics.flip(ref, test, gil_free=True) == pytest.approx(whole_flip, abs=5e-5)
+    assert len(calls) == 3
+    monkeypatch.setattr(metrics, "TILE_MARGIN", 0)  # without the margin the filters see the tiles' edges
+    assert metrics.flip(ref, test) != pytest.approx(whole_flip, abs=1e-5)

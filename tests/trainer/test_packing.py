@@ -51,3 +51,31 @@ def test_pack_layout_fits_and_defines_are_complete(arch):
         return
     used = sum(np.count_nonzero(v.detach().numpy()) for v in m.parameters())
     assert np.count_nonzero(flat) >= used * 0.99  # nothing learned is dropped
+
+
+def test_large_layouts_stay_within_gl_limits():
+    """At 4096^2 and several bpp the weights texture would be thousands of rows 1,024 texels wide and the code
+    atlas one tall column of shelves: both grow towards squares instead, and fits_gl names what does not fit."""
+    tex = packing._Texels()
+    tex.add(np.ones((3000 * 1024, 4), np.float32))
+    img = tex.image()
+    assert img.shape == (1500, 2048, 4) and img.reshape(-1, 4)[: 3000 * 1024].min() == 1.0
+    small = packing._Texels()
+    small.add(np.ones((5, 4), np.float32))
+    assert small.image().shape == (1, packing.WEIGHTS_TEX_WIDTH, 4)
+    # a 4096^2 codec's grids at 2 bpp: 4096x1, 2048x2, 1024x2x4 bits, 256x10 (3 tiles): vertices are res + 1
+    grids = [(4097, 1), (2049, 2), (1025, 2), (257, 10)]
+    tiles = [(np.zeros((n, n, c), np.float16), p) for n, c in grids for p in range((c + 3) // 4)]
+    atlas, origins = packing._atlas(tiles)
+    h, w = atlas.shape[:2]
+    assert atlas.dtype == np.float16 and max(h, w) < 6200 and max(h, w) / min(h, w) < 1.5
+    for (x, y), (codes, _) in zip(origins, tiles, strict=True):  # inside the atlas, never overlapping
+        assert x + codes.shape[1] <= w and y + codes.shape[0] <= h
+    boxes = [(x, y, x + c.shape[1], y + c.shape[0]) for (x, y), (c, _) in zip(origins, tiles, strict=True)]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert a[2] < b[0] or b[2] < a[0] or a[3] < b[1] or b[3] < a[1]  # a texel of zeros between tiles
+    packed = packing.PackedWeights({}, img, atlas)
+    assert packing.fits_gl(packed, 16384) is None
+    why = packing.fits_gl(packed, 4096)
+    assert why is not None and "code atlas" in why and f"{w}x{h}" in why and "4096" in why
