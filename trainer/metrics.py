@@ -20,16 +20,35 @@ UNAVAILABLE = {
 
 
 def to_8bit(rgb01: np.ndarray) -> np.ndarray:
-    """Round [0, 1] values to the nearest of 256 levels, as a displayed 8-bit texture would be; float32."""
-    return (np.round(np.clip(rgb01, 0.0, 1.0) * 255.0) / 255.0).astype(np.float32)
+    """Round [0, 1] values to the nearest of 256 levels, as a displayed 8-bit texture would be; float32 (one new
+    array, the arithmetic in place: at 4096^2 each temporary would be 200 MB)."""
+    out = np.clip(rgb01, 0.0, 1.0).astype(np.float32, copy=False)
+    if out is rgb01 or np.shares_memory(out, rgb01):
+        out = out.copy()
+    out *= 255.0
+    np.round(out, out=out)
+    out /= 255.0
+    return out
+
+
+ROWS_PER_CHUNK = 256
+"""MSE and MAE are accumulated in float64 over chunks of rows (a float64 copy of a whole 4096^2 image is 400 MB)."""
+
+
+def _mean_of(ref: np.ndarray, test: np.ndarray, f) -> float:
+    total = 0.0
+    for y in range(0, ref.shape[0], ROWS_PER_CHUNK):
+        d = ref[y : y + ROWS_PER_CHUNK].astype(np.float64) - test[y : y + ROWS_PER_CHUNK].astype(np.float64)
+        total += float(f(d).sum())
+    return total / ref.size
 
 
 def mse(ref: np.ndarray, test: np.ndarray) -> float:
-    return float(np.mean((ref.astype(np.float64) - test.astype(np.float64)) ** 2))
+    return _mean_of(ref, test, np.square)
 
 
 def mae(ref: np.ndarray, test: np.ndarray) -> float:
-    return float(np.mean(np.abs(ref.astype(np.float64) - test.astype(np.float64))))
+    return _mean_of(ref, test, np.abs)
 
 
 def psnr(ref: np.ndarray, test: np.ndarray) -> float:

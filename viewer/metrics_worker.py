@@ -23,7 +23,8 @@ class MetricsWorker:
         self.results: Mailbox[dict] = Mailbox()
         self.astc_images: Mailbox[tuple[str, np.ndarray]] = Mailbox()
         self._requests: queue.Queue = queue.Queue()
-        self._astc_cache: dict[str, tuple[np.ndarray, dict]] = {}
+        self._astc_cache: dict[str, tuple[np.ndarray | None, dict]] = {}  # block -> (image, metrics)
+        self.cost = 0.0  # seconds the last evaluation of the model took (the window spaces requests by it)
         self._thread = threading.Thread(target=self._main, name="texinr-metrics", daemon=True)
         self._stop = threading.Event()
 
@@ -47,10 +48,15 @@ class MetricsWorker:
         from texinr.trainer import astc
         from texinr.trainer.metrics import all_metrics
 
-        if block not in self._astc_cache:
+        cached = self._astc_cache.get(block)
+        if cached is None or cached[0] is None:
             decoded = astc.compress(self.image, block, self.astc_quality).decoded
-            self._astc_cache[block] = (decoded, all_metrics(self.image, decoded, gil_free=True))
+            m = cached[1] if cached is not None else all_metrics(self.image, decoded, gil_free=True)
+            self._astc_cache[block] = (decoded, m)
             self.astc_images.publish((block, decoded))
+            for other, (img, om) in self._astc_cache.items():  # one decoded image kept: 200 MB each at 4096^2
+                if other != block and img is not None:
+                    self._astc_cache[other] = (None, om)
         return self._astc_cache[block]
 
     def _astc_metrics(self, block: str) -> dict:
@@ -60,7 +66,7 @@ class MetricsWorker:
 
         if block not in self._astc_cache:
             decoded = astc.compress(self.image, block, self.astc_quality).decoded
-            self._astc_cache[block] = (decoded, all_metrics(self.image, decoded, gil_free=True))
+            self._astc_cache[block] = (None, all_metrics(self.image, decoded, gil_free=True))
         return self._astc_cache[block][1]
 
     def _main(self) -> None:
@@ -93,11 +99,13 @@ class MetricsWorker:
                 if snap is not None:
                     import torch
 
+                    started = time.perf_counter()
                     model = build_model(snap.config.model)
                     model.load_state_dict({k: torch.from_numpy(v) for k, v in snap.weights.items()})
                     h, w = self.image.shape[:2]  # snapshot weights are already at their stored precision
                     out["neural"] = all_metrics(self.image, render(model.eval(), h, w, 0.0), gil_free=True)
                     out["step"] = snap.step
+                    self.cost = time.perf_counter() - started
                 out["at"] = time.time()
                 self.results.publish(out)
             except Exception as e:  # a metric failing must not take the window down

@@ -42,7 +42,10 @@ void main() {
 PUBLISH_EVERY_S = float(os.environ.get("TEXINR_PUBLISH_EVERY", "0.5"))
 """Seconds between weight snapshots on screen: each one re-renders the scene, which shares the 2 cores with training."""
 METRICS_EVERY_S = float(os.environ.get("TEXINR_METRICS_EVERY", "10.0"))
-"""Seconds between background metric updates (PSNR, SSIM, FLIP of the model at its stored precision)."""
+"""Seconds between background metric updates (PSNR, SSIM, FLIP of the model at its stored precision) ..."""
+METRICS_SHARE_INV = 10.0
+"""... or 10 x what the last one took, if longer, so that they take at most ~10% of the CPU that training shares
+(at 4096^2 one evaluation, decode and FLIP included, takes ~40 s on 2 cores)."""
 
 
 SCENE_TIME_SHARE_INV = 9.0
@@ -519,7 +522,8 @@ class App:
     def _take_metrics(self) -> None:
         now = time.time()
         block = match_astc_block(self.state)
-        if now - self.last_metrics_request > METRICS_EVERY_S or block != self.astc_shown:
+        every = max(METRICS_EVERY_S, METRICS_SHARE_INV * self.metrics.cost)
+        if now - self.last_metrics_request > every or block != self.astc_shown:
             nearest = None
             snap = self.state.snapshot
             if snap is not None:
