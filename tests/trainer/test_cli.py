@@ -224,3 +224,18 @@ def test_verdict_says_who_wins_in_words():
     v = verdict(report(40.0, 0.05, 1.0, 39.0, 0.04, 2.0))
     assert "no clear winner (texinr ahead on PSNR, ASTC ahead on FLIP)" in v and "0.50x ASTC's bits" in v
     assert "FLIP" not in verdict(report(40.0, None, 2.0, 39.0, None, 2.0))
+
+
+def test_profile_prints_time_and_peak_memory_per_phase(tmp_path, texture, capsys):
+    out = tmp_path / "m.texinr"
+    rc, captured = train([texture, "-o", out, *FAST, "--steps", "3", "--profile"], capsys)
+    assert rc == 0, captured.err
+    lines = captured.out.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("phase"))
+    table = "\n".join(lines[head:])
+    for name in ("load the image", "train", "evaluate against ASTC", "  metrics (PSNR, SSIM, FLIP)", "save"):
+        assert f"\n{name} " in table, table
+    peak = float(next(line for line in lines if line.startswith("whole run (peak)")).split()[-1])
+    assert 0.05 < peak < 8  # GiB: the process's own high-water mark
+    rc, captured = decode([out, tmp_path / "m.png", "--profile"], capsys)
+    assert rc == 0 and "\ndecode " in captured.out and "whole run (peak)" in captured.out

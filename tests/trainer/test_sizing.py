@@ -39,3 +39,20 @@ def test_unreachable_target_is_a_clear_error():
         size_for_bpp("codec", 0.01, 512, 512, 8)
     with pytest.raises(TexinrError, match=r"cannot size siren to 1e\+06 bpp"):  # past the widest MLP
         size_for_bpp("siren", 1e6, 64, 64, 16)
+
+
+@pytest.mark.parametrize("size", [2048, 4096])
+def test_codec_sizing_holds_at_2k_and_4k(size):
+    """Every candidate allocation the race may train lands within 5 % of the budget at 2k and 4k (with and without
+    mips), counted on the meta device: nothing is allocated."""
+    from texinr.trainer.allocation import candidates
+    from texinr.trainer.config import Config, TrainConfig, model_preset
+    from texinr.trainer.sizing import rate_budget
+
+    for mips in (1, 6):
+        for rate in (0.89, 1.28, 2.0, 3.56):
+            config = Config(model_preset("codec", lod=mips > 1), TrainConfig(mips=mips), 16, rate).validate()
+            budget = rate_budget(rate, size, size, mips)
+            for ladder, cfg in candidates(config, size, size):
+                got = config_bits(cfg.model, 16) / (size * size)
+                assert abs(got / budget - 1) <= 0.05, (size, mips, rate, ladder, got, budget)

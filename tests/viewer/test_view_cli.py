@@ -161,3 +161,39 @@ def test_a_codec_model_file_renders_in_the_viewer(scene, capsys):
     frame = np.asarray(Image.open(out)).astype(int)
     red = (frame[..., 0] > 180) & (frame[..., 1] < 80) & (frame[..., 2] < 80)
     assert 100 < red.sum() < 0.5 * 64 * 48  # a red quadrant, not a red screen
+
+
+def test_render_benchmark_times_every_row_against_the_reference(scene, capsys):
+    Image.fromarray((np.random.default_rng(0).random((128, 128, 3)) * 255).astype(np.uint8)).save(scene / "t128.png")
+    rc, cap = view(
+        [
+            scene / "quad.obj",
+            scene / "t128.png",
+            "--benchmark",
+            "--benchmark-families",
+            "grid",
+            "--benchmark-rates",
+            "3.56,0.89",
+            "--frames",
+            "2",
+            "--size",
+            "96x64",
+        ],
+        capsys,
+    )
+    assert rc == 0, cap.err
+    lines = cap.out.splitlines()
+    assert "96x64" in lines[0]
+    rows = {line[:32].strip(): line[32:].split() for line in lines[2:]}
+    assert "reference (trilinear RGBA8)" in rows and "neural grid" in rows
+    codec = [name for name in rows if name.startswith("neural codec @")]
+    assert {name.split()[3] for name in codec} == {"3.56", "0.89"}  # each rate, with each allocation it has
+    full = [line for line in lines if line.startswith("  same, full screen")]
+    assert len(full) == len(codec)
+    for line in lines[2:]:
+        ms, fps, ratio, frames = (float(v) for v in line.split()[-4:])
+        assert fps > 0 and ratio > 0 and 1 <= frames <= 2
+        lo, hi = max(ms - 0.05, 1e-9), ms + 0.05  # ms is printed to 0.1: fps lies between 1000/hi and 1000/lo
+        assert 1000 / hi - 0.1 <= fps <= 1000 / lo + 0.1
+    rc, cap = view([scene / "quad.obj", "--benchmark", "--benchmark-rates", "2,abc"], capsys)
+    assert_one_line_error(rc, cap, "texinr-view")
