@@ -22,9 +22,7 @@ UNAVAILABLE = {
 def to_8bit(rgb01: np.ndarray) -> np.ndarray:
     """Round [0, 1] values to the nearest of 256 levels, as a displayed 8-bit texture would be; float32 (one new
     array, the arithmetic in place: at 4096^2 each temporary would be 200 MB)."""
-    out = np.clip(rgb01, 0.0, 1.0).astype(np.float32, copy=False)
-    if out is rgb01 or np.shares_memory(out, rgb01):
-        out = out.copy()
+    out = np.clip(rgb01, 0.0, 1.0).astype(np.float32, copy=False)  # clip makes the one new array
     out *= 255.0
     np.round(out, out=out)
     out /= 255.0

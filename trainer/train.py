@@ -339,8 +339,7 @@ def render(model: TextureField, height: int, width: int, t: float = 0.0, chunk: 
     dev = next(model.parameters()).device
     uv = torch.from_numpy(pixel_centres_uv01(height, width))
     out = torch.empty(uv.shape[0], 3)
-    with torch.no_grad():
-        for i in range(0, uv.shape[0], chunk):
-            u = uv[i : i + chunk].to(dev)
-            out[i : i + chunk] = model(u, torch.full((u.shape[0], 1), float(t), device=dev)).cpu()
+    for i in range(0, uv.shape[0], chunk):
+        u = uv[i : i + chunk].to(dev)
+        out[i : i + chunk] = model(u, torch.full((u.shape[0], 1), float(t), device=dev)).cpu()
     return out.reshape(height, width, 3).numpy()

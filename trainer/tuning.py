@@ -85,6 +85,8 @@ def race(
     mean training loss over the second half of the share (quantised latents make the error at any one step jump
     by up to 2x: measured on Metal055A, codec at 2 bpp; the average over hundreds of batches is steadier). Configs
     come in order of preference: a later one must score below (1 - margin) x the best so far to take its place."""
+    from texinr.trainer import memory
+    from texinr.trainer.device import resolve
     from texinr.trainer.train import Trainer
 
     tc = configs[0].train
@@ -93,9 +95,6 @@ def race(
 
     def part(t) -> float:  # of its share a candidate has trained
         return t.step_count / share_steps if share_steps is not None else t.elapsed / (tc.seconds * share)
-
-    from texinr.trainer import memory
-    from texinr.trainer.device import resolve
 
     memory.check(rgb01.shape[1], rgb01.shape[0], list(configs), resolve(tc.device))  # all of them, before any
     runs = []

@@ -8,6 +8,7 @@ cached); what it has learned is a texture write (only when the weights changed).
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -277,46 +278,10 @@ def probe_network(
         fbo.release()
 
 
-def time_uv_grid(
-    ctx, programs: ProgramCache, packed: PackedWeights, width: int, height: int, frames: int, budget_s: float = 15.0
-) -> list[float]:
-    """Milliseconds to evaluate the network on every pixel of a width x height frame (no mesh: the worst case),
-    drawing only (weights uploaded and program compiled first, one warm-up frame, ctx.finish() before each clock
-    read, nothing read back): up to `frames` frames, no more than ~budget_s seconds."""
-    import moderngl
-
-    weights = WeightsTexture(ctx)
-    weights.update(packed, 0)
-    prog = programs.get("uv_grid.glsl", packed.defines, packed.glsl)
-    fbo = ctx.framebuffer(color_attachments=[ctx.texture((width, height), 4, dtype="f4")])
-    vao = ctx.vertex_array(prog, [])
-    times: list[float] = []
-    try:
-        fbo.use()
-        ctx.viewport = (0, 0, width, height)
-        weights.bind(prog, 0)
-        _set(prog, "u_size_px", (float(width), float(height)))
-        _set(prog, "u_lod_t", 0.0)
-        vao.render(moderngl.TRIANGLES, vertices=3)
-        ctx.finish()
-        start = time.perf_counter()
-        while len(times) < frames and (not times or time.perf_counter() - start < budget_s):
-            t0 = time.perf_counter()
-            vao.render(moderngl.TRIANGLES, vertices=3)
-            ctx.finish()
-            times.append((time.perf_counter() - t0) * 1000.0)
-        return times
-    finally:
-        vao.release()
-        fbo.color_attachments[0].release()
-        fbo.release()
-        weights.release()
-
-
-def render_uv_grid(
-    ctx, programs: ProgramCache, packed: PackedWeights, width: int, height: int, t: float = 0.0
-) -> np.ndarray:
-    """The network at the pixel centres of a width x height grid (float32 (H, W, 3), top row first)."""
+@contextmanager
+def _uv_grid_pass(ctx, programs: ProgramCache, packed: PackedWeights, width: int, height: int, t: float = 0.0):
+    """The network over every pixel of a width x height float framebuffer (no mesh), set up once (weights uploaded,
+    program compiled, uniforms set): yields (draw, fbo); everything is released on exit."""
     import moderngl
 
     weights = WeightsTexture(ctx)
@@ -330,14 +295,41 @@ def render_uv_grid(
         weights.bind(prog, 0)
         _set(prog, "u_size_px", (float(width), float(height)))
         _set(prog, "u_lod_t", float(t))
-        vao.render(moderngl.TRIANGLES, vertices=3)
-        data = np.frombuffer(fbo.read(components=4, dtype="f4"), np.float32).reshape(height, width, 4)
-        return data[::-1, :, :3].copy()
+        yield (lambda: vao.render(moderngl.TRIANGLES, vertices=3)), fbo
     finally:
         vao.release()
         fbo.color_attachments[0].release()
         fbo.release()
         weights.release()
+
+
+def time_uv_grid(
+    ctx, programs: ProgramCache, packed: PackedWeights, width: int, height: int, frames: int, budget_s: float = 15.0
+) -> list[float]:
+    """Milliseconds to evaluate the network on every pixel of a width x height frame (no mesh: the worst case),
+    drawing only (weights uploaded and program compiled first, one warm-up frame, ctx.finish() before each clock
+    read, nothing read back): up to `frames` frames, no more than ~budget_s seconds."""
+    times: list[float] = []
+    with _uv_grid_pass(ctx, programs, packed, width, height) as (draw, _):
+        draw()
+        ctx.finish()
+        start = time.perf_counter()
+        while len(times) < frames and (not times or time.perf_counter() - start < budget_s):
+            t0 = time.perf_counter()
+            draw()
+            ctx.finish()
+            times.append((time.perf_counter() - t0) * 1000.0)
+    return times
+
+
+def render_uv_grid(
+    ctx, programs: ProgramCache, packed: PackedWeights, width: int, height: int, t: float = 0.0
+) -> np.ndarray:
+    """The network at the pixel centres of a width x height grid (float32 (H, W, 3), top row first)."""
+    with _uv_grid_pass(ctx, programs, packed, width, height, t) as (draw, fbo):
+        draw()
+        data = np.frombuffer(fbo.read(components=4, dtype="f4"), np.float32).reshape(height, width, 4)
+        return data[::-1, :, :3].copy()
 
 
 class _GL:
