@@ -10,6 +10,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from texinr.trainer.channels import layout_width, parse_layout
 from texinr.trainer.errors import TexinrError
 
 ARCHS = ("relu", "siren", "fourier", "hashgrid", "grid", "codec")
@@ -142,6 +143,9 @@ class ModelConfig:
     width: int = setting(32, "units per hidden layer of the MLP (the decoder of the grid families)", 1, 4096)
     depth: int = setting(2, "hidden layers", 1, 16)
     lod: bool = setting(True, "the level of detail t in [0, 1] is an input (derived: mips > 1)")
+    channels: str = setting(
+        "rgb", "what the outputs are: 'rgb' (one texture) or a material's maps as NAME:COUNT:SPACE,... (derived)"
+    )
     omega0: float = setting(30.0, "SIREN: frequency factor of the sine layers", 0.001, 10000.0)
     fourier_bands: int = setting(16, "Fourier features: number of frequencies", 1, 1024)
     fourier_mode: str = setting(
@@ -172,7 +176,13 @@ class ModelConfig:
         _check_range("hash finest resolution", self.hash_finest_res, self.hash_base_res, 1 << 16)
         _check_range("grid finest resolution", self.grid_finest_res, self.grid_base_res, 8192)
         parse_codec_grids(self.codec_grids)
+        parse_layout(self.channels)
         return self
+
+    @property
+    def outputs(self) -> int:
+        """Output channels of the network: the sum of the layout's map widths."""
+        return layout_width(parse_layout(self.channels))
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

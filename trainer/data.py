@@ -77,7 +77,7 @@ def image_to_float(im: Image.Image) -> np.ndarray:
 
 
 def resize_image(rgb01: np.ndarray, size: int | tuple[int, int], antialias: bool = True) -> np.ndarray:
-    """Resize (H, W, 3) to size (int: square, or (W, H)) with bilinear (by default antialiased) filtering."""
+    """Resize (H, W, C) to size (int: square, or (W, H)) with bilinear (by default antialiased) filtering."""
     w, h = (size, size) if isinstance(size, int) else size
     x = torch.from_numpy(np.ascontiguousarray(rgb01)).permute(2, 0, 1)[None]
     y = F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False, antialias=antialias)
@@ -131,15 +131,17 @@ def bilinear_sample_repeat(image: torch.Tensor, uv01: torch.Tensor) -> torch.Ten
 
 @dataclass
 class Level:
-    image: torch.Tensor  # (h, w, 3) float32 in [0, 1]
+    image: torch.Tensor  # (h, w, C) float32 in [0, 1]
     t: float  # level of detail in [0, 1]
 
 
 class TextureSamples:
-    """Every pixel of every mip level as a (uv01, t) -> rgb sample; finer levels have more pixels, so weigh more."""
+    """Every pixel of every mip level as a (uv01, t) -> values sample (C channels: rgb, or a material's set);
+    finer levels have more pixels, so weigh more."""
 
     def __init__(self, rgb01: np.ndarray, mips: int, device: torch.device | str = "cpu"):
         h, w = rgb01.shape[:2]
+        c = rgb01.shape[2]
         self.height, self.width = h, w
         self.mips = max(1, min(mips, max_mip_levels(h, w)))
         self.pyramid = build_pyramid(rgb01, self.mips)
@@ -147,10 +149,10 @@ class TextureSamples:
             Level(torch.from_numpy(np.ascontiguousarray(p)).to(device), lod_of_level(k, self.mips))
             for k, p in enumerate(self.pyramid)
         ]
-        # one (N, 6) table [u, v, t, r, g, b] filled level by level (no temporary copies: at 4096^2 with mips it is
-        # 22M rows, 0.5 GB); uv01, t and rgb are views of it, and a batch is one gather
+        # one (N, 3 + C) table [u, v, t, c0, c1, ...] filled level by level (no temporary copies: at 4096^2 RGB with
+        # mips it is 22M rows, 0.5 GB); uv01, t and rgb are views of it, and a batch is one gather
         counts = [lv.image.shape[0] * lv.image.shape[1] for lv in self.levels]
-        self._packed = torch.empty(sum(counts), 6, device=device)
+        self._packed = torch.empty(sum(counts), 3 + c, device=device)
         self.level_id = torch.empty(sum(counts), dtype=torch.uint8, device=device)
         start = 0
         for k, (lvl, n) in enumerate(zip(self.levels, counts, strict=True)):
@@ -158,10 +160,10 @@ class TextureSamples:
             rows = self._packed[start : start + n]
             rows[:, 0:2] = torch.from_numpy(pixel_centres_uv01(lh, lw)).to(device)
             rows[:, 2] = lvl.t
-            rows[:, 3:6] = lvl.image.reshape(-1, 3)
+            rows[:, 3:] = lvl.image.reshape(-1, c)
             self.level_id[start : start + n] = k
             start += n
-        self.uv01, self.t, self.rgb = self._packed[:, 0:2], self._packed[:, 2:3], self._packed[:, 3:6]
+        self.uv01, self.t, self.rgb = self._packed[:, 0:2], self._packed[:, 2:3], self._packed[:, 3:]
         self.level_size = torch.tensor([[lv.image.shape[1], lv.image.shape[0]] for lv in self.levels], device=device)
 
     def __len__(self) -> int:
@@ -172,24 +174,26 @@ class TextureSamples:
         and device), so that it can be shared instead."""
         h, w = rgb01.shape[:2]
         return (
-            (h, w) == (self.height, self.width)
+            rgb01.shape[2:] == self.pyramid[0].shape[2:]
+            and (h, w) == (self.height, self.width)
             and max(1, min(mips, max_mip_levels(h, w))) == self.mips
             and torch.device(device) == self._packed.device
             and np.array_equal(rgb01, self.pyramid[0])
         )
 
     def batch(self, n: int, generator: torch.Generator, jitter: bool = False):
-        """n random samples (uv01 (n,2), t (n,1), rgb (n,3)); jitter moves each within its pixel, target bilinear."""
+        """n random samples (uv01 (n,2), t (n,1), values (n,C)); jitter moves each within its pixel, target
+        bilinear."""
         dev = self._packed.device
         idx = torch.randint(0, len(self), (n,), generator=generator, device=dev)
         if not jitter:
             rows = self._packed[idx]
-            return rows[:, 0:2], rows[:, 2:3], rows[:, 3:6]
+            return rows[:, 0:2], rows[:, 2:3], rows[:, 3:]
         uv01, t = self.uv01[idx], self.t[idx]
         lid = self.level_id[idx].long()
         size = self.level_size[lid].float()
         uv01 = uv01 + (torch.rand(n, 2, generator=generator, device=dev) - 0.5) / size
-        rgb = torch.empty(n, 3, device=dev)
+        rgb = torch.empty(n, self.rgb.shape[1], device=dev)
         for k, lvl in enumerate(self.levels):
             sel = lid == k
             if sel.any():

@@ -21,9 +21,10 @@ from texinr.trainer.config import Config
 from texinr.trainer.errors import TexinrError
 
 BYTES_PER_SAMPLE = 25
-"""A row of the sample table: u, v, t, r, g, b as float32 and a uint8 level id."""
+"""A row of the sample table of one RGB texture: u, v, t, r, g, b as float32 and a uint8 level id (4 bytes more
+per channel beyond 3: a material set)."""
 BYTES_PER_LEVEL_TEXEL = 12
-"""float32 RGB of the mip levels the trainer makes (level 0 is the image it was given)."""
+"""float32 RGB of the mip levels the trainer makes (level 0 is the image it was given; 4 bytes per channel)."""
 BYTES_PER_PARAMETER = 28
 """7 float32 per learned value: weight, gradient, Adam's exp_avg and exp_avg_sq, and a copy of weight and both
 moments (the last good state)."""
@@ -65,11 +66,12 @@ def estimate(width: int, height: int, configs: list[Config], with_samples: bool 
     from texinr.trainer.packing import encoding_width
 
     texels = _level_texels(width, height, configs[0].train.mips)
-    pyramid = BYTES_PER_LEVEL_TEXEL * sum(texels[1:]) if with_samples else 0
-    samples = BYTES_PER_SAMPLE * sum(texels) if with_samples else 0
+    extra = 4 * (configs[0].model.outputs - 3)  # channels beyond RGB
+    pyramid = (BYTES_PER_LEVEL_TEXEL + extra) * sum(texels[1:]) if with_samples else 0
+    samples = (BYTES_PER_SAMPLE + extra) * sum(texels) if with_samples else 0
     models = 0
     for c in configs:
-        units = c.model.width * c.model.depth + encoding_width(c.model.to_dict()) + 4
+        units = c.model.width * c.model.depth + encoding_width(c.model.to_dict()) + c.model.outputs + 1
         models += BYTES_PER_PARAMETER * _parameters(c) + 4 * ACTIVATION_FLOATS * _batch(c) * units
     return {"pyramid": pyramid, "samples": samples, "models": models, "total": pyramid + samples + models}
 

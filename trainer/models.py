@@ -1,4 +1,4 @@
-"""The six texture fields: (uv01, t) -> rgb in [0, 1].
+"""The six texture fields: (uv01, t) -> cfg.outputs channels in [0, 1] (rgb for one texture, a material's set).
 
 Every family is an encoding followed by an MLP. Inputs wrap (REPEAT: uv01 = uv mod 1); the level of detail
 enters the MLP as t_pm1 = 2 t - 1 when the model is mip-aware. The output layer is linear; `forward` clamps it to
@@ -88,7 +88,7 @@ def make_encoding(cfg: ModelConfig) -> nn.Module:
 
 
 class TextureField(nn.Module):
-    """encoding(uv01 mod 1) [+ t_pm1] -> MLP -> rgb."""
+    """encoding(uv01 mod 1) [+ t_pm1] -> MLP -> cfg.outputs channels."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -96,12 +96,12 @@ class TextureField(nn.Module):
         self.encoding = make_encoding(cfg)
         n_in = self.encoding.out_dim + (1 if cfg.lod else 0)
         if cfg.arch == "siren":
-            self.mlp = Siren(n_in, cfg.width, cfg.depth, cfg.omega0)
+            self.mlp = Siren(n_in, cfg.width, cfg.depth, cfg.omega0, cfg.outputs)
         else:
-            self.mlp = ReluMLP(n_in, cfg.width, cfg.depth)
+            self.mlp = ReluMLP(n_in, cfg.width, cfg.depth, cfg.outputs)
 
     def forward_raw(self, uv01: Tensor, t: Tensor | None = None) -> Tensor:
-        """(n, 2) uv, (n, 1) t in [0, 1] -> (n, 3) unclamped colour."""
+        """(n, 2) uv, (n, 1) t in [0, 1] -> (n, outputs) unclamped values."""
         x = self.encoding(torch.remainder(uv01, 1.0))
         if self.cfg.lod:
             if t is None:
@@ -110,7 +110,7 @@ class TextureField(nn.Module):
         return self.mlp(x)
 
     def forward(self, uv01: Tensor, t: Tensor | None = None) -> Tensor:
-        """(n, 2) uv, (n, 1) t in [0, 1] -> (n, 3) rgb in [0, 1] (clamped)."""
+        """(n, 2) uv, (n, 1) t in [0, 1] -> (n, outputs) in [0, 1] (clamped)."""
         return self.forward_raw(uv01, t).clamp(0.0, 1.0)
 
 

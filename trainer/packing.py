@@ -16,7 +16,8 @@ fits_gl). Sections, each starting at an offset given by a define:
   (codec_encode_glsl) takes one filtered fetch per tile and dequantises v = q * CODEC_DEQ[l] - 1 (affine, so the
   same as interpolating dequantised values).
 - MLP: every layer as 4x4 blocks: for output block o, input block i, four texels = the columns of the mat4
-  (column c holds W[4o : 4o + 4, 4i + c]); then one texel per output block of bias. Layer sizes are padded to
+  (column c holds W[4o : 4o + 4, 4i + c]); then one texel per output block of bias. The output layer has
+  MLP_OUT4 blocks (N_OUT channels: 3 for one texture, a material's set: trainer/channels.py). Layer sizes are padded to
   multiples of 4 with zeros, so padding contributes nothing. A small MLP (MLP_UNROLLED) is also written into the
   shader itself, its weights as literals (mlp_glsl): the shader then reads no MLP texel at all.
 Values are the stored (dequantised) weights in float32: fp16 and int8 models are evaluated exactly as stored.
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from texinr.trainer.channels import layout_width, parse_layout
 from texinr.trainer.config import parse_codec_grids
 from texinr.trainer.quantize import latent_codes
 
@@ -221,8 +223,10 @@ def pack(cfg: dict, weights: dict[str, np.ndarray]) -> PackedWeights:
     n_enc = encoding_width(cfg)
     n_in = n_enc + (1 if cfg["lod"] else 0)
     width, depth = cfg["width"], cfg["depth"]
-    in4, hid4 = _ceil4(n_in), _ceil4(width)
+    n_out = layout_width(parse_layout(cfg.get("channels", "rgb")))
+    in4, hid4, out4 = _ceil4(n_in), _ceil4(width), _ceil4(n_out)
     d.update({"N_ENC": n_enc, "N_IN": n_in, "MLP_IN4": in4, "MLP_HIDDEN4": hid4, "MLP_DEPTH": depth})
+    d.update({"N_OUT": n_out, "MLP_OUT4": out4})
     d["ACT_SIREN"] = int(arch == "siren")
     mlp_base = tex.size
     if arch == "siren":
@@ -242,8 +246,10 @@ def pack(cfg: dict, weights: dict[str, np.ndarray]) -> PackedWeights:
             d["MLP_HIDDEN_STRIDE"] = hid4 * hid4 * 4 + hid4  # texels per hidden layer (weights + bias)
     w = np.asarray(weights["mlp.out.weight"], np.float32)
     b = np.asarray(weights["mlp.out.bias"], np.float32)
-    d["MLP_WOUT_OFFSET"] = tex.add(_mat_blocks(w, hid4, 1))
-    d["MLP_BOUT_OFFSET"] = tex.add(np.concatenate([b, np.zeros(1, np.float32)]))
+    d["MLP_WOUT_OFFSET"] = tex.add(_mat_blocks(w, hid4, out4))
+    bias = np.zeros(out4 * 4, np.float32)
+    bias[: b.shape[0]] = b
+    d["MLP_BOUT_OFFSET"] = tex.add(bias)
     if depth == 1:
         d["MLP_WH_OFFSET"], d["MLP_HIDDEN_STRIDE"] = 0, 0
     d["MLP_BASE"], d["MLP_VEC4S"] = mlp_base, tex.size - mlp_base
@@ -294,8 +300,8 @@ def _glsl_float(x: float) -> str:
 
 
 def mlp_glsl(defines: dict, mlp: np.ndarray) -> str:
-    """GLSL of `vec3 mlp_unrolled()`: the MLP over g_in[] with its weights as literals (`mlp`: the MLP's texels,
-    (MLP_VEC4S, 4) float32), one vec4 variable per block of 4 units. Empty unless the defines ask for it
+    """GLSL of `void mlp_unrolled()`: the MLP from g_in[] to g_out[] with its weights as literals (`mlp`: the MLP's
+    texels, (MLP_VEC4S, 4) float32), one vec4 variable per block of 4 units. Empty unless the defines ask for it
     (MLP_UNROLLED)."""
     if not int(defines.get("MLP_UNROLLED", 0)):
         return ""
@@ -310,7 +316,8 @@ def mlp_glsl(defines: dict, mlp: np.ndarray) -> str:
     def mat(k: int) -> str:
         return f"mat4({', '.join(vec(k + c) for c in range(4))})"
 
-    lines = ["vec3 mlp_unrolled() {"]
+    out4 = int(defines.get("MLP_OUT4", 1))
+    lines = ["void mlp_unrolled() {"]
     lines += [f"    vec4 x{i} = g_in[{i}];" for i in range(in4)]
 
     def layer(prefix: str, src: str, n_src: int, w_off: int, b_off: int) -> None:
@@ -323,8 +330,9 @@ def mlp_glsl(defines: dict, mlp: np.ndarray) -> str:
         base = wh + (lv - 1) * stride
         layer(f"h{lv}_", f"h{lv - 1}_", hid4, base, base + hid4 * hid4 * 4)
     last = f"h{depth - 1}_"
-    terms = " + ".join(f"{mat(wout + i * 4)} * {last}{i}" for i in range(hid4))
-    lines.append(f"    return ({vec(bout)} + {terms}).rgb;")
+    for o in range(out4):
+        terms = " + ".join(f"{mat(wout + (o * hid4 + i) * 4)} * {last}{i}" for i in range(hid4))
+        lines.append(f"    g_out[{o}] = {vec(bout + o)} + {terms};")
     lines.append("}")
     return "\n".join(lines) + "\n"
 

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from texinr.trainer import memory
+from texinr.trainer.channels import colour_map, parse_layout
 from texinr.trainer.config import DEFAULT_BATCH, DEFAULT_FLIP_FINISH, DEFAULT_LR, Config
 from texinr.trainer.data import TextureSamples, pixel_centres_uv01
 from texinr.trainer.device import describe as describe_device
@@ -48,6 +49,9 @@ FLIP_EPS = 1e-8
 """Smoothing of the FLIP loss at zero difference (trainer.flip_loss.flip_map's eps)."""
 FLIP_PATCH = 64
 """Side of the square patches the FLIP finish compares (its filters reach about 20 pixels)."""
+FLIP_REST_WEIGHT = 100.0
+"""A material's FLIP finish: FLIP on the base colour plus this times the mean squared error of its other maps
+(which FLIP does not judge), so that they keep their quality while the colour is finished."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,8 @@ def set_threads(threads: int) -> int:
 
 
 class Trainer:
-    """Fits `config.model` to `rgb01` (H, W, 3) in [0, 1] under `config.train`."""
+    """Fits `config.model` to `rgb01` (H, W, C) in [0, 1] under `config.train` (C: the model's outputs, 3 for one
+    texture, a material set's channels: trainer/channels.py)."""
 
     def __init__(self, rgb01: np.ndarray, config: Config, samples: TextureSamples | None = None):
         """`samples`: another trainer's sample table of the same image, shared when it fits this config (a race's
@@ -103,6 +108,11 @@ class Trainer:
         from texinr.trainer.sizing import resolve
 
         config = resolve(config.validate(), rgb01.shape[1], rgb01.shape[0])  # sized to config.bpp, if it has one
+        if rgb01.ndim != 3 or rgb01.shape[2] != config.model.outputs:
+            raise TexinrError(
+                f"the image has {rgb01.shape[2] if rgb01.ndim == 3 else 1} channels; the layout "
+                f"{config.model.channels!r} has {config.model.outputs}"
+            )
         self.config = config
         check_model_size(config)
         tc = config.train
@@ -122,6 +132,9 @@ class Trainer:
         self.batch = tc.batch if tc.batch is not None else DEFAULT_BATCH.get(config.model.arch, 1 << 16)
         ff = tc.flip_finish
         self.flip_finish = ff if ff is not None else DEFAULT_FLIP_FINISH.get(config.model.arch, 0.0)
+        self.colour = colour_map(parse_layout(config.model.channels))  # what the FLIP finish judges
+        if self.colour is None:
+            self.flip_finish = 0.0
         self.in_flip_finish = False
         self.lr_factor = 1.0
         self.optimizer = self._make_optimizer()
@@ -253,9 +266,14 @@ class Trainer:
         ys = ((y0 + torch.arange(ph, device=dev).view(1, ph, 1)) % h).expand(n, ph, pw)
         uv01 = torch.stack([(xs + 0.5) / w, 1.0 - (ys + 0.5) / h], -1).reshape(-1, 2).float()
         out = self.model.forward_raw(uv01, torch.full((uv01.shape[0], 1), level.t, device=dev))
-        out = out.reshape(n, ph, pw, 3).permute(0, 3, 1, 2)
+        out = out.reshape(n, ph, pw, -1).permute(0, 3, 1, 2)
         ref = level.image[ys, xs].permute(0, 3, 1, 2)
-        return flip_map(ref, out.clamp(0.0, 1.0), eps=FLIP_EPS).mean(), torch.mean((out.detach() - ref) ** 2)
+        c = self.colour
+        loss = flip_map(ref[:, c.start : c.stop], out[:, c.start : c.stop].clamp(0.0, 1.0), eps=FLIP_EPS).mean()
+        if out.shape[1] > c.count:  # a material's other maps: their squared error
+            keep = [i for i in range(out.shape[1]) if not c.start <= i < c.stop]
+            loss = loss + FLIP_REST_WEIGHT * torch.mean((out[:, keep] - ref[:, keep]) ** 2)
+        return loss, torch.mean((out.detach() - ref) ** 2)
 
     def _recover(self, value: float) -> None:
         good_step, model_state, opt_state = self._good
@@ -334,12 +352,12 @@ def fit(
 
 @torch.no_grad()
 def render(model: TextureField, height: int, width: int, t: float = 0.0, chunk: int = 1 << 17) -> np.ndarray:
-    """Evaluate the model at the pixel centres of an height x width image at level of detail t: (H, W, 3), on the
-    model's device, chunk by chunk, into a CPU array."""
+    """Evaluate the model at the pixel centres of an height x width image at level of detail t: (H, W, outputs),
+    on the model's device, chunk by chunk, into a CPU array."""
     dev = next(model.parameters()).device
     uv = torch.from_numpy(pixel_centres_uv01(height, width))
-    out = torch.empty(uv.shape[0], 3)
+    out = torch.empty(uv.shape[0], model.cfg.outputs)
     for i in range(0, uv.shape[0], chunk):
         u = uv[i : i + chunk].to(dev)
         out[i : i + chunk] = model(u, torch.full((u.shape[0], 1), float(t), device=dev)).cpu()
-    return out.reshape(height, width, 3).numpy()
+    return out.reshape(height, width, -1).numpy()

@@ -258,7 +258,8 @@ def _set(prog, name: str, value) -> None:
 def probe_network(
     ctx, programs: ProgramCache, weights: WeightsTexture, defines: dict, glsl: dict[str, str], uv01, t: float
 ) -> np.ndarray:
-    """The network's colour at one (uv01, t), evaluated by the same shader code the mesh view runs: float32 (3,)."""
+    """The network's outputs at one (uv01, t), evaluated by the same shader code the mesh view runs: float32
+    (N_OUT,) (the colour of one texture, a material's channels)."""
     import moderngl
 
     prog = programs.get("uv_grid.glsl", {**defines, "PROBE": 1}, glsl)
@@ -270,8 +271,12 @@ def probe_network(
         weights.bind(prog, 0)
         _set(prog, "u_uv01", tuple(float(v) for v in uv01))
         _set(prog, "u_lod_t", float(t))
-        vao.render(moderngl.TRIANGLES, vertices=3)
-        return np.frombuffer(fbo.read(components=4, dtype="f4"), np.float32)[:3].copy()
+        out = []
+        for block in range(int(defines.get("MLP_OUT4", 1))):
+            _set(prog, "u_out4", block)
+            vao.render(moderngl.TRIANGLES, vertices=3)
+            out.append(np.frombuffer(fbo.read(components=4, dtype="f4"), np.float32))
+        return np.concatenate(out)[: int(defines.get("N_OUT", 3))].copy()
     finally:
         vao.release()
         fbo.color_attachments[0].release()
@@ -281,7 +286,8 @@ def probe_network(
 @contextmanager
 def _uv_grid_pass(ctx, programs: ProgramCache, packed: PackedWeights, width: int, height: int, t: float = 0.0):
     """The network over every pixel of a width x height float framebuffer (no mesh), set up once (weights uploaded,
-    program compiled, uniforms set): yields (draw, fbo); everything is released on exit."""
+    program compiled, uniforms set): yields (draw, fbo), draw(block=0) writing output channels 4 block .. 4 block
+    + 3; everything is released on exit."""
     import moderngl
 
     weights = WeightsTexture(ctx)
@@ -295,7 +301,11 @@ def _uv_grid_pass(ctx, programs: ProgramCache, packed: PackedWeights, width: int
         weights.bind(prog, 0)
         _set(prog, "u_size_px", (float(width), float(height)))
         _set(prog, "u_lod_t", float(t))
-        yield (lambda: vao.render(moderngl.TRIANGLES, vertices=3)), fbo
+        def draw(block: int = 0) -> None:
+            _set(prog, "u_out4", block)
+            vao.render(moderngl.TRIANGLES, vertices=3)
+
+        yield draw, fbo
     finally:
         vao.release()
         fbo.color_attachments[0].release()
@@ -325,11 +335,14 @@ def time_uv_grid(
 def render_uv_grid(
     ctx, programs: ProgramCache, packed: PackedWeights, width: int, height: int, t: float = 0.0
 ) -> np.ndarray:
-    """The network at the pixel centres of a width x height grid (float32 (H, W, 3), top row first)."""
+    """The network at the pixel centres of a width x height grid (float32 (H, W, N_OUT), top row first)."""
+    blocks = []
     with _uv_grid_pass(ctx, programs, packed, width, height, t) as (draw, fbo):
-        draw()
-        data = np.frombuffer(fbo.read(components=4, dtype="f4"), np.float32).reshape(height, width, 4)
-        return data[::-1, :, :3].copy()
+        for block in range(int(packed.defines.get("MLP_OUT4", 1))):
+            draw(block)
+            blocks.append(np.frombuffer(fbo.read(components=4, dtype="f4"), np.float32).reshape(height, width, 4))
+    data = np.concatenate(blocks, axis=2)
+    return data[::-1, :, : int(packed.defines.get("N_OUT", 3))].copy()
 
 
 class _GL:

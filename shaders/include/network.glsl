@@ -1,8 +1,9 @@
-// The neural texture: encoding(uv01) [+ t_pm1] -> MLP -> rgb, exactly as trainer/models.py computes it.
+// The neural texture: encoding(uv01) [+ t_pm1] -> MLP -> N_OUT channels (rgb, or a material's set) in g_out[],
+// exactly as trainer/models.py computes it.
 // Layout and defines come from trainer/packing.py (the one module that knows them).
 #pragma texinr require(FAMILY, LOD_INPUT, N_ENC, N_IN, MLP_IN4, MLP_HIDDEN4, MLP_DEPTH, ACT_SIREN)
 #pragma texinr require(MLP_W0_OFFSET, MLP_B0_OFFSET, MLP_WH_OFFSET, MLP_HIDDEN_STRIDE, MLP_WOUT_OFFSET)
-#pragma texinr require(MLP_BOUT_OFFSET, WEIGHTS_TEX_WIDTH, MLP_UNROLLED)
+#pragma texinr require(MLP_BOUT_OFFSET, WEIGHTS_TEX_WIDTH, MLP_UNROLLED, N_OUT, MLP_OUT4)
 
 uniform sampler2D t_weights;  // RGBA32F, WEIGHTS_TEX_WIDTH texels wide, addressed by a linear texel index
 
@@ -19,6 +20,7 @@ mat4 w_mat(int k) {  // four texels = the four columns of a 4x4 block
 vec4 g_in[MLP_IN4];
 vec4 g_h[MLP_HIDDEN4];
 vec4 g_h2[MLP_HIDDEN4];
+vec4 g_out[MLP_OUT4];  // the outputs, four channels per vec4 (channels beyond N_OUT are 0)
 
 void set_in(int k, float v) {
     g_in[k >> 2][k & 3] = v;
@@ -129,15 +131,15 @@ vec4 activation(vec4 x) {
 #include "generated:mlp"
 #endif
 
-// (u, v) anywhere (repeats), t in [0, 1] -> rgb in [0, 1]
-vec3 neural_rgb(vec2 uv, float t) {
+// (u, v) anywhere (repeats), t in [0, 1] -> g_out[] in [0, 1]
+void neural_eval(vec2 uv, float t) {
     for (int i = 0; i < MLP_IN4; ++i) g_in[i] = vec4(0.0);
     encode(fract(uv));
 #if LOD_INPUT
     set_in(N_ENC, t * 2.0 - 1.0);
 #endif
 #if MLP_UNROLLED
-    return clamp(mlp_unrolled(), 0.0, 1.0);
+    mlp_unrolled();
 #else
     for (int o = 0; o < MLP_HIDDEN4; ++o) {
         vec4 acc = w_fetch(MLP_B0_OFFSET + o);
@@ -153,8 +155,17 @@ vec3 neural_rgb(vec2 uv, float t) {
         }
         for (int o = 0; o < MLP_HIDDEN4; ++o) g_h[o] = g_h2[o];
     }
-    vec4 acc = w_fetch(MLP_BOUT_OFFSET);
-    for (int i = 0; i < MLP_HIDDEN4; ++i) acc += w_mat(MLP_WOUT_OFFSET + i * 4) * g_h[i];
-    return clamp(acc.rgb, 0.0, 1.0);
+    for (int o = 0; o < MLP_OUT4; ++o) {
+        vec4 acc = w_fetch(MLP_BOUT_OFFSET + o);
+        for (int i = 0; i < MLP_HIDDEN4; ++i) acc += w_mat(MLP_WOUT_OFFSET + (o * MLP_HIDDEN4 + i) * 4) * g_h[i];
+        g_out[o] = acc;
+    }
 #endif
+    for (int o = 0; o < MLP_OUT4; ++o) g_out[o] = clamp(g_out[o], 0.0, 1.0);
+}
+
+// the first three channels (the colour of one texture, a material's base colour)
+vec3 neural_rgb(vec2 uv, float t) {
+    neural_eval(uv, t);
+    return g_out[0].rgb;
 }

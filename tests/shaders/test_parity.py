@@ -93,3 +93,39 @@ def test_both_mlp_paths_match_torch(gl, programs, width, unrolled):
     np.testing.assert_allclose(
         render_uv_grid(gl, programs, packed, 23, 19, 0.4), render(model, 19, 23, 0.4), atol=2e-3, rtol=0
     )
+
+
+MATERIAL = "base_colour,normal,occlusion,roughness,metallic"  # 8 channels: two full output blocks
+ODD = "base_colour,normal,roughness,alpha,emissive"  # 10 channels: the last block half used
+
+
+@pytest.mark.parametrize(
+    "arch, channels, width",
+    [(arch, MATERIAL, 20) for arch in ARCHS] + [("codec", ODD, 20), ("siren", ODD, 20), ("relu", ODD, 72)],
+)
+def test_material_outputs_match_torch(gl, programs, arch, channels, width):
+    """Every output channel of a material network, through both MLP paths (written out, looped over the texture)."""
+    model = textured_model(arch, True, channels=channels, width=width)
+    stored = pack_file(model, 16, 29, 23, 6).build()
+    packed = pack(stored.cfg.to_dict(), {k: v.numpy() for k, v in stored.state_dict().items()})
+    assert packed.defines["N_OUT"] == model.cfg.outputs and packed.defines["MLP_UNROLLED"] == int(width <= 64)
+    expected = render(stored, 23, 29, 0.3)
+    got = render_uv_grid(gl, programs, packed, 29, 23, 0.3)
+    assert got.shape == expected.shape == (23, 29, model.cfg.outputs)
+    assert expected.std(axis=(0, 1)).min() > 0.02, "every channel must show structure"
+    np.testing.assert_allclose(got, expected, atol=2e-3, rtol=0)
+
+
+def test_probe_reads_every_channel(gl, programs):
+    from texinr.viewer.render import WeightsTexture, probe_network
+
+    model = textured_model("codec", True, channels=ODD)
+    packed = pack(model.cfg.to_dict(), {k: v.detach().numpy() for k, v in model.state_dict().items()})
+    weights = WeightsTexture(gl)
+    weights.update(packed, 0)
+    uv = (0.3, 0.7)
+    got = probe_network(gl, programs, weights, packed.defines, packed.glsl, uv, 0.25)
+    with torch.no_grad():
+        expected = model(torch.tensor([uv]), torch.tensor([[0.25]]))[0].numpy()
+    weights.release()
+    np.testing.assert_allclose(got, expected, atol=2e-3, rtol=0)

@@ -10,7 +10,7 @@ def test_includes_are_expanded_and_defines_injected_after_version():
     assert lines[0].startswith("#version 330")
     assert "#define FAMILY_RELU 1" in lines and "#define FRAGMENT_SHADER 1" in lines
     assert "vec3 neural_rgb(vec2 uv, float t)" in src  # from include/network.glsl
-    assert "vec3 mlp_unrolled()" in src  # generated for this network (its weights written in)
+    assert "void mlp_unrolled()" in src  # generated for this network (its weights written in)
     assert "#include" not in src and "#pragma texinr" not in src
 
 
