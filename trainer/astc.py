@@ -61,12 +61,40 @@ class AstcResult:
     levels: int = 1
 
 
-def _codec(block: str, quality: float, threads: int):
+def _codec(block: str, quality: float, threads: int, normal: bool = False):
     import astc_encoder as ae
 
     bw, bh = parse_block(block)
-    cfg = ae.ASTCConfig(ae.ASTCProfile.LDR, bw, bh, 1, float(quality))
+    if normal:  # astcenc -normal: x, y weighted alone, the encoder tuned for unit vectors
+        cfg = ae.ASTCConfig(ae.ASTCProfile.LDR, bw, bh, 1, float(quality), ae.ASTCConfigFlags.MAP_NORMAL)
+    else:
+        cfg = ae.ASTCConfig(ae.ASTCProfile.LDR, bw, bh, 1, float(quality))
     return ae, ae.ASTCContext(cfg, threads=threads)
+
+
+def compress_u8(
+    img_u8: np.ndarray,
+    block: str,
+    quality: float = DEFAULT_QUALITY,
+    mips: int = 1,
+    threads: int = 2,
+    normal: bool = False,
+) -> tuple[np.ndarray, int]:
+    """ASTC round trip of an (H, W, 3 or 4) uint8 map as an asset pipeline ships it: (decoded base level (H, W, 4)
+    float32 in [0, 1], bits of the base level and, with mips > 1, of every level of its chain). `normal`: astcenc's
+    normal mode (-normal): x replicated into RGB and y in A on the way in, decoded back as (x, y, 0, 1); z is the
+    reader's to reconstruct."""
+    ae, ctx = _codec(block, quality, threads, normal)
+    h, w = img_u8.shape[:2]
+    rgba = img_u8 if img_u8.shape[2] == 4 else np.concatenate([img_u8, np.full((h, w, 1), 255, np.uint8)], axis=2)
+    swz_in = ae.ASTCSwizzle.from_str("rrrg" if normal else "rgba")
+    swz_out = ae.ASTCSwizzle.from_str("ra01" if normal else "rgba")
+    comp = ctx.compress(ae.ASTCImage(ae.ASTCType.U8, w, h, 1, np.ascontiguousarray(rgba).tobytes()), swz_in)
+    out = ctx.decompress(comp, ae.ASTCImage(ae.ASTCType.U8, w, h, 1), swz_out)
+    bits = len(comp) * 8
+    if mips > 1:
+        bits = round(chain_bpp(w, h, block, mips) * w * h)
+    return np.frombuffer(out.data, np.uint8).reshape(h, w, 4).astype(np.float32) / 255.0, bits
 
 
 def roundtrip_u8(

@@ -100,6 +100,23 @@ def is_material(layout: tuple[MapSpec, ...]) -> bool:
     return not (len(layout) == 1 and layout[0].name == "rgb")
 
 
+def shipped_images(layout: tuple[MapSpec, ...]) -> tuple[str, ...]:
+    """The images an asset pipeline ships for these maps (trainer.material.to_map_images writes them; ASTC
+    compresses each): a single texture's `rgb`; `base_colour` (its alpha in A), `normal`, `arm` (occlusion,
+    roughness, metallic packed), `alpha` without a base colour, `emissive`. "bpp per map" divides by their count."""
+    names = {m.name for m in layout}
+    out = [n for n in ("rgb", "base_colour") if n in names]
+    if "alpha" in names and "base_colour" not in names:
+        out.append("alpha")
+    if "normal" in names:
+        out.append("normal")
+    if names & {"occlusion", "roughness", "metallic"}:
+        out.append("arm")
+    if "emissive" in names:
+        out.append("emissive")
+    return tuple(out)
+
+
 def split(values: np.ndarray, layout: tuple[MapSpec, ...]) -> dict[str, np.ndarray]:
     """(H, W, C) -> {map name: (H, W, count)} views."""
     if values.shape[-1] != layout_width(layout):

@@ -156,7 +156,7 @@ def check_writable_folder(path: Path) -> None:
 # ---------------------------------------------------------------------------------------------------- train
 @dataclass(frozen=True)
 class TrainCommand:
-    texture: Path
+    texture: Path | None
     output: Path
     config: Config
     json: bool = False
@@ -164,6 +164,9 @@ class TrainCommand:
     progress: bool | None = None  # None: a tqdm bar only on a terminal
     tune: bool = False  # pick omega0 / sigma / max frequency / lr by a short search first
     profile: bool = False  # print the time and peak memory of each phase at the end
+    maps: tuple[tuple[str, Path], ...] = ()  # a material's maps named one by one
+    normal_dx: bool = False
+    material: str | None = None
 
 
 def int_arg(s: str) -> int:
@@ -255,11 +258,47 @@ def config_from_args(a: argparse.Namespace, seconds: float) -> Config:
     return Config(model, train, a.bits, bpp, allocation).validate()
 
 
+def add_material_arguments(p: argparse.ArgumentParser) -> None:
+    """A material set's maps named one by one (trainer.material.MAP_OPTIONS), and which material of a model."""
+    from texinr.trainer.material import MAP_OPTIONS
+
+    g = p.add_argument_group(
+        "material (a whole PBR set in one network: a .gltf/.glb/.obj, a folder of maps, or the maps named here)"
+    )
+    for name in MAP_OPTIONS:
+        what = "occlusion / roughness / metallic packed in R, G, B" if name == "arm" else name.replace("_", " ")
+        g.add_argument(f"--{name.replace('_', '-')}", type=Path, metavar="IMAGE", help=f"{what} map")
+    g.add_argument("--normal-dx", action="store_true", help="the normal map is in DirectX convention (flip green)")
+    g.add_argument("--material", help="which material of a glTF with several (name or number; default the first)")
+
+
+def material_files(a: argparse.Namespace) -> dict[str, Path]:
+    from texinr.trainer.material import MAP_OPTIONS
+
+    return {k: getattr(a, k) for k in MAP_OPTIONS if getattr(a, k) is not None}
+
+
+def is_material_input(path: Path | None, files: dict) -> bool:
+    """Whether a command's input is a material set (a model file, a folder, maps named one by one) rather than one
+    image."""
+    from texinr.trainer.material import MESH_SUFFIXES
+
+    return bool(files) or path is None or path.is_dir() or path.suffix.lower() in MESH_SUFFIXES
+
+
 def train_parser() -> ArgumentParser:
-    p = ArgumentParser(prog="texinr-train", description="Fit a neural texture to an image and save it.")
-    p.add_argument("texture", type=Path, help="PNG or JPEG image")
+    p = ArgumentParser(
+        prog="texinr-train", description="Fit a neural texture (an image, or a whole PBR material set) and save it."
+    )
+    p.add_argument(
+        "texture",
+        type=Path,
+        nargs="?",
+        help="PNG or JPEG image; or a material: .gltf / .glb / .obj (its maps), or a folder of maps",
+    )
     p.add_argument("-o", "--output", type=Path, required=True, help="model file to write (.texinr)")
     add_training_arguments(p)
+    add_material_arguments(p)
     p.add_argument(
         "--tune",
         action="store_true",
@@ -277,6 +316,17 @@ def add_profile_argument(p: argparse.ArgumentParser) -> None:
 
 def parse_train(argv: list[str] | None) -> TrainCommand:
     a = train_parser().parse_args(argv)
+    files = material_files(a)
+    if a.texture is None and not files:
+        raise TexinrError(
+            "give an image, a material (.gltf, .glb, .obj, a folder of maps) or its maps (--base-colour …)"
+        )
+    if files and a.texture is not None and a.texture.is_file() and not is_material_input(a.texture, {}):
+        raise TexinrError(f"{a.texture}: with maps named one by one, name the base colour with --base-colour too")
+    if "channels" in {k for k in MODEL_ARGS if getattr(a, k) is not None}:
+        raise TexinrError("--channels is derived from the input (one image: rgb; a material: its maps)")
+    if (a.normal_dx or a.material) and not is_material_input(a.texture, files):
+        raise TexinrError("--normal-dx and --material apply to a material, not to one image")
     return TrainCommand(
         a.texture,
         a.output,
@@ -285,6 +335,9 @@ def parse_train(argv: list[str] | None) -> TrainCommand:
         astc_quality_from_args(a),
         tune=a.tune,
         profile=a.profile,
+        maps=tuple(files.items()),
+        normal_dx=a.normal_dx,
+        material=a.material,
     )
 
 
@@ -303,14 +356,30 @@ def train_main(cmd: TrainCommand) -> int:
         raise TexinrError(f"{cmd.output}: model files end in .texinr")
     check_writable(cmd.output)
     device = resolve_device(cmd.config.train.device)  # before anything else: a missing GPU is one line, at once
-    with profile.phase("load the image"):
-        image = load_image(cmd.texture)
+    mset = None
+    if is_material_input(cmd.texture, dict(cmd.maps)):
+        from texinr.trainer.material import describe, load_material
+
+        with profile.phase("load the material"):
+            mset = load_material(cmd.texture, dict(cmd.maps), cmd.normal_dx, cmd.material)
+        image = mset.values
+        print(f"texinr-train: material {describe(mset)}")
+        for note in mset.notes:
+            print(f"texinr-train: note: {note}")
+        cmd = dataclasses.replace(
+            cmd,
+            config=dataclasses.replace(cmd.config, model=dataclasses.replace(cmd.config.model, channels=mset.layout)),
+        )
+    else:
+        with profile.phase("load the image"):
+            image = load_image(cmd.texture)
     h, w = image.shape[:2]
     config = cmd.config
     print(f"texinr-train: training on {describe_device(device)}")
     trainer, allocation, started = None, None, None
     if config.bpp is not None:
         from texinr.trainer import allocation as alloc
+        from texinr.trainer.channels import parse_layout, shipped_images
         from texinr.trainer.sizing import config_bits, rate_budget
 
         with profile.phase("size" + (" and race allocations" if config.model.arch == "codec" else "")):
@@ -318,8 +387,10 @@ def train_main(cmd: TrainCommand) -> int:
         trainer, allocation = started.trainer, started.allocation
         config = trainer.config
         rate = cmd.config.bpp
-        budget = rate_budget(rate, w, h, config.train.mips)
-        chain = f", with mips: ASTC's mip chain at {budget:.3f} bpp" if budget != rate else ""
+        images = len(shipped_images(parse_layout(config.model.channels)))
+        budget = rate_budget(rate, w, h, config.train.mips, images)
+        per_map = f", {images} maps" if images > 1 else ""
+        chain = f", with mips: ASTC's mip chain{per_map} at {budget:.3f} bpp" if budget != rate else ""
         got = config_bits(config.model, config.bits) / (w * h)
         print(f"texinr-train: sized {config.model.arch} to {got:.3f} bpp (rate {rate:g}{chain})")
         if allocation is not None:
@@ -350,18 +421,25 @@ def train_main(cmd: TrainCommand) -> int:
         "threads": trainer.threads,
         "device_used": describe_device(trainer.device),
         "events": trainer.events,
-        "texture": cmd.texture.name,
+        "texture": cmd.texture.name if cmd.texture is not None else mset.name,
         "mips_fitted": trainer.samples.mips,
     }
+    if mset is not None:
+        train_info["material"] = {"name": mset.name, "sources": mset.sources, "notes": mset.notes}
     f = pack(trainer.model, config.bits, w, h, trainer.samples.mips, train=train_info)
     steps = (trainer.step_count, trainer.elapsed, trainer.threads)
     trainer = started = tuned = None  # its samples and optimizer state are not needed any more
     with profile.phase("evaluate against ASTC"):
-        report = evaluate_file(f, image, astc_quality=cmd.astc_quality)
+        if mset is not None:
+            from texinr.trainer.report import evaluate_material_file, format_material_table
+
+            report = evaluate_material_file(f, image, astc_quality=cmd.astc_quality)
+        else:
+            report = evaluate_file(f, image, astc_quality=cmd.astc_quality)
     f.metrics = report["metrics"]
     with profile.phase("save"):
         save(f, cmd.output)
-    print(format_table(report, cmd.output, steps))
+    print((format_material_table if mset is not None else format_table)(report, cmd.output, steps))
     if cmd.profile:
         print(profile.table())
     if cmd.json:
@@ -414,9 +492,16 @@ class DecodeCommand:
 
 
 def decode_parser() -> ArgumentParser:
-    p = ArgumentParser(prog="texinr-decode", description="Decode a .texinr model to an image.")
+    p = ArgumentParser(
+        prog="texinr-decode", description="Decode a .texinr model to an image (a material: every map of its set)."
+    )
     p.add_argument("model", type=Path, help=".texinr model file")
-    p.add_argument("output", type=Path, help="image to write (.png recommended)")
+    p.add_argument(
+        "output",
+        type=Path,
+        help="image to write (.png recommended); a material writes OUTPUT_base_colour.png, OUTPUT_normal.png, "
+        "OUTPUT_arm.png, ... beside it",
+    )
     p.add_argument("--size", type=size_wxh, help="output size WxH (default: the trained size)")
     p.add_argument("--lod", type=nonneg_float, default=0.0, help="level of detail t in [0, 1] (0 = base level)")
     p.add_argument("--device", default="auto", help=DEVICE_HELP.replace("that trains", "that decodes"))
@@ -439,6 +524,7 @@ def decode_main(cmd: DecodeCommand) -> int:
 
     from texinr.trainer import profile
     from texinr.trainer.device import resolve as resolve_device
+    from texinr.trainer.material import to_map_images
     from texinr.trainer.modelfile import atomic_write, load
     from texinr.trainer.train import render
 
@@ -457,12 +543,27 @@ def decode_main(cmd: DecodeCommand) -> int:
         raise TexinrError(f"{cmd.model}: this model was trained without mips; --lod needs one trained with --mips > 1")
     w, h = cmd.size or (f.width, f.height)
     with profile.phase("decode"):
-        rgb = render(f.build().to(device), h, w, cmd.lod)
+        values = render(f.build().to(device), h, w, cmd.lod)
     with profile.phase("encode and write the image"):
-        buf = io.BytesIO()
-        Image.fromarray(np.round(rgb * 255).astype(np.uint8)).save(buf, format=fmt)
-        atomic_write(cmd.output, buf.getvalue())
-    print(f"texinr-decode: wrote {cmd.output} ({w}x{h}, lod {cmd.lod:g}, {ARCH_NAMES[f.model_config.arch]})")
+        images = to_map_images(values, f.model_config.channels)
+        if list(images) == ["rgb"]:
+            targets = {cmd.output: images["rgb"]}
+        else:
+            stem, suffix = cmd.output.with_suffix(""), cmd.output.suffix
+            targets = {stem.with_name(f"{stem.name}_{name}{suffix}"): img for name, img in images.items()}
+            if fmt == "JPEG" and "normal" in images:
+                print("texinr-decode: note: JPEG is lossy; normal maps are usually kept as PNG", file=sys.stderr)
+        if fmt in ("JPEG", "BMP") and any(img.ndim == 3 and img.shape[2] == 4 for img in targets.values()):
+            raise TexinrError(f"{cmd.output}: the base colour has alpha, which {fmt} cannot hold; write .png")
+        encoded = {}
+        for path, img in targets.items():  # every image encoded before any is written: all or nothing
+            buf = io.BytesIO()
+            Image.fromarray(img).save(buf, format=fmt)
+            encoded[path] = buf.getvalue()
+        for path, data in encoded.items():
+            atomic_write(path, data)
+    what = f"{w}x{h}, lod {cmd.lod:g}, {ARCH_NAMES[f.model_config.arch]}"
+    print(f"texinr-decode: wrote {', '.join(str(p) for p in encoded)} ({what})")
     if cmd.profile:
         print(profile.table())
     return 0

@@ -131,3 +131,103 @@ def format_table(report: dict, output: Path | None = None, run: tuple[int, float
     if output is not None:
         lines.append(f"wrote {output} ({r['payload_bits']} payload bits)")
     return "\n".join(lines)
+
+
+# -------------------------------------------------------------------------------------------------- material sets
+def evaluate_material_file(
+    f: TexinrFile, values: np.ndarray, astc_quality: float = astc.DEFAULT_QUALITY, with_flip: bool = True
+) -> dict:
+    """Every map of the stored material network against the set `values` (H, W, C), and ASTC compressing each map
+    as a pipeline ships it (trainer.material.astc_maps) at the block nearest the set's bpp per shipped image."""
+    from texinr.trainer.channels import parse_layout, shipped_images
+    from texinr.trainer.material import astc_maps, map_metrics
+
+    layout = f.model_config.channels
+    h, w = values.shape[:2]
+    images = len(shipped_images(parse_layout(layout)))
+    with phase("decode the base level"):
+        out = render(f.build(), h, w, 0.0)
+    with phase("metrics per map"):
+        ours = map_metrics(values, out, layout, with_flip)
+    del out
+    block = astc.nearest_block(f.bpp / images, w, h, f.mips)
+    with phase(f"ASTC {block} per map" + (" + mip chains" if f.mips > 1 else "")):
+        decoded, bits, per_image = astc_maps(values, layout, block, astc_quality, f.mips)
+    with phase("ASTC metrics per map"):
+        theirs = map_metrics(values, decoded, layout, with_flip)
+    train = f.train
+    return {
+        "kind": "material",
+        "layout": layout,
+        "arch": f.model_config.arch,
+        "family": ARCH_NAMES[f.model_config.arch],
+        "steps": train.get("steps_done"),
+        "seconds": train.get("seconds_done"),
+        "bits": f.bits,
+        "payload_bits": f.payload_bits,
+        "bpp": f.bpp,
+        "images": images,
+        "mips": f.mips,
+        "width": w,
+        "height": h,
+        "maps": ours,
+        "metrics": {"maps": ours},
+        "astc": {
+            "block": block,
+            "bpp": bits / (w * h),
+            "bits_per_image": per_image,
+            "mips": f.mips,
+            "quality": astc_quality,
+            "preset": astc.preset_name(astc_quality),
+            "maps": theirs,
+        },
+    }
+
+
+def map_rows(ours: dict, theirs: dict) -> list[tuple[str, str, float | None, float | None, bool | None]]:
+    """(map, measure, ours, ASTC's, texinr ahead?) for every judged number: colour PSNR and FLIP, normal mean and
+    95th-percentile angle, each linear channel's PSNR (None for an exact one: reproduced exactly by both is a tie)."""
+    rows = []
+    for name, m in ours.items():
+        a = theirs[name]
+        if "mean_deg" in m:
+            rows.append((name, "mean angle deg", m["mean_deg"], a["mean_deg"], m["mean_deg"] <= a["mean_deg"]))
+            rows.append((name, "p95 angle deg", m["p95_deg"], a["p95_deg"], m["p95_deg"] <= a["p95_deg"]))
+        elif "ssim" in m:
+            rows.append((name, "PSNR dB", m["psnr"], a["psnr"], m["psnr"] >= a["psnr"]))
+            if m.get("flip") is not None and a.get("flip") is not None:
+                rows.append((name, "FLIP", m["flip"], a["flip"], m["flip"] <= a["flip"]))
+        else:
+            p, q = m["psnr"], a["psnr"]
+            ahead = None if (p is None and q is None) else (q is not None and (p is None or p >= q))
+            rows.append((name, "PSNR dB", p, q, ahead))
+    return rows
+
+
+def format_material_table(report: dict, output: Path | None = None, run: tuple[int, float, int] | None = None) -> str:
+    r, a = report, report["astc"]
+    head = f"{r['family']} ({r['arch']}), material {r['width']}x{r['height']}, {r['layout']}"
+    head += f", {r['mips']} mip levels" if r["mips"] > 1 else ", base level only"
+    if run is not None:
+        steps, seconds, threads = run
+        head += f"; {steps} steps in {seconds:.1f} s ({steps / max(seconds, 1e-9):.1f} steps/s, {threads} threads)"
+    chain = " + mip chains" if a["mips"] > 1 else ""
+    lines = [
+        head,
+        f"bits: texinr {r['bpp']:.3f} bpp for the whole set; ASTC {a['block']} per map{chain} "
+        f"({r['images']} images) {a['bpp']:.3f} bpp (astcenc {a['preset']})",
+        f"{'map':14s} {'measure':16s} {'texinr':>9s} {'ASTC':>9s}  ahead",
+    ]
+    for name, measure, p, q, ahead in map_rows(r["maps"], a["maps"]):
+        who = "tie (exact)" if ahead is None else ("texinr" if ahead else "ASTC")
+        fmt = ".4f" if measure == "FLIP" else ".2f"
+        lines.append(
+            f"{name:14s} {measure:16s} {_fmt(p, '9' + fmt) if p is not None else '    exact'} "
+            f"{_fmt(q, '9' + fmt) if q is not None else '    exact'}  {who}"
+        )
+    rows = [x for x in map_rows(r["maps"], a["maps"]) if x[4] is not None]
+    wins = sum(1 for x in rows if x[4])
+    lines.append(f"verdict: texinr ahead on {wins} of {len(rows)} numbers at {r['bpp'] / a['bpp']:.2f}x ASTC's bits")
+    if output is not None:
+        lines.append(f"wrote {output} ({r['payload_bits']} payload bits)")
+    return "\n".join(lines)

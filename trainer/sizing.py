@@ -10,6 +10,7 @@ import dataclasses
 
 import torch
 
+from texinr.trainer.channels import parse_layout, shipped_images
 from texinr.trainer.config import CODEC_LADDERS, DEFAULT_LADDER, Config, ModelConfig, format_codec_grids, model_preset
 from texinr.trainer.errors import TexinrError
 from texinr.trainer.modelfile import codec_bits
@@ -63,12 +64,16 @@ def size_for_bpp(
     return size_model(model_preset(arch, lod=lod, **overrides), bpp, width, height, bits, ladder)
 
 
-def rate_budget(rate: float, width: int, height: int, mips: int) -> float:
+def rate_budget(rate: float, width: int, height: int, mips: int, images: int = 1) -> float:
     """The bits per pixel a model at `rate` may spend: the rate itself, or with mips what ASTC at the block of
-    nearest bpp spends on its whole mip chain (so both sides store every level at equal bits)."""
+    nearest bpp spends on its whole mip chain (so both sides store every level at equal bits). A material set's rate
+    counts every map (`images` of them as ASTC ships it, trainer.channels.shipped_images): its block is the one
+    nearest rate / images, and its chains are summed."""
     from texinr.trainer import astc
 
-    return astc.chain_bpp(width, height, astc.nearest_block(rate, width, height), mips) if mips > 1 else rate
+    if mips <= 1:
+        return rate
+    return images * astc.chain_bpp(width, height, astc.nearest_block(rate / images, width, height), mips)
 
 
 def resolve(config: Config, width: int, height: int) -> Config:
@@ -79,7 +84,8 @@ def resolve(config: Config, width: int, height: int) -> Config:
     model = dataclasses.replace(config.model, lod=config.train.mips > 1)
     if config.bpp is not None:
         ladder = config.allocation if config.allocation in CODEC_LADDERS else DEFAULT_LADDER
-        budget = rate_budget(config.bpp, width, height, config.train.mips)
+        images = len(shipped_images(parse_layout(model.channels)))
+        budget = rate_budget(config.bpp, width, height, config.train.mips, images)
         model = size_model(model, budget, width, height, config.bits, ladder)
     return dataclasses.replace(config, model=model, bpp=None).validate()
 
