@@ -51,7 +51,7 @@ def test_texture_moved_beside_the_gltf_is_found_and_said(tmp_path):
     s = load_material(p)
     assert any("beside the glTF" in n for n in s.notes)
     (tmp_path / "g" / "quad_diff.png").unlink()
-    with pytest.raises(TexinrError, match="texture textures/quad_diff.png is missing"):
+    with pytest.raises(TexinrError, match=r"texture textures/quad_diff\.png is missing"):
         load_material(p)
 
 
