@@ -451,6 +451,10 @@ def bench_main(cmd: BenchCommand) -> int:
 
 
 def entrypoint(argv: list[str] | None = None) -> int:
+    from texinr.trainer import material_bench
+
+    if material_bench.wants_materials(argv):
+        sys.exit(run_cli("texinr-bench", material_bench.parse, material_bench.main, argv))
     sys.exit(run_cli("texinr-bench", parse_bench, bench_main, argv))
 
 

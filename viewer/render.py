@@ -301,6 +301,7 @@ def _uv_grid_pass(ctx, programs: ProgramCache, packed: PackedWeights, width: int
         weights.bind(prog, 0)
         _set(prog, "u_size_px", (float(width), float(height)))
         _set(prog, "u_lod_t", float(t))
+
         def draw(block: int = 0) -> None:
             _set(prog, "u_out4", block)
             vao.render(moderngl.TRIANGLES, vertices=3)

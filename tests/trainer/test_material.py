@@ -173,3 +173,66 @@ def test_astc_per_map_counts_every_image_and_uses_normal_mode(tmp_path):
     assert set(per_image) == {"base_colour", "normal", "arm"} and bits == 3 * 128 * 64
     m = map_metrics(s.values, decoded, s.layout, with_flip=False)
     assert m["normal"]["mean_deg"] < 3.0 and m["base_colour"]["psnr"] > 30
+
+
+def test_train_decode_and_bench_on_a_material(tmp_path, capsys):
+    """The command line end to end on a tiny set: train (report per map beside ASTC), decode every map, bench."""
+    from PIL import Image
+
+    from texinr.trainer.cli import decode_entrypoint, train_entrypoint
+    from texinr.trainer.modelfile import load
+
+    gltf = write_gltf(tmp_path / "g", size=32)
+    out = tmp_path / "q.texinr"
+    with pytest.raises(SystemExit) as e:
+        train_entrypoint([str(gltf), "-o", str(out), "--steps", "30", "--bpp", "6", "--mips", "2", "--threads", "1"])
+    assert e.value.code == 0
+    text = capsys.readouterr().out
+    assert "ASTC 8x8 per map" in text and "normal" in text and "mean angle deg" in text
+    f = load(out)
+    assert f.model_config.channels == FULL and f.model_config.outputs == 8
+    assert set(f.metrics["maps"]) == {"base_colour", "normal", "occlusion", "roughness", "metallic"}
+    with pytest.raises(SystemExit) as e:
+        decode_entrypoint([str(out), str(tmp_path / "d.png")])
+    assert e.value.code == 0
+    for name in ("base_colour", "normal", "arm"):
+        assert Image.open(tmp_path / f"d_{name}.png").size == (32, 32)
+    assert not (tmp_path / "d.png").exists()
+
+    from texinr.trainer.bench import entrypoint
+
+    bench_out = tmp_path / "bench"
+    argv = ["--materials", str(gltf), "--blocks", "12x12", "--steps", "20", "--mips", "2", "--out", str(bench_out)]
+    with pytest.raises(SystemExit) as e:
+        entrypoint([*argv, "--threads", "1"])
+    assert e.value.code == 0
+    rows = json.loads((bench_out / "results.json").read_text())
+    assert rows[0]["block"] == "12x12" and rows[0]["texinr"]["maps"]["normal"]["mean_deg"] > 0
+    assert abs(rows[0]["texinr"]["bpp"] / rows[0]["astc"]["bpp"] - 1) < 0.1
+    assert "## ASTC 12x12 per map" in (bench_out / "summary.md").read_text()
+    assert (bench_out / "materials.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--base-colour", "nope.png"], "no such file"),
+        (["IMG", "--normal", "N"], "name the base colour with --base-colour"),
+        (["GLTF", "--material", "zzz"], "no material named"),
+        (["IMG", "--normal-dx"], "apply to a material"),
+        (["GLTF", "--channels", "rgb"], "derived from the input"),
+    ],
+)
+def test_material_command_line_errors(tmp_path, capsys, argv, message):
+    from texinr.trainer.cli import train_entrypoint
+
+    gltf = write_gltf(tmp_path / "g")
+    img = tmp_path / "g" / "quad_diff.png"
+    subst = {"IMG": str(img), "GLTF": str(gltf), "N": str(tmp_path / "g" / "quad_nor_gl.png")}
+    argv = [subst.get(a, a) for a in argv] + ["-o", str(tmp_path / "x.texinr"), "--steps", "1"]
+    with pytest.raises(SystemExit) as e:
+        train_entrypoint(argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert not (tmp_path / "x.texinr").exists()

@@ -1,0 +1,255 @@
+"""`texinr-bench --materials`: whole PBR sets, one network each, against ASTC compressing each map, at equal bits.
+
+For every material (a .gltf/.glb/.obj or a folder of maps; by default the glTF models of ../shared/data/materials)
+and every ASTC block (--blocks, default 8x8 and 12x12): ASTC compresses each shipped map (base colour RGB, the normal
+map in normal mode, ARM as RGB) at that block with its mip chain, and the codec fits the whole set in one network
+sized to the sum of those bits. With --separate, each shipped map also gets its own codec at its own share of the
+bits (the same seconds each): the "one network for the set, or one per map" question.
+
+Results: a table per map (texinr, ASTC, who is ahead), results.json and summary.md in --out, plots of each map's
+quality against the set's bpp, and a cache per (material, block, method) under OUT/cache, so that an interrupted run
+resumes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from texinr.trainer.cli import (
+    ArgumentParser,
+    add_astc_arguments,
+    astc_quality_from_args,
+    check_writable_folder,
+    nonneg_int,
+    positive_float,
+    positive_int,
+)
+from texinr.trainer.errors import TexinrError
+
+DEFAULT_BLOCKS = ("8x8", "12x12")
+
+
+def default_materials() -> list[Path]:
+    from texinr.trainer.resources import PACKAGE_ROOT
+
+    root = PACKAGE_ROOT.parent / "shared" / "data" / "materials"
+    return sorted(root.glob("*/*.gltf")) if root.is_dir() else []
+
+
+@dataclass(frozen=True)
+class MaterialBenchCommand:
+    inputs: tuple[Path, ...]
+    blocks: tuple[str, ...] = DEFAULT_BLOCKS
+    seconds: float = 120.0
+    steps: int | None = None
+    mips: int = 6
+    separate: bool = False
+    out: Path | None = None
+    astc_quality: float = 98.0
+    threads: int = 0
+    seed: int = 0
+    device: str = "cpu"
+    progress: bool | None = None
+
+    def key(self) -> str:
+        from texinr.trainer.train import RECIPE
+
+        text = json.dumps(
+            [self.seconds, self.steps, self.mips, self.astc_quality, self.seed, self.device, RECIPE], default=str
+        )
+        return hashlib.sha1(text.encode()).hexdigest()[:10]
+
+
+def parser() -> ArgumentParser:
+    p = ArgumentParser(
+        prog="texinr-bench --materials",
+        description="Whole PBR material sets in one network each, against ASTC per map at equal bits.",
+    )
+    p.add_argument("--materials", action="store_true", help="(this mode)")
+    p.add_argument("inputs", nargs="*", type=Path, help="materials: .gltf/.glb/.obj or folders of maps")
+    p.add_argument("--blocks", default=",".join(DEFAULT_BLOCKS), help="ASTC blocks per map (8x8,12x12)")
+    p.add_argument("--seconds", type=positive_float, default=120.0, help="training budget per network (120)")
+    p.add_argument("--steps", type=positive_int, default=None, help="a step budget instead (repeatable bit for bit)")
+    p.add_argument("--mips", type=positive_int, default=6, help="mip levels fitted; ASTC stores its chains (6)")
+    p.add_argument("--separate", action="store_true", help="also one codec per shipped map at its share of the bits")
+    p.add_argument("--out", type=Path, help="folder for results.json, summary.md, plots and the cache")
+    p.add_argument("--threads", type=nonneg_int, default=0)
+    p.add_argument("--seed", type=nonneg_int, default=0)
+    p.add_argument("--device", default="cpu")
+    add_astc_arguments(p)
+    return p
+
+
+def parse(argv: list[str] | None) -> MaterialBenchCommand:
+    from texinr.trainer import astc
+
+    a = parser().parse_args(argv)
+    inputs = tuple(a.inputs) or tuple(default_materials())
+    if not inputs:
+        raise TexinrError("no materials given, and ../shared/data/materials is not there")
+    blocks = tuple(b.strip() for b in a.blocks.split(",") if b.strip())
+    for b in blocks:
+        try:
+            astc.parse_block(b)
+        except ValueError as e:
+            raise TexinrError(str(e)) from None
+    if a.out is not None:
+        check_writable_folder(a.out)
+    return MaterialBenchCommand(
+        inputs,
+        blocks,
+        a.seconds,
+        a.steps,
+        a.mips,
+        a.separate,
+        a.out,
+        astc_quality_from_args(a),
+        a.threads,
+        a.seed,
+        a.device,
+    )
+
+
+def _config(layout: str, rate: float, cmd: MaterialBenchCommand):
+    from texinr.trainer.config import Config, TrainConfig, model_preset
+
+    train = TrainConfig(
+        mips=cmd.mips,
+        seconds=None if cmd.steps else cmd.seconds,
+        steps=cmd.steps,
+        seed=cmd.seed,
+        threads=cmd.threads,
+        device=cmd.device,
+    )
+    return Config(model_preset("codec", channels=layout, lod=cmd.mips > 1), train, 16, rate)
+
+
+def fit_and_judge(values: np.ndarray, layout: str, rate: float, cmd: MaterialBenchCommand) -> dict:
+    """One codec fitted to `values` (a set, or one map of it) at `rate` bpp for the set: its outputs at level 0,
+    its bits and how it trained."""
+    from texinr.trainer.modelfile import model_bits
+    from texinr.trainer.train import fit, render
+
+    result = fit(values, _config(layout, rate, cmd))
+    h, w = values.shape[:2]
+    return {
+        "out": render(result.model, h, w, 0.0),
+        "bits": model_bits(result.model, 16),
+        "steps": result.snapshot.step,
+        "seconds": round(result.snapshot.elapsed, 2),
+        "grids": result.model.cfg.codec_grids,
+        "allocation": (result.allocation or {}).get("chosen"),
+    }
+
+
+def run_one(mset, block: str, cmd: MaterialBenchCommand) -> dict:
+    """ASTC per map and the one-network codec (and, with --separate, one codec per map) on one set at one block."""
+    from texinr.trainer import astc
+    from texinr.trainer.channels import parse_layout, shipped_images
+    from texinr.trainer.material import astc_maps, map_metrics
+
+    h, w = mset.height, mset.width
+    decoded, bits, per_image = astc_maps(mset.values, mset.layout, block, cmd.astc_quality, cmd.mips)
+    images = shipped_images(parse_layout(mset.layout))
+    rate = len(images) * astc.nominal_bpp(block)
+    row = {
+        "material": mset.name,
+        "block": block,
+        "width": w,
+        "height": h,
+        "layout": mset.layout,
+        "images": list(images),
+        "astc": {
+            "bpp": bits / (w * h),
+            "bits_per_image": per_image,
+            "maps": map_metrics(mset.values, decoded, mset.layout),
+        },
+    }
+    joint = fit_and_judge(mset.values, mset.layout, rate, cmd)
+    row["texinr"] = {
+        **{k: v for k, v in joint.items() if k != "out"},
+        "bpp": joint["bits"] / (w * h),
+        "maps": map_metrics(mset.values, joint.pop("out"), mset.layout),
+    }
+    if cmd.separate:
+        out = np.empty_like(mset.values)
+        total, parts = 0, {}
+        for image in images:
+            sub = _sub_layout(mset.layout, image)
+            idx = [c for m in parse_layout(mset.layout) if m.name in sub.split(",") for c in range(m.start, m.stop)]
+            one = fit_and_judge(np.ascontiguousarray(mset.values[..., idx]), sub, astc.nominal_bpp(block), cmd)
+            out[..., idx] = one.pop("out")
+            total += one["bits"]
+            parts[image] = one
+        row["separate"] = {"bpp": total / (w * h), "parts": parts, "maps": map_metrics(mset.values, out, mset.layout)}
+    return row
+
+
+def _sub_layout(layout: str, image: str) -> str:
+    """The maps of `layout` that one shipped image holds."""
+    from texinr.trainer.channels import parse_layout
+
+    names = [m.name for m in parse_layout(layout)]
+    members = {
+        "rgb": ["rgb"],
+        "base_colour": ["base_colour", "alpha"],
+        "alpha": ["alpha"],
+        "normal": ["normal"],
+        "arm": ["occlusion", "roughness", "metallic"],
+        "emissive": ["emissive"],
+    }[image]
+    return ",".join(n for n in names if n in members)
+
+
+def main(cmd: MaterialBenchCommand) -> int:
+    from tqdm import tqdm
+
+    from texinr.trainer.material import load_material
+    from texinr.trainer.material_report import format_rows, write_outputs
+    from texinr.trainer.modelfile import atomic_write
+
+    sets = []
+    for p in cmd.inputs:
+        mset = load_material(p)
+        sets.append(mset)
+        print(f"texinr-bench: {mset.name}: {mset.width}x{mset.height}, {mset.layout}")
+        for note in mset.notes:
+            print(f"texinr-bench: note: {note}")
+    if len({s.name for s in sets}) != len(sets):
+        raise TexinrError("two materials share a name; rename one")
+    cache_dir = cmd.out / "cache" if cmd.out is not None else None
+    if cache_dir is not None:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+    jobs = [(s, b) for b in cmd.blocks for s in sets]
+    bar = tqdm(
+        total=len(jobs), unit="set", disable=not sys.stderr.isatty() if cmd.progress is None else not cmd.progress
+    )
+    rows = []
+    for mset, block in jobs:
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in mset.name)
+        cache = cache_dir / f"{safe}-{block}-{'sep-' if cmd.separate else ''}{cmd.key()}.json" if cache_dir else None
+        if cache is not None and cache.exists():
+            row = json.loads(cache.read_text())
+        else:
+            bar.set_description(f"{mset.name} {block}")
+            row = run_one(mset, block, cmd)
+            if cache is not None:
+                atomic_write(cache, json.dumps(row, default=float).encode())
+        rows.append(row)
+        bar.update(1)
+    bar.close()
+    print(format_rows(rows))
+    if cmd.out is not None:
+        write_outputs(rows, cmd.out, " ".join(sys.argv[1:]) if sys.argv else "")
+        print(f"wrote {cmd.out}/results.json, summary.md and plots")
+    return 0
+
+
+def wants_materials(argv: list[str] | None) -> bool:
+    return "--materials" in (argv if argv is not None else sys.argv[1:])
