@@ -200,8 +200,9 @@ def add_setting(group, cls, name: str, with_default: bool = False, note: str = "
     group.add_argument(*args, type=typ, choices=spec["choices"], default=default, help=help_text)
 
 
-MODEL_ARGS = tuple(f.name for f in dataclasses.fields(ModelConfig) if f.name not in ("arch", "lod"))
-"""Every ModelConfig setting a command line may give (the family's sizes and options)."""
+MODEL_ARGS = tuple(f.name for f in dataclasses.fields(ModelConfig) if f.name not in ("arch", "lod", "channels"))
+"""Every ModelConfig setting a command line may give (the family's sizes and options; lod and channels are derived
+from --mips and from the input)."""
 
 
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
@@ -323,8 +324,6 @@ def parse_train(argv: list[str] | None) -> TrainCommand:
         )
     if files and a.texture is not None and a.texture.is_file() and not is_material_input(a.texture, {}):
         raise TexinrError(f"{a.texture}: with maps named one by one, name the base colour with --base-colour too")
-    if "channels" in {k for k in MODEL_ARGS if getattr(a, k) is not None}:
-        raise TexinrError("--channels is derived from the input (one image: rgb; a material: its maps)")
     if (a.normal_dx or a.material) and not is_material_input(a.texture, files):
         raise TexinrError("--normal-dx and --material apply to a material, not to one image")
     return TrainCommand(

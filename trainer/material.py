@@ -610,7 +610,9 @@ def angular_error_deg(ref_xy01: np.ndarray, test_xy01: np.ndarray) -> np.ndarray
     return np.degrees(np.arccos(cos))
 
 
-def map_metrics(ref: np.ndarray, test: np.ndarray, layout: str, with_flip: bool = True) -> dict[str, dict]:
+def map_metrics(
+    ref: np.ndarray, test: np.ndarray, layout: str, with_flip: bool = True, gil_free: bool = False
+) -> dict[str, dict]:
     """Quality of every map of a set, both (H, W, C) in [0, 1] (`test` rounded to 8 bits first, as displayed):
     colour maps PSNR / SSIM / FLIP (the colour map) or PSNR; normals the mean and 95th-percentile angle in degrees;
     each linear channel its PSNR, or `exact` when the reference is constant and reproduced exactly (left out of
@@ -627,7 +629,7 @@ def map_metrics(ref: np.ndarray, test: np.ndarray, layout: str, with_flip: bool 
             ang = angular_error_deg(to_8bit(r), t)
             out[m.name] = {"mean_deg": float(ang.mean()), "p95_deg": float(np.percentile(ang, 95))}
         elif colour is not None and m.name == colour.name:
-            out[m.name] = all_metrics(r, t, with_flip=with_flip)
+            out[m.name] = all_metrics(r, t, with_flip=with_flip, gil_free=gil_free)
         else:
             for c in range(m.count):
                 key = m.name if m.count == 1 else f"{m.name}.{'rgb'[c]}"

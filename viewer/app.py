@@ -19,10 +19,12 @@ import numpy as np
 from texinr.trainer.cli import (
     ArgumentParser,
     add_astc_arguments,
+    add_material_arguments,
     add_training_arguments,
     astc_quality_from_args,
     check_writable,
     config_from_args,
+    material_files,
     positive_float,
     run_cli,
     size_wxh,
@@ -30,7 +32,7 @@ from texinr.trainer.cli import (
 from texinr.trainer.config import ARCHS, Config
 from texinr.trainer.errors import TexinrError
 from texinr.trainer.resources import DEFAULT_MESH, DEFAULT_TEXTURE
-from texinr.viewer.render import BACKGROUND, SOURCES, VIEWS, ViewSettings, view_needs_network
+from texinr.viewer.render import BACKGROUND, CHANNEL_VIEWS, SOURCES, VIEWS, ViewSettings, view_needs_network
 
 HEADLESS_SECONDS = 20.0
 """Training budget of a headless `texinr-view` run when none is given (the window trains until paused)."""
@@ -63,6 +65,9 @@ class ViewCommand:
     benchmark_families: tuple[str, ...] = ()
     astc_quality: float = 98.0  # astcenc thorough (trainer.astc.DEFAULT_PRESET)
     benchmark_rates: tuple[float, ...] = BENCHMARK_RATES
+    maps: tuple[tuple[str, Path], ...] = ()  # a material's maps named one by one
+    normal_dx: bool = False
+    material: str | None = None  # which material of a glTF with several
 
 
 def lod_arg(s: str) -> int:
@@ -79,8 +84,19 @@ def lod_arg(s: str) -> int:
 
 def view_parser() -> ArgumentParser:
     p = ArgumentParser(prog="texinr-view", description="See a neural texture on a mesh, beside the original and ASTC.")
-    p.add_argument("mesh", nargs="?", type=Path, default=DEFAULT_MESH, help="OBJ mesh with UVs (default: bundled)")
-    p.add_argument("texture", nargs="?", type=Path, help="texture image (default: the mesh's .mtl map_Kd)")
+    p.add_argument(
+        "mesh",
+        nargs="?",
+        type=Path,
+        default=DEFAULT_MESH,
+        help="OBJ or glTF (.gltf/.glb) mesh with UVs (default: bundled); a glTF brings its PBR material",
+    )
+    p.add_argument(
+        "texture",
+        nargs="?",
+        type=Path,
+        help="texture image, or a folder of a material's maps (default: the mesh's material: .mtl or glTF)",
+    )
     p.add_argument("--model", type=Path, help="a trained .texinr model (shown as it is: no training)")
     add_training_arguments(p, seconds_default=f"{HEADLESS_SECONDS:g} headless; the window trains until paused")
     p.add_argument("--headless", action="store_true", help="render offscreen (EGL), no window")
@@ -99,7 +115,14 @@ def view_parser() -> ArgumentParser:
     )
     add_astc_arguments(p)
     p.add_argument("--lod", type=lod_arg, default=-1, help="'auto' (screen-space derivatives) or a fixed level")
-    p.add_argument("--lit", action="store_true", help="a simple directional light instead of unlit")
+    p.add_argument("--lit", action="store_true", help="one texture: a simple directional light instead of unlit")
+    p.add_argument(
+        "--channel",
+        choices=tuple(CHANNEL_VIEWS),
+        default="shaded",
+        help="a material: shaded (default) or one of its maps on its own",
+    )
+    add_material_arguments(p)
     p.add_argument("--size", type=size_wxh, default=(1280, 720), help="frame size WxH (1280x720)")
     p.add_argument("--yaw", type=float)
     p.add_argument("--pitch", type=float)
@@ -170,6 +193,7 @@ def parse_view(argv: list[str] | None) -> ViewCommand:
         diff_heat=a.heat,
         fixed_level=a.lod,
         lit=a.lit,
+        channel=a.channel,
     )
     return ViewCommand(
         a.mesh,
@@ -192,31 +216,80 @@ def parse_view(argv: list[str] | None) -> ViewCommand:
         families,
         astc_quality_from_args(a),
         rates,
+        tuple(material_files(a).items()),
+        a.normal_dx,
+        a.material,
     )
 
 
 @dataclass
 class Scene:
-    """What one view shows: mesh, texture, ASTC image, and the model (as packed weights)."""
+    """What one view shows: mesh, texture (or a material set's channels), ASTC's decoding of it, and the model (as
+    packed weights)."""
 
     mesh: object
-    image: np.ndarray
+    image: np.ndarray  # (H, W, C) in `layout`
     astc_image: np.ndarray
     packed: object | None
     levels: int
     texture_path: Path
+    layout: str = "rgb"
+    notes: tuple[str, ...] = ()
 
 
-def prepare_scene(cmd: ViewCommand, log=print) -> Scene:
-    from texinr.trainer import astc
+def load_surface(cmd: ViewCommand, mesh) -> tuple[np.ndarray, str, Path, tuple[str, ...]]:
+    """What the mesh wears: (values (H, W, C), layout, where it came from, notes). A material set when the command
+    names one (a folder, maps one by one) or the mesh's material has more than a base colour (a glTF's PBR maps, an
+    .mtl with normal / roughness / ... maps); otherwise one texture, as the single-texture views always showed."""
+    from texinr.trainer.cli import is_material_input
     from texinr.trainer.data import load_image
-    from texinr.viewer.mesh import load_mesh
+    from texinr.trainer.material import load_material, mtl_maps
 
-    mesh = load_mesh(cmd.mesh)
+    files = dict(cmd.maps)
+    source = None
+    if files or (cmd.texture is not None and is_material_input(cmd.texture, {})):
+        source = cmd.texture
+    elif cmd.texture is None and cmd.mesh.suffix.lower() in (".gltf", ".glb"):
+        source = cmd.mesh
+    elif cmd.texture is None and set(mtl_maps(cmd.mesh)[0]) - {"base_colour"}:
+        source = cmd.mesh
+    if source is not None or files:
+        mset = load_material(source, files, cmd.normal_dx, cmd.material)
+        notes = (*mesh.notes, *mset.notes)
+        if mset.layout == "base_colour":  # a base colour alone is one texture
+            return mset.values, "rgb", Path(mset.sources["base_colour"]), notes
+        return mset.values, mset.layout, Path(source or next(iter(files.values()))), notes
     texture = cmd.texture or mesh.texture_path
     if texture is None:
         raise TexinrError(f"{cmd.mesh}: its material names no texture (map_Kd); give a TEXTURE")
-    image = load_image(texture)
+    return load_image(texture), "rgb", Path(texture), mesh.notes
+
+
+def astc_of(values: np.ndarray, layout: str, bits: float, levels: int, cmd: ViewCommand) -> tuple[np.ndarray, str]:
+    """ASTC's decoding of the set (each map as a pipeline ships it), at the command's block or, by default, the
+    block of nearest bpp (per shipped map) to the model's `bits`: (decoded, block)."""
+    from texinr.trainer import astc
+    from texinr.trainer.channels import parse_layout, shipped_images
+    from texinr.trainer.material import astc_maps
+
+    h, w = values.shape[:2]
+    images = len(shipped_images(parse_layout(layout)))
+    block = cmd.astc_block
+    if block == "auto":
+        block = astc.nearest_block(bits / (w * h) / images, w, h, levels)
+    if layout == "rgb":
+        return astc.compress(values, block, cmd.astc_quality).decoded, block
+    return astc_maps(values, layout, block, cmd.astc_quality)[0], block
+
+
+def prepare_scene(cmd: ViewCommand, log=print) -> Scene:
+    from texinr.viewer.mesh import load_mesh
+
+    mesh = load_mesh(cmd.mesh, cmd.material)
+    image, layout, texture, notes = load_surface(cmd, mesh)
+    for note in notes:
+        log(f"texinr-view: note: {note}")
+    cmd = with_layout(cmd, layout)
     shows_astc = cmd.settings.view == "astc" or (
         cmd.settings.view in ("split", "diff") and "astc" in (cmd.settings.left, cmd.settings.right)
     )
@@ -228,16 +301,19 @@ def prepare_scene(cmd: ViewCommand, log=print) -> Scene:
     astc_image = image
     if shows_astc:  # encode only if shown
         h, w = image.shape[:2]
-        block = cmd.astc_block
-        if block == "auto":  # the block of nearest bpp to the model's (the one it was, or would be, sized to)
-            if bits is None:
-                from texinr.trainer.sizing import config_bits, resolve
+        if bits is None:  # the bits the model would have: the block of nearest bpp to them
+            from texinr.trainer.sizing import config_bits, resolve
 
-                config = resolve(cmd.config, w, h)
-                bits, levels = config_bits(config.model, config.bits), config.train.mips
-            block = astc.nearest_block(bits / (w * h), w, h, levels)
-        astc_image = astc.compress(image, block, cmd.astc_quality).decoded
-    return Scene(mesh, image, astc_image, packed, levels, Path(texture))
+            config = resolve(cmd.config, w, h)
+            bits, levels = config_bits(config.model, config.bits), config.train.mips
+        astc_image, _ = astc_of(image, layout, bits, levels, cmd)
+    return Scene(mesh, image, astc_image, packed, levels, texture, layout, notes)
+
+
+def with_layout(cmd: ViewCommand, layout: str) -> ViewCommand:
+    """The command with its network's outputs set to the set's channels."""
+    model = replace(cmd.config.model, channels=layout)
+    return replace(cmd, config=replace(cmd.config, model=model))
 
 
 def packed_from_file(path: Path):
@@ -297,7 +373,7 @@ def headless_main(cmd: ViewCommand) -> int:
     check_writable(cmd.screenshot)
     scene = prepare_scene(cmd)
     ctx = create_context()
-    renderer = MeshRenderer(ctx, scene.mesh, scene.image, scene.astc_image, scene.levels)
+    renderer = MeshRenderer(ctx, scene.mesh, scene.image, scene.astc_image, scene.levels, scene.layout)
     renderer.set_network(scene.packed, 1, scene.levels)
     frame = render_offscreen(ctx, renderer, make_camera(scene.mesh, cmd), cmd.size, cmd.settings)
     save_png(cmd.screenshot, frame)

@@ -15,10 +15,13 @@ from texinr.viewer.worker import Mailbox
 
 
 class MetricsWorker:
-    def __init__(self, image: np.ndarray, astc_quality: float | None = None):
+    def __init__(self, image: np.ndarray, astc_quality: float | None = None, layout: str = "rgb"):
+        """`image`: the set's channels in `layout` (one RGB texture, or a material: then every number is per map,
+        trainer.material.map_metrics, and ASTC compresses each map as a pipeline ships it)."""
         from texinr.trainer.astc import DEFAULT_QUALITY
 
         self.image = image
+        self.layout = layout
         self.astc_quality = DEFAULT_QUALITY if astc_quality is None else astc_quality
         self.results: Mailbox[dict] = Mailbox()
         self.astc_images: Mailbox[tuple[str, np.ndarray]] = Mailbox()
@@ -41,17 +44,30 @@ class MetricsWorker:
         """Newest request wins; older ones still queued are skipped. `nearest_block`: ASTC at the model's bpp."""
         self._requests.put((snapshot, astc_block, nearest_block))
 
-    def set_image(self, image: np.ndarray) -> None:
-        self._requests.put(("image", image))
+    def set_image(self, image: np.ndarray, layout: str = "rgb") -> None:
+        self._requests.put(("image", image, layout))
 
-    def _astc(self, block: str):
+    def _decode_astc(self, block: str) -> np.ndarray:
         from texinr.trainer import astc
+        from texinr.trainer.material import astc_maps
+
+        if self.layout == "rgb":
+            return astc.compress(self.image, block, self.astc_quality).decoded
+        return astc_maps(self.image, self.layout, block, self.astc_quality)[0]
+
+    def _metrics(self, out: np.ndarray) -> dict:
+        from texinr.trainer.material import map_metrics
         from texinr.trainer.metrics import all_metrics
 
+        if self.layout == "rgb":
+            return all_metrics(self.image, out, gil_free=True)
+        return {"maps": map_metrics(self.image, out, self.layout, gil_free=True)}
+
+    def _astc(self, block: str):
         cached = self._astc_cache.get(block)
         if cached is None or cached[0] is None:
-            decoded = astc.compress(self.image, block, self.astc_quality).decoded
-            m = cached[1] if cached is not None else all_metrics(self.image, decoded, gil_free=True)
+            decoded = self._decode_astc(block)
+            m = cached[1] if cached is not None else self._metrics(decoded)
             self._astc_cache[block] = (decoded, m)
             self.astc_images.publish((block, decoded))
             for other, (img, om) in self._astc_cache.items():  # one decoded image kept: 200 MB each at 4096^2
@@ -61,17 +77,12 @@ class MetricsWorker:
 
     def _astc_metrics(self, block: str) -> dict:
         """Metrics of ASTC at `block` without publishing its image (the view shows another block)."""
-        from texinr.trainer import astc
-        from texinr.trainer.metrics import all_metrics
-
         if block not in self._astc_cache:
-            decoded = astc.compress(self.image, block, self.astc_quality).decoded
-            self._astc_cache[block] = (None, all_metrics(self.image, decoded, gil_free=True))
+            self._astc_cache[block] = (None, self._metrics(self._decode_astc(block)))
         return self._astc_cache[block][1]
 
     def _main(self) -> None:
         from texinr.trainer.astc import preset_name
-        from texinr.trainer.metrics import all_metrics
         from texinr.trainer.models import build_model
         from texinr.trainer.train import render
 
@@ -88,7 +99,7 @@ class MetricsWorker:
             if req is None:
                 return
             if req[0] == "image":
-                self.image, self._astc_cache = req[1], {}
+                self.image, self.layout, self._astc_cache = req[1], req[2], {}
                 continue
             snap, block, nearest = req
             try:
@@ -103,7 +114,7 @@ class MetricsWorker:
                     model = build_model(snap.config.model)
                     model.load_state_dict({k: torch.from_numpy(v) for k, v in snap.weights.items()})
                     h, w = self.image.shape[:2]  # snapshot weights are already at their stored precision
-                    out["neural"] = all_metrics(self.image, render(model.eval(), h, w, 0.0), gil_free=True)
+                    out["neural"] = self._metrics(render(model.eval(), h, w, 0.0))
                     out["step"] = snap.step
                     self.cost = time.perf_counter() - started
                 out["at"] = time.time()

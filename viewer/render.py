@@ -16,7 +16,7 @@ import numpy as np
 from texinr.trainer.errors import TexinrError
 from texinr.trainer.packing import PackedWeights, fits_gl
 from texinr.viewer.camera import OrbitCamera
-from texinr.viewer.mesh import Mesh
+from texinr.viewer.mesh import POSITION_ONLY_FORMAT, VERTEX_FORMAT, Mesh
 from texinr.viewer.shader_lib import ProgramCache
 
 VIEWS = {"neural": 0, "reference": 1, "astc": 2, "split": 3, "diff": 4, "lod": 5}
@@ -97,18 +97,68 @@ class WeightsTexture:
         self.texture = self.latents = None
 
 
-def image_texture(ctx, rgb01: np.ndarray):
-    """RGBA8 texture with a full mip chain, trilinear filtering and REPEAT wrapping. Rows go bottom-up in GL."""
+def image_texture(ctx, values01: np.ndarray):
+    """An (H, W, C) set (C = 3: one RGB texture) as an RGBA8 texture array of ceil(C / 4) layers, four channels per
+    layer (padding 1), with a full mip chain, trilinear filtering and REPEAT wrapping. Rows go bottom-up in GL."""
     import moderngl
 
-    h, w = rgb01.shape[:2]
-    u8 = np.round(np.clip(rgb01, 0, 1) * 255).astype(np.uint8)
-    rgba = np.concatenate([u8, np.full((h, w, 1), 255, np.uint8)], axis=2)[::-1]  # GL's row 0 is the bottom
-    tex = ctx.texture((w, h), 4, np.ascontiguousarray(rgba).tobytes())
+    h, w, c = values01.shape
+    layers = (c + 3) // 4
+    u8 = np.full((layers, h, w, 4), 255, np.uint8)
+    for i in range(layers):
+        part = values01[::-1, :, 4 * i : 4 * i + 4]  # GL's row 0 is the bottom
+        u8[i, :, :, : part.shape[2]] = np.round(np.clip(part, 0, 1) * 255)
+    tex = ctx.texture_array((w, h, layers), 4, u8.tobytes())
     tex.build_mipmaps()
     tex.filter = (moderngl.LINEAR_MIPMAP_LINEAR, moderngl.LINEAR)
     tex.repeat_x = tex.repeat_y = True
     return tex
+
+
+CHANNEL_VIEWS = {
+    "shaded": 0,
+    "base_colour": 1,
+    "normal": 2,
+    "occlusion": 3,
+    "roughness": 4,
+    "metallic": 5,
+    "alpha": 6,
+    "emissive": 7,
+}
+"""A material's views (mesh.glsl CHANNEL_VIEW): shaded, or one map on its own."""
+MATERIAL_SLOTS = {
+    "CH_BASE": "base_colour",
+    "CH_NORMAL": "normal",
+    "CH_AO": "occlusion",
+    "CH_ROUGH": "roughness",
+    "CH_METAL": "metallic",
+    "CH_ALPHA": "alpha",
+    "CH_EMISSIVE": "emissive",
+}
+
+
+def set_defines(layout: str) -> dict:
+    """What the channel layout compiles into mesh.glsl: layers (SET4), whether it is a material, each map's first
+    channel (-1: absent)."""
+    from texinr.trainer.channels import find, is_material, layout_width, parse_layout
+
+    maps = parse_layout(layout)
+    d = {"SET4": (layout_width(maps) + 3) // 4, "MATERIAL": int(is_material(maps))}
+    for define, name in MATERIAL_SLOTS.items():
+        m = find(maps, name)
+        d[define] = m.start if m is not None else -1
+    return d
+
+
+def channel_views(layout: str) -> list[str]:
+    """The views a set offers: shaded and each map it has (nothing for one RGB texture)."""
+    from texinr.trainer.channels import is_material, parse_layout
+
+    maps = parse_layout(layout)
+    if not is_material(maps):
+        return []
+    names = {m.name for m in maps}
+    return ["shaded", *(v for v in CHANNEL_VIEWS if v in names)]
 
 
 @dataclass
@@ -122,17 +172,34 @@ class ViewSettings:
     fixed_level: int = -1  # -1: automatic LOD
     lit: bool = False
     light_dir_world: tuple[float, float, float] = (0.4, 0.8, 0.45)
+    channel: str = "shaded"  # a material's view: CHANNEL_VIEWS
+    light2_dir_world: tuple[float, float, float] = (-0.7, 0.3, -0.5)
+    light_intensity: tuple[float, float] = (2.6, 0.8)
+    ambient: float = 0.5
 
 
 class MeshRenderer:
     """Draws one mesh with the neural / reference / ASTC textures into the bound framebuffer."""
 
     def __init__(
-        self, ctx, mesh: Mesh, reference_rgb01: np.ndarray, astc_rgb01: np.ndarray | None = None, levels: int = 6
+        self,
+        ctx,
+        mesh: Mesh,
+        reference_rgb01: np.ndarray,
+        astc_rgb01: np.ndarray | None = None,
+        levels: int = 6,
+        layout: str = "rgb",
     ):
+        """`reference_rgb01`: the set's channels (H, W, C) in `layout` (trainer/channels.py; "rgb": one texture)."""
+        from texinr.trainer.channels import layout_width, parse_layout
+
+        if reference_rgb01.shape[2] != layout_width(parse_layout(layout)):
+            raise TexinrError(f"{reference_rgb01.shape[2]} channels do not match the layout {layout!r}")
         self.ctx = ctx
         self.programs = ProgramCache(ctx)
         self.mesh = mesh
+        self.layout = layout
+        self.set_defines = set_defines(layout)
         self.vbo = ctx.buffer(mesh.interleaved().tobytes())
         self.ibo = ctx.buffer(mesh.indices.astype(np.uint32).tobytes())
         self.texture_px = (reference_rgb01.shape[1], reference_rgb01.shape[0])
@@ -146,7 +213,7 @@ class MeshRenderer:
         self._vao_program = None  # held, so that identity means "the same program"
         depth_prog = self.programs.get("depth_only.glsl", {})
         self._depth_vao = ctx.vertex_array(
-            depth_prog, [(self.vbo, "3f 20x", "in_position")], index_buffer=self.ibo, index_element_size=4
+            depth_prog, [(self.vbo, *POSITION_ONLY_FORMAT)], index_buffer=self.ibo, index_element_size=4
         )
 
     def release_geometry_and_images(self) -> None:
@@ -165,6 +232,7 @@ class MeshRenderer:
         if packed is None:
             self.defines, self.glsl = {"HAS_NETWORK": 0}, {}
             return
+        check_layout(packed, self.layout)
         self.defines, self.glsl = {"HAS_NETWORK": 1, **packed.defines}, packed.glsl
         self.weights.update(packed, version)
         if levels is not None:
@@ -175,6 +243,7 @@ class MeshRenderer:
         view = {"neural": 0, "reference": 0, "astc": 0, "split": 1, "diff": 2, "lod": 3, "uv": 4}[settings.view]
         a = SOURCES.get(settings.view, 1) if view == 0 else SOURCES[settings.left]
         b = SOURCES[settings.right] if view in (1, 2) else a
+        channel = CHANNEL_VIEWS.get(settings.channel, 0) if self.set_defines["MATERIAL"] else 0
         return {
             "VIEW": view,
             "SRC_A": a,
@@ -182,6 +251,8 @@ class MeshRenderer:
             "AUTO_LOD": int(settings.fixed_level < 0),
             "DIFF_HEAT": int(settings.diff_heat),
             "LIT": int(settings.lit),
+            **self.set_defines,
+            "CHANNEL_VIEW": channel,
         }
 
     def prepare(self, settings: ViewSettings) -> None:
@@ -198,10 +269,10 @@ class MeshRenderer:
                 self._vao.release()
             self._vao = self.ctx.vertex_array(
                 prog,
-                [(self.vbo, "3f 3f 2f", "in_position", "in_normal", "in_uv")],
+                [(self.vbo, *VERTEX_FORMAT)],
                 index_buffer=self.ibo,
                 index_element_size=4,
-                skip_errors=True,  # attributes a view does not use (the normal when unlit) are optimised away
+                skip_errors=True,  # attributes a view does not use (normal, tangent when unlit) are optimised away
             )
             self._vao_program = prog
         return prog, self._vao
@@ -218,6 +289,10 @@ class MeshRenderer:
         _set(prog, "u_levels", int(self.levels))
         _set(prog, "u_texture_px", tuple(float(x) for x in self.texture_px))
         _set(prog, "u_light_dir_world", tuple(settings.light_dir_world))
+        _set(prog, "u_light2_dir_world", tuple(settings.light2_dir_world))
+        _set(prog, "u_light_intensity", tuple(float(x) for x in settings.light_intensity))
+        _set(prog, "u_ambient", float(settings.ambient))
+        _set(prog, "u_eye_world", tuple(float(x) for x in camera.eye()))
         self.reference.use(0)
         self.astc.use(1)
         _set(prog, "t_reference", 0)
@@ -237,6 +312,20 @@ class MeshRenderer:
         draw_indexed_triangles(vao, prog, self.mesh.indices.size)
         fbo.depth_mask = True
         self.ctx.depth_func = "<"
+
+
+def check_layout(packed: PackedWeights, layout: str) -> None:
+    """Refuse a network whose outputs are another set than the one shown (a .texinr of N channels on a mesh whose
+    material has M)."""
+    from texinr.trainer.channels import layout_width, parse_layout
+
+    n = layout_width(parse_layout(layout))
+    got = int(packed.defines.get("N_OUT", 3))
+    if got != n:
+        raise TexinrError(
+            f"the model has {got} output channels; this {'material' if n != 3 else 'texture'} ({layout}) has {n}: "
+            "load a model trained on this set"
+        )
 
 
 def view_needs_network(settings: ViewSettings) -> bool:

@@ -111,14 +111,12 @@ class App:
         glfw.window_hint(glfw.CONTEXT_VERSION_MINOR, 3)
         glfw.window_hint(glfw.OPENGL_PROFILE, glfw.OPENGL_CORE_PROFILE)
         glfw.window_hint(glfw.OPENGL_FORWARD_COMPAT, True)
-        self.cmd = cmd
-        self.mesh = load_mesh(cmd.mesh)
-        texture = cmd.texture or self.mesh.texture_path
-        if texture is None:
-            raise TexinrError(f"{cmd.mesh}: its material names no texture (map_Kd); give a TEXTURE")
-        from texinr.trainer.data import load_image
+        from texinr.viewer.app import load_surface, with_layout
 
-        self.image = load_image(texture)
+        self.mesh = load_mesh(cmd.mesh, cmd.material)
+        self.image, self.layout, texture, notes = load_surface(cmd, self.mesh)
+        cmd = with_layout(cmd, self.layout)
+        self.cmd = cmd
         title = f"texinr — {Path(cmd.mesh).name} — {Path(texture).name}"
         size = size or remembered_size()
         self.window = glfw.create_window(size[0], size[1], title, None, None)
@@ -140,7 +138,7 @@ class App:
         glfw.set_cursor_pos_callback(self.window, self._on_cursor)
         glfw.set_drop_callback(self.window, self._on_drop)
         glfw.set_framebuffer_size_callback(self.window, lambda *_: self._dirty())
-        self.renderer = MeshRenderer(self.ctx, self.mesh, self.image, self.image, 6)
+        self.renderer = MeshRenderer(self.ctx, self.mesh, self.image, self.image, 6, self.layout)
         self.motion_scale = 1.0  # render scale while the camera is dragged (dynamic resolution)
         self.uv_target = OffscreenTarget(self.ctx, dtype="f4", clear=(-1.0, -1.0, -1.0, 0.0))  # inspector probe
         self.hover: tuple[float, float] | None = None
@@ -161,10 +159,13 @@ class App:
             image_size=(self.image.shape[1], self.image.shape[0]),
             mesh_name=str(cmd.mesh),
             texture_name=str(texture),
+            layout=self.layout,
             devices=("auto", *available_devices()),
         )
+        for note in notes:
+            self.state.say(f"note: {note}")
         self.screenshot_dir = screenshot_dir or Path.cwd()
-        self.metrics = MetricsWorker(self.image, cmd.astc_quality).start()
+        self.metrics = MetricsWorker(self.image, cmd.astc_quality, self.layout).start()
         self.worker = None
         if cmd.model is not None:
             packed, levels, _ = packed_from_file(cmd.model)
@@ -303,25 +304,27 @@ class App:
         from texinr.trainer.data import load_image
         from texinr.viewer.app import packed_from_file
         from texinr.viewer.mesh import load_mesh
-        from texinr.viewer.worker import Reset
 
         try:
             suffix = path.suffix.lower()
-            if suffix == ".obj":
+            if suffix in (".obj", ".gltf", ".glb"):
+                from texinr.viewer.app import load_surface
+
                 mesh = load_mesh(path)
+                probe = dataclasses.replace(self.cmd, mesh=path, texture=None, maps=(), material=None)
+                values, layout, texture, notes = (
+                    load_surface(probe, mesh) if self._has_material(path) else (None, None, None, mesh.notes)
+                )
                 self.mesh = mesh
-                self.renderer = _rebuild(self.ctx, mesh, self.image, self.renderer)
                 self.state.mesh_name = str(path)
+                for note in notes:
+                    self.state.say(f"note: {note}")
+                if values is not None:  # the mesh brings its own material: the set changes with it
+                    self._set_surface(values, layout, texture)
+                else:
+                    self.renderer = _rebuild(self.ctx, mesh, self.image, self.renderer, self.layout)
             elif suffix in (".png", ".jpg", ".jpeg"):
-                image = load_image(path)
-                self.image = image
-                self.renderer = _rebuild(self.ctx, self.mesh, image, self.renderer)
-                self.state.image_size = (image.shape[1], image.shape[0])
-                self.state.texture_name = str(path)
-                self.metrics.set_image(image)
-                self.astc_shown = None
-                if self.worker is not None:
-                    self.worker.send(Reset(self.state.config, image))
+                self._set_surface(load_image(path), "rgb", path)
             elif suffix == ".texinr":
                 packed, levels, _ = packed_from_file(path)
                 if self.worker is not None:
@@ -329,11 +332,44 @@ class App:
                     self.worker = None
                 self.renderer.set_network(packed, ("file", str(path)), levels)
             else:
-                raise TexinrError(f"{path}: open .obj, .png, .jpg or .texinr files")
+                raise TexinrError(f"{path}: open .obj, .gltf, .glb, .png, .jpg or .texinr files")
             self.state.say(f"opened {path}")
         except (TexinrError, OSError) as e:
             self.state.say(f"error: {e}")
         self._dirty()
+
+    @staticmethod
+    def _has_material(path: Path) -> bool:
+        """Whether a mesh file brings a material of its own (glTF's PBR maps, an .mtl beyond map_Kd)."""
+        from texinr.trainer.material import gltf_materials, mtl_maps
+
+        if path.suffix.lower() in (".gltf", ".glb"):
+            return bool(gltf_materials(path))
+        return bool(set(mtl_maps(path)[0]) - {"base_colour"})
+
+    def _set_surface(self, values: np.ndarray, layout: str, texture: Path) -> None:
+        """A new texture or material set: the renderer, metrics and training follow (a new layout is a new network:
+        the training restarts with its outputs)."""
+        from texinr.viewer.worker import Reset
+
+        changed_layout = layout != self.layout
+        self.image, self.layout = values, layout
+        self.renderer = _rebuild(self.ctx, self.mesh, values, self.renderer, layout, keep_network=not changed_layout)
+        self.state.image_size = (values.shape[1], values.shape[0])
+        self.state.texture_name = str(texture)
+        self.state.layout = layout
+        self.metrics.set_image(values, layout)
+        self.astc_image = values
+        self.astc_shown = None
+        if changed_layout:
+            model = dataclasses.replace(self.state.config.model, channels=layout)
+            self.state.config = dataclasses.replace(self.state.config, model=model)
+            self.state.edit = dataclasses.replace(
+                self.state.edit, model=dataclasses.replace(self.state.edit.model, channels=layout)
+            )
+            self.state.metrics = {}
+        if self.worker is not None:
+            self.worker.send(Reset(self.state.config, values))
 
     def screenshot(self, with_panel: bool) -> Path:
         n = 1
@@ -613,10 +649,14 @@ def window_config(cmd):
     return dataclasses.replace(cmd.config, train=dataclasses.replace(cmd.config.train, seconds=WINDOW_SECONDS))
 
 
-def _rebuild(ctx, mesh, image, old: MeshRenderer) -> MeshRenderer:
-    new = MeshRenderer(ctx, mesh, image, image, old.levels)
-    new.weights.release()
-    new.defines = old.defines
-    new.weights = old.weights
+def _rebuild(ctx, mesh, image, old: MeshRenderer, layout: str = "rgb", keep_network: bool = True) -> MeshRenderer:
+    """A renderer for a new mesh or set that keeps the network on screen (unless the set's channels changed)."""
+    new = MeshRenderer(ctx, mesh, image, image, old.levels, layout)
+    if keep_network:
+        new.weights.release()
+        new.defines, new.glsl = old.defines, old.glsl
+        new.weights = old.weights
+    else:
+        old.weights.release()
     old.release_geometry_and_images()
     return new

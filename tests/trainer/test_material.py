@@ -220,7 +220,7 @@ def test_train_decode_and_bench_on_a_material(tmp_path, capsys):
         (["IMG", "--normal", "N"], "name the base colour with --base-colour"),
         (["GLTF", "--material", "zzz"], "no material named"),
         (["IMG", "--normal-dx"], "apply to a material"),
-        (["GLTF", "--channels", "rgb"], "derived from the input"),
+        (["GLTF", "--channels", "rgb"], "unrecognized arguments: --channels"),
     ],
 )
 def test_material_command_line_errors(tmp_path, capsys, argv, message):

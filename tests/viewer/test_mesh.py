@@ -70,7 +70,7 @@ def test_missing_and_foreign_mesh_files(tmp_path):
     with pytest.raises(TexinrError, match="no such mesh"):
         load_mesh(tmp_path / "none.obj")
     (tmp_path / "m.ply").write_text("ply\n")
-    with pytest.raises(TexinrError, match="only OBJ"):
+    with pytest.raises(TexinrError, match="meshes are OBJ, glTF"):
         load_mesh(tmp_path / "m.ply")
 
 

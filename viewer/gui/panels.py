@@ -6,6 +6,7 @@ Nothing here touches torch or GL: panels send commands to the training worker an
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
 import imgui
@@ -28,7 +29,7 @@ from texinr.trainer.config import (
     setting_spec,
 )
 from texinr.trainer.sizing import rate_budget
-from texinr.viewer.render import SOURCES, VIEWS, ViewSettings
+from texinr.viewer.render import SOURCES, VIEWS, ViewSettings, channel_views
 from texinr.viewer.worker import Pause, Reset, Resume, SetLearningRate, SetThreads
 
 
@@ -75,6 +76,7 @@ class ViewerState:
     image_size: tuple[int, int] = (0, 0)
     mesh_name: str = ""
     texture_name: str = ""
+    layout: str = "rgb"  # what the set's channels are (trainer/channels.py): one texture, or a material's maps
     show_panel: bool = True
     inspect_on: bool = True  # the pixel inspector follows the cursor (key I)
     inspect: dict | None = None  # what is under the cursor (App.inspect)
@@ -140,11 +142,13 @@ def draw_training_panel(state: ViewerState, send) -> None:
     bpp = model_bpp(state)
     if bpp is not None:
         w, h = state.image_size
-        mips = state.snapshot.mips
-        block = nearest_block(bpp, w, h, mips)
-        imgui.text(f"model {bpp:.3f} bpp   ASTC nearest: {block} ({chain_bpp(w, h, block, mips):.2f} bpp)")
+        mips, images = state.snapshot.mips, shipped_count(state.layout)
+        block = nearest_block(bpp / images, w, h, mips)
+        per = f" per map x {images}" if images > 1 else ""
+        astc_bpp = images * chain_bpp(w, h, block, mips)
+        imgui.text(f"model {bpp:.3f} bpp   ASTC nearest: {block}{per} ({astc_bpp:.2f} bpp)")
         near, mine = state.metrics.get("astc_nearest"), state.metrics.get("neural")
-        if near and mine:
+        if near and mine and "psnr" in mine and "psnr" in near:
             imgui.text(
                 f"PSNR: model {mine['psnr']:.2f} dB, ASTC {state.metrics['nearest_block']} {near['psnr']:.2f} dB"
             )
@@ -198,14 +202,14 @@ def draw_rate_control(state: ViewerState, send) -> None:
     for i, block in enumerate(SQUARE_BLOCKS):
         if i:
             imgui.same_line()
-        if imgui.button(block):
-            state.edit = dataclasses.replace(state.edit, bpp=block_bits(w, h, block) / max(w * h, 1))
+        if imgui.button(block):  # a material: that block for every map it ships
+            rate = shipped_count(state.layout) * block_bits(w, h, block) / max(w * h, 1)
+            state.edit = dataclasses.replace(state.edit, bpp=rate)
             apply_config(state, send)
     mips = state.edit.train.mips
     if mips > 1 and w and h:
-        imgui.text_disabled(
-            f"with {mips} mips: sized to ASTC's chain, {rate_budget(state.edit.bpp, w, h, mips):.3f} bpp"
-        )
+        budget = rate_budget(state.edit.bpp, w, h, mips, shipped_count(state.layout))
+        imgui.text_disabled(f"with {mips} mips: sized to ASTC's chains, {budget:.3f} bpp")
     if state.edit.model.arch == "codec":
         draw_allocation(state, send)
 
@@ -330,7 +334,24 @@ def draw_view_panel(state: ViewerState) -> None:
     level = -1 if auto else max(v.fixed_level, 0)
     if not auto:
         _, level = imgui.slider_int("level", level, 0, 9)
-    _, lit = imgui.checkbox("lit", v.lit)
+    views = channel_views(state.layout)
+    if views:  # a material: shaded, or one map; two lights the user turns
+        i = views.index(v.channel) if v.channel in views else 0
+        _, i = imgui.combo("channel", i, views)
+        v = dataclasses.replace(v, channel=views[i])
+        for k, key in enumerate(("light_dir_world", "light2_dir_world")):
+            az, el = direction_angles(getattr(v, key))
+            c1, az = imgui.slider_float(f"light {k + 1} azimuth", az, -180.0, 180.0)
+            c2, el = imgui.slider_float(f"light {k + 1} elevation", el, -89.0, 89.0)
+            if c1 or c2:
+                v = dataclasses.replace(v, **{key: angles_direction(az, el)})
+        _, i1 = imgui.slider_float("light 1 intensity", v.light_intensity[0], 0.0, 8.0)
+        _, i2 = imgui.slider_float("light 2 intensity", v.light_intensity[1], 0.0, 8.0)
+        _, amb = imgui.slider_float("environment", v.ambient, 0.0, 2.0)
+        v = dataclasses.replace(v, light_intensity=(i1, i2), ambient=amb)
+        lit = v.lit
+    else:
+        _, lit = imgui.checkbox("lit", v.lit)
     state.view = dataclasses.replace(v, fixed_level=level, lit=lit)
     _, state.astc_match_model = imgui.checkbox("ASTC: equal bits (the model's bpp)", state.astc_match_model)
     if not state.astc_match_model:
@@ -344,12 +365,51 @@ def draw_view_panel(state: ViewerState) -> None:
     imgui.text_disabled("hold N: original; R: reset view; Space: pause; Tab: panel; F12: screenshot")
 
 
+def direction_angles(d) -> tuple[float, float]:
+    """A world direction -> (azimuth about +y from +z, elevation above the xz plane), degrees."""
+    x, y, z = (float(c) for c in d)
+    n = max(math.sqrt(x * x + y * y + z * z), 1e-9)
+    return math.degrees(math.atan2(x, z)), math.degrees(math.asin(max(-1.0, min(1.0, y / n))))
+
+
+def angles_direction(az: float, el: float) -> tuple[float, float, float]:
+    a, e = math.radians(az), math.radians(el)
+    return (math.cos(e) * math.sin(a), math.sin(e), math.cos(e) * math.cos(a))
+
+
+def material_metric_lines(m: dict, images: int, bpp: float | None, block: str, chain: float) -> list[str]:
+    """The Metrics panel for a material: the set's bits, then each judged number, model beside ASTC."""
+    from texinr.trainer.report import map_rows
+
+    lines = [f"set: model {bpp or 0.0:.3f} bpp, ASTC {block} per map ({images} maps) {chain:.3f} bpp"]
+    neural, astc = (m.get("neural") or {}).get("maps"), (m.get("astc") or {}).get("maps")
+    if not astc:
+        return lines
+    lines.append(f"{'map':12s} {'measure':15s} {'model':>8s} {'ASTC':>8s}")
+    for name, measure, p, q, ahead in map_rows(neural or astc, astc):
+        fmt = "8.4f" if measure == "FLIP" else "8.2f"
+        mine = "" if neural is None else ("exact" if p is None else format(p, fmt))
+        who = "" if neural is None else ("  tie" if ahead is None else ("  model" if ahead else "  ASTC"))
+        theirs = "exact" if q is None else format(q, fmt)
+        lines.append(f"{name[:12]:12s} {measure[:15]:15s} {mine:>8s} {theirs:>8s}{who}")
+    return lines
+
+
 def draw_metrics_panel(state: ViewerState) -> None:
     if not imgui.collapsing_header("Metrics", flags=imgui.TREE_NODE_DEFAULT_OPEN)[0]:
         return
     m = state.metrics
     if not m:
         imgui.text_disabled("computing in the background ...")
+        return
+    if channel_views(state.layout):
+        w, h = state.image_size
+        mips = state.snapshot.mips if state.snapshot is not None else 1
+        block, images = m.get("astc_block", ""), shipped_count(state.layout)
+        chain = images * chain_bpp(w, h, block, mips) if w and h and block else 0.0
+        for line in material_metric_lines(m, images, model_bpp(state), block, chain):
+            imgui.text(line)
+        imgui.text_disabled(f"at step {m.get('step', '?')}, {m.get('age', 0.0):.0f} s ago; ASTC with its mip chains")
         return
     w, h = state.image_size
     mips = state.snapshot.mips if state.snapshot is not None else 1
@@ -449,4 +509,11 @@ def match_astc_block(state: ViewerState) -> str:
     if bpp is None:
         return state.astc_block
     w, h = state.image_size
-    return nearest_block(bpp, w, h, state.snapshot.mips)
+    return nearest_block(bpp / shipped_count(state.layout), w, h, state.snapshot.mips)
+
+
+def shipped_count(layout: str) -> int:
+    """How many images ASTC ships for the set (its bits are their sum)."""
+    from texinr.trainer.channels import parse_layout, shipped_images
+
+    return len(shipped_images(parse_layout(layout)))
