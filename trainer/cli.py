@@ -167,6 +167,19 @@ class TrainCommand:
     maps: tuple[tuple[str, Path], ...] = ()  # a material's maps named one by one
     normal_dx: bool = False
     material: str | None = None
+    bpp_given: bool = True  # False: the default rate, which a material scales by its maps (for_layout)
+
+
+def for_layout(config: Config, layout: str, bpp_given: bool) -> Config:
+    """`config` for a set of this channel layout: the network's outputs are its channels, and the default rate
+    (DEFAULT_BPP, ASTC 8x8's) applies to every map ASTC would ship, so that a material's default is 8x8 per map."""
+    from texinr.trainer.channels import parse_layout, shipped_images
+
+    model = dataclasses.replace(config.model, channels=layout)
+    bpp = config.bpp
+    if not bpp_given and bpp == DEFAULT_BPP:
+        bpp = DEFAULT_BPP * len(shipped_images(parse_layout(layout)))
+    return dataclasses.replace(config, model=model, bpp=bpp)
 
 
 def int_arg(s: str) -> int:
@@ -337,6 +350,7 @@ def parse_train(argv: list[str] | None) -> TrainCommand:
         maps=tuple(files.items()),
         normal_dx=a.normal_dx,
         material=a.material,
+        bpp_given=a.bpp is not None,
     )
 
 

@@ -68,6 +68,7 @@ class ViewCommand:
     maps: tuple[tuple[str, Path], ...] = ()  # a material's maps named one by one
     normal_dx: bool = False
     material: str | None = None  # which material of a glTF with several
+    bpp_given: bool = True  # False: the default rate, scaled by a material's maps (trainer.cli.for_layout)
 
 
 def lod_arg(s: str) -> int:
@@ -219,6 +220,7 @@ def parse_view(argv: list[str] | None) -> ViewCommand:
         tuple(material_files(a).items()),
         a.normal_dx,
         a.material,
+        a.bpp is not None,
     )
 
 
@@ -311,9 +313,10 @@ def prepare_scene(cmd: ViewCommand, log=print) -> Scene:
 
 
 def with_layout(cmd: ViewCommand, layout: str) -> ViewCommand:
-    """The command with its network's outputs set to the set's channels."""
-    model = replace(cmd.config.model, channels=layout)
-    return replace(cmd, config=replace(cmd.config, model=model))
+    """The command with its network's outputs set to the set's channels (and a material's default rate)."""
+    from texinr.trainer.cli import for_layout
+
+    return replace(cmd, config=for_layout(cmd.config, layout, cmd.bpp_given))
 
 
 def packed_from_file(path: Path):

@@ -352,7 +352,7 @@ class App:
         the training restarts with its outputs)."""
         from texinr.viewer.worker import Reset
 
-        changed_layout = layout != self.layout
+        changed_layout, old_layout = layout != self.layout, self.layout
         self.image, self.layout = values, layout
         self.renderer = _rebuild(self.ctx, self.mesh, values, self.renderer, layout, keep_network=not changed_layout)
         self.state.image_size = (values.shape[1], values.shape[0])
@@ -361,12 +361,16 @@ class App:
         self.metrics.set_image(values, layout)
         self.astc_image = values
         self.astc_shown = None
-        if changed_layout:
-            model = dataclasses.replace(self.state.config.model, channels=layout)
-            self.state.config = dataclasses.replace(self.state.config, model=model)
-            self.state.edit = dataclasses.replace(
-                self.state.edit, model=dataclasses.replace(self.state.edit.model, channels=layout)
-            )
+        if changed_layout:  # the same rate per shipped map, the outputs of the new set
+            from texinr.viewer.gui.panels import shipped_count
+
+            scale = shipped_count(layout) / shipped_count(old_layout)
+
+            def adapt(c):
+                bpp = c.bpp * scale if c.bpp is not None else None
+                return dataclasses.replace(c, model=dataclasses.replace(c.model, channels=layout), bpp=bpp)
+
+            self.state.config, self.state.edit = adapt(self.state.config), adapt(self.state.edit)
             self.state.metrics = {}
         if self.worker is not None:
             self.worker.send(Reset(self.state.config, values))
