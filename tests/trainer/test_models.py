@@ -166,3 +166,23 @@ def test_int8_training_runs_the_stored_decoder(arch):
         assert all(float(p.grad.abs().sum()) > 0 for p in model.mlp.parameters())
     assert outs[8] < 1e-4, outs  # trained == stored
     assert outs[16] > 1e-3, outs  # the float model is not what an 8-bit file holds
+
+
+def test_fused_quantisation_is_the_unfused_one_bit_for_bit():
+    """QuantizedGrids.quantized (one fused buffer) equals v + (vq - v).detach() in value and gradient."""
+    from texinr.trainer.encodings import QuantizedGrids, dequantize_codes, latent_codes
+
+    g = QuantizedGrids([(40, 3, b) for b in range(1, 9)], 0)
+    with torch.no_grad():
+        for t in g.tables:
+            t.uniform_(-1.5, 1.5)
+    for lvl, (_, _, bits) in enumerate(g.levels):
+        v = g.tables[lvl]
+        vq = dequantize_codes(latent_codes(v.detach(), bits), bits)
+        expected = v + (vq - v).detach()
+        got = g.quantized(lvl)
+        assert torch.equal(got, expected)
+        w = torch.randn_like(v)
+        (ga,) = torch.autograd.grad((got * w).sum(), v)
+        (gb,) = torch.autograd.grad((expected * w).sum(), v)
+        assert torch.equal(ga, gb)
