@@ -167,19 +167,37 @@ class TrainCommand:
     maps: tuple[tuple[str, Path], ...] = ()  # a material's maps named one by one
     normal_dx: bool = False
     material: str | None = None
-    bpp_given: bool = True  # False: the default rate, which a material scales by its maps (for_layout)
+    given: frozenset[str] = frozenset()  # settings the command line gave (the others follow the set: for_layout)
 
 
-def for_layout(config: Config, layout: str, bpp_given: bool) -> Config:
-    """`config` for a set of this channel layout: the network's outputs are its channels, and the default rate
+def for_layout(config: Config, layout: str, given: frozenset[str]) -> Config:
+    """`config` for a set of this channel layout: the network's outputs are its channels, a family's material
+    defaults (config.MATERIAL_PRESETS) apply to what the command line did not give, and the default rate
     (DEFAULT_BPP, ASTC 8x8's) applies to every map ASTC would ship, so that a material's default is 8x8 per map."""
     from texinr.trainer.channels import parse_layout, shipped_images
 
-    model = dataclasses.replace(config.model, channels=layout)
+    m = config.model
+    current = {k: v for k, v in dataclasses.asdict(m).items() if k not in ("arch", "channels")}
+    own = {k: v for k, v in current.items() if k in given}
+    model = model_preset(m.arch, **{**current, **_preset_of(m.arch, layout), **own, "channels": layout})
     bpp = config.bpp
-    if not bpp_given and bpp == DEFAULT_BPP:
+    if "bpp" not in given and bpp == DEFAULT_BPP:
         bpp = DEFAULT_BPP * len(shipped_images(parse_layout(layout)))
     return dataclasses.replace(config, model=model, bpp=bpp)
+
+
+def _preset_of(arch: str, layout: str) -> dict:
+    """The family's defaults for this layout (a material's differ: config.MATERIAL_PRESETS)."""
+    from texinr.trainer.config import PRESETS
+
+    cfg = model_preset(arch, channels=layout)
+    return {k: getattr(cfg, k) for k in {**PRESETS[arch]}}
+
+
+def given_settings(a: argparse.Namespace) -> frozenset[str]:
+    """The model settings and the rate the command line gave."""
+    names = {k for k in MODEL_ARGS if getattr(a, k, None) is not None}
+    return frozenset(names | ({"bpp"} if getattr(a, "bpp", None) is not None else set()))
 
 
 def int_arg(s: str) -> int:
@@ -350,7 +368,7 @@ def parse_train(argv: list[str] | None) -> TrainCommand:
         maps=tuple(files.items()),
         normal_dx=a.normal_dx,
         material=a.material,
-        bpp_given=a.bpp is not None,
+        given=given_settings(a),
     )
 
 

@@ -24,6 +24,7 @@ from texinr.trainer.cli import (
     astc_quality_from_args,
     check_writable,
     config_from_args,
+    given_settings,
     material_files,
     positive_float,
     run_cli,
@@ -68,7 +69,7 @@ class ViewCommand:
     maps: tuple[tuple[str, Path], ...] = ()  # a material's maps named one by one
     normal_dx: bool = False
     material: str | None = None  # which material of a glTF with several
-    bpp_given: bool = True  # False: the default rate, scaled by a material's maps (trainer.cli.for_layout)
+    given: frozenset[str] = frozenset()  # settings the command line gave (trainer.cli.for_layout)
 
 
 def lod_arg(s: str) -> int:
@@ -220,7 +221,7 @@ def parse_view(argv: list[str] | None) -> ViewCommand:
         tuple(material_files(a).items()),
         a.normal_dx,
         a.material,
-        a.bpp is not None,
+        given_settings(a),
     )
 
 
@@ -316,7 +317,7 @@ def with_layout(cmd: ViewCommand, layout: str) -> ViewCommand:
     """The command with its network's outputs set to the set's channels (and a material's default rate)."""
     from texinr.trainer.cli import for_layout
 
-    return replace(cmd, config=for_layout(cmd.config, layout, cmd.bpp_given))
+    return replace(cmd, config=for_layout(cmd.config, layout, cmd.given))
 
 
 def packed_from_file(path: Path):

@@ -367,8 +367,10 @@ class App:
             scale = shipped_count(layout) / shipped_count(old_layout)
 
             def adapt(c):
-                bpp = c.bpp * scale if c.bpp is not None else None
-                return dataclasses.replace(c, model=dataclasses.replace(c.model, channels=layout), bpp=bpp)
+                from texinr.trainer.cli import for_layout
+
+                c = for_layout(c, layout, self.cmd.given | {"bpp"})  # the family's defaults for this set
+                return dataclasses.replace(c, bpp=c.bpp * scale if c.bpp is not None else None)
 
             self.state.config, self.state.edit = adapt(self.state.config), adapt(self.state.edit)
             self.state.metrics = {}
