@@ -148,36 +148,38 @@ def fit_and_judge(values: np.ndarray, layout: str, rate: float, cmd: MaterialBen
     }
 
 
-def run_one(mset, block: str, cmd: MaterialBenchCommand) -> dict:
-    """ASTC per map and the one-network codec (and, with --separate, one codec per map) on one set at one block."""
+def run_one(mset, block: str, cmd: MaterialBenchCommand, row: dict | None = None) -> dict:
+    """ASTC per map and the one-network codec on one set at one block (`row`: that much already done), and with
+    --separate one codec per shipped map."""
     from texinr.trainer import astc
     from texinr.trainer.channels import parse_layout, shipped_images
     from texinr.trainer.material import astc_maps, map_metrics
 
     h, w = mset.height, mset.width
-    decoded, bits, per_image = astc_maps(mset.values, mset.layout, block, cmd.astc_quality, cmd.mips)
     images = shipped_images(parse_layout(mset.layout))
-    rate = len(images) * astc.nominal_bpp(block)
-    row = {
-        "material": mset.name,
-        "block": block,
-        "width": w,
-        "height": h,
-        "layout": mset.layout,
-        "images": list(images),
-        "astc": {
-            "bpp": bits / (w * h),
-            "bits_per_image": per_image,
-            "maps": map_metrics(mset.values, decoded, mset.layout),
-        },
-    }
-    joint = fit_and_judge(mset.values, mset.layout, rate, cmd)
-    row["texinr"] = {
-        **{k: v for k, v in joint.items() if k != "out"},
-        "bpp": joint["bits"] / (w * h),
-        "maps": map_metrics(mset.values, joint.pop("out"), mset.layout),
-    }
-    if cmd.separate:
+    if row is None:
+        decoded, bits, per_image = astc_maps(mset.values, mset.layout, block, cmd.astc_quality, cmd.mips)
+        rate = len(images) * astc.nominal_bpp(block)
+        row = {
+            "material": mset.name,
+            "block": block,
+            "width": w,
+            "height": h,
+            "layout": mset.layout,
+            "images": list(images),
+            "astc": {
+                "bpp": bits / (w * h),
+                "bits_per_image": per_image,
+                "maps": map_metrics(mset.values, decoded, mset.layout),
+            },
+        }
+        joint = fit_and_judge(mset.values, mset.layout, rate, cmd)
+        row["texinr"] = {
+            **{k: v for k, v in joint.items() if k != "out"},
+            "bpp": joint["bits"] / (w * h),
+            "maps": map_metrics(mset.values, joint["out"], mset.layout),
+        }
+    if cmd.separate and "separate" not in row:
         out = np.empty_like(mset.values)
         total, parts = 0, {}
         for image in images:
@@ -233,12 +235,11 @@ def main(cmd: MaterialBenchCommand) -> int:
     rows = []
     for mset, block in jobs:
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in mset.name)
-        cache = cache_dir / f"{safe}-{block}-{'sep-' if cmd.separate else ''}{cmd.key()}.json" if cache_dir else None
-        if cache is not None and cache.exists():
-            row = json.loads(cache.read_text())
-        else:
+        cache = cache_dir / f"{safe}-{block}-{cmd.key()}.json" if cache_dir else None
+        row = json.loads(cache.read_text()) if cache is not None and cache.exists() else None
+        if row is None or (cmd.separate and "separate" not in row):  # the one-network row is kept and added to
             bar.set_description(f"{mset.name} {block}")
-            row = run_one(mset, block, cmd)
+            row = run_one(mset, block, cmd, row)
             if cache is not None:
                 atomic_write(cache, json.dumps(row, default=float).encode())
         rows.append(row)
