@@ -386,24 +386,38 @@ def headless_main(cmd: ViewCommand) -> int:
 
 
 def benchmark_main(cmd: ViewCommand) -> int:
-    """ms per frame of the neural path of every family (default size, LOD input) and of the reference path."""
+    """ms per frame of the neural path of every family (default size, LOD input) and of the reference path; on a
+    material (a glTF, a folder of maps, ...), of its shaded material network at the codec's rates (per map) beside
+    the single-texture codec's."""
     from texinr.trainer.config import CODEC_LADDERS, model_preset
-    from texinr.trainer.data import load_image
     from texinr.trainer.models import build_model
     from texinr.trainer.packing import pack
     from texinr.trainer.sizing import rate_budget, size_for_bpp
     from texinr.viewer.mesh import load_mesh
     from texinr.viewer.render import MeshRenderer, OffscreenTarget, create_context, time_uv_grid
 
-    mesh = load_mesh(cmd.mesh)
-    image = load_image(cmd.texture or mesh.texture_path or DEFAULT_TEXTURE)
+    mesh = load_mesh(cmd.mesh, cmd.material)
+    image, layout, _, _ = (
+        load_surface(cmd, mesh)
+        if cmd.texture or cmd.maps or mesh.texture_path or (cmd.mesh.suffix.lower() in (".gltf", ".glb"))
+        else (None, "rgb", None, ())
+    )
+    if image is None:
+        from texinr.trainer.data import load_image
+
+        image = load_image(DEFAULT_TEXTURE)
     ctx = create_context()
-    renderer = MeshRenderer(ctx, mesh, image, image, 6)
     cam = make_camera(mesh, cmd)
-
     target = OffscreenTarget(ctx)
+    renderers = {}
 
-    def time_frames(settings: ViewSettings) -> list[float]:
+    def renderer_for(lay: str):
+        if lay not in renderers:
+            values = image if lay == layout else image[..., :3]
+            renderers[lay] = MeshRenderer(ctx, mesh, values, values, 6, lay)
+        return renderers[lay]
+
+    def time_frames(renderer, settings: ViewSettings) -> list[float]:
         target.draw(renderer, cam, cmd.size, settings)  # warm-up: compile, upload
         times: list[float] = []
         start = time.perf_counter()
@@ -414,28 +428,44 @@ def benchmark_main(cmd: ViewCommand) -> int:
             times.append((time.perf_counter() - t0) * 1000.0)
         return times
 
-    renderer.set_network(None, 0)
-    ref_times = time_frames(ViewSettings(view="reference"))
+    rgb_layout = "rgb"
+    ref_times = time_frames(renderer_for(rgb_layout), ViewSettings(view="reference"))
     ref = statistics.median(ref_times)
     rows = [("reference (trilinear RGBA8)", "", ref, len(ref_times))]
+    if layout != "rgb":
+        t = time_frames(renderer_for(layout), ViewSettings(view="reference"))
+        rows.append(
+            ("reference material, shaded", f"{len(t) and image.shape[2]} channels", statistics.median(t), len(t))
+        )
     h, w = image.shape[:2]
-    models = [(f"neural {arch}", model_preset(arch, lod=True)) for arch in cmd.benchmark_families]
+    models = [(f"neural {arch}", model_preset(arch, lod=True), rgb_layout) for arch in cmd.benchmark_families]
+    images = 1
+    if layout != "rgb":
+        from texinr.trainer.channels import parse_layout, shipped_images
+
+        images = len(shipped_images(parse_layout(layout)))
     for rate in cmd.benchmark_rates:  # the window's live codec: sized to a rate with mips, as the window sizes it
         budget = rate_budget(rate, w, h, 6)
         for ladder in CODEC_LADDERS:  # both allocations the window offers (trainer.allocation races them)
             cfg = size_for_bpp("codec", budget, w, h, 16, lod=True, ladder=ladder)
-            models.append((f"neural codec @ {rate:.2f} {ladder} (+mips)", cfg))
-    for name, cfg in models:
+            models.append((f"neural codec @ {rate:.2f} {ladder} (+mips)", cfg, rgb_layout))
+            if layout != "rgb":  # the material network at the same rate per map, shaded
+                mbudget = rate_budget(rate * images, w, h, 6, images)
+                mcfg = size_for_bpp("codec", mbudget, w, h, 16, lod=True, ladder=ladder, channels=layout)
+                models.append((f"material codec @ {rate:.2f}/map {ladder}", mcfg, layout))
+    for name, cfg, lay in models:
         model = build_model(cfg)
         packed = pack(model.cfg.to_dict(), {k: v.detach().numpy() for k, v in model.state_dict().items()})
+        renderer = renderer_for(lay)
         renderer.set_network(packed, name, 6)
-        times = time_frames(ViewSettings(view="neural"))
+        times = time_frames(renderer, ViewSettings(view="neural"))
         d = packed.defines
         where = "code" if d["MLP_UNROLLED"] else "texture"
         rows.append((name, f"MLP {cfg.width}x{cfg.depth} in {where}", statistics.median(times), len(times)))
-        if name.startswith("neural codec @"):  # the worst case: the network on every pixel of the frame
+        if "codec @" in name:  # the worst case: the network on every pixel of the frame
             full = time_uv_grid(ctx, renderer.programs, packed, *cmd.size, cmd.frames)
             rows.append(("  same, full screen", "every pixel (worst case)", statistics.median(full), len(full)))
+    renderer = renderer_for(rgb_layout)
     target.draw(renderer, cam, cmd.size, ViewSettings(view="reference"))
     frame = target.read()
     covered = float((np.abs(frame.astype(int) - np.round(np.array(BACKGROUND[:3]) * 255)).sum(axis=2) > 3).mean())
