@@ -263,6 +263,13 @@ class TrainConfig:
     flip_finish: float | None = setting(
         None, "fraction of the budget, at its end, spent minimising LDR-FLIP on patches (codec 0.3, others 0)", 0.0, 1.0
     )
+    balance: str = setting(
+        "none",
+        "a material set's loss: 'variance' divides each channel's squared error by the channel's variance (within "
+        "8x of the mean weight), so smooth maps (normals) are fitted as closely, relatively, as busy ones, at the "
+        "busy ones' cost (README); 'none' weighs every channel alike (one texture always)",
+        choices=("none", "variance"),
+    )
     steps: int | None = setting(None, "budget in optimizer steps (None: seconds)", 0, 10**9)
     seconds: float | None = setting(30.0, "budget in wall-clock seconds (when steps is None)", 0.0, 1e9)
     seed: int = setting(0, "seed of initialisation and sampling (a step budget repeats bit for bit)", 0, 2**31 - 1)

@@ -113,11 +113,21 @@ def summary_md(rows: list[dict], command: str) -> str:
                 if target:
                     tally[verdict] += 1
             lines.append("| " + " | ".join(row) + " |")
+        means = ["**mean**", ""]
+        for lb in present:
+            pairs = [next(j for j in judged(r) if j[0] == lb) for r in sub if any(j[0] == lb for j in judged(r))]
+            ours = [p[2] for p in pairs if isinstance(p[2], float)]
+            theirs = [p[3] for p in pairs if isinstance(p[3], float)]
+            key = pairs[0][1] if pairs else "psnr"
+            mo = _fmt(sum(ours) / len(ours), key) if ours else "-"
+            mt = _fmt(sum(theirs) / len(theirs), key) if theirs else "-"
+            means.append(f"{mo} / {mt}")
+        lines.append("| " + " | ".join(means) + " |")
         lines.append("")
         lines.append(
             f"Targets (base-colour PSNR and FLIP, normal mean angle, ARM PSNR per channel): texinr ahead on "
             f"{tally['win']}, behind on {tally['loss']}, tied on {tally['tie']}. Cells: texinr / ASTC, texinr's in "
-            "bold where it is ahead."
+            "bold where it is ahead; means leave out channels reproduced exactly (never infinity)."
         )
         lines.append("")
         seps = [r for r in sub if r.get("separate")]

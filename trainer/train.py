@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from texinr.trainer import memory
-from texinr.trainer.channels import colour_map, parse_layout
+from texinr.trainer.channels import colour_map, is_material, parse_layout
 from texinr.trainer.config import DEFAULT_BATCH, DEFAULT_FLIP_FINISH, DEFAULT_LR, Config
 from texinr.trainer.data import TextureSamples, pixel_centres_uv01
 from texinr.trainer.device import describe as describe_device
@@ -92,6 +92,23 @@ def check_model_size(config: Config) -> None:
         raise TexinrError(f"the model would have {n:,} parameters; at most {MAX_PARAMETERS:,} are allowed")
 
 
+BALANCE_RANGE = 8.0
+"""--balance variance: channel weights stay within [1 / 8, 8] x their mean (a constant channel has no variance)."""
+
+
+def channel_weights(values: np.ndarray, config: Config) -> torch.Tensor | None:
+    """Per-channel weights of a material's squared error under --balance variance: 1 / variance, clamped to
+    BALANCE_RANGE around their geometric mean, normalised to mean 1 (None: plain MSE)."""
+    if config.train.balance != "variance" or not is_material(parse_layout(config.model.channels)):
+        return None
+    var = values.reshape(-1, values.shape[-1]).astype(np.float64).var(axis=0)
+    w = 1.0 / np.maximum(var, 1e-12)
+    centre = np.exp(np.mean(np.log(w)))
+    w = np.clip(w, centre / BALANCE_RANGE, centre * BALANCE_RANGE)
+    w = w / w.mean()
+    return torch.tensor(w, dtype=torch.float32, device=resolve_device(config.train.device))
+
+
 def set_threads(threads: int) -> int:
     n = threads or os.cpu_count() or 1
     torch.set_num_threads(n)
@@ -135,6 +152,7 @@ class Trainer:
         self.colour = colour_map(parse_layout(config.model.channels))  # what the FLIP finish judges
         if self.colour is None:
             self.flip_finish = 0.0
+        self.channel_weights = channel_weights(self.samples.pyramid[0], config)  # None: all alike
         self.in_flip_finish = False
         self.lr_factor = 1.0
         self.optimizer = self._make_optimizer()
@@ -222,7 +240,8 @@ class Trainer:
             value = float(mse) if math.isfinite(float(loss.detach())) else math.nan
         else:
             uv01, t, rgb = self.samples.batch(self.batch, self.generator, tc.jitter)
-            loss = torch.mean((self.model.forward_raw(uv01, t) - rgb) ** 2)
+            d2 = (self.model.forward_raw(uv01, t) - rgb) ** 2
+            loss = torch.mean(d2) if self.channel_weights is None else torch.mean(d2 * self.channel_weights)
             value = float(loss.detach())
         if not math.isfinite(value) or value > DIVERGED_LOSS:
             self._recover(value)
@@ -272,7 +291,10 @@ class Trainer:
         loss = flip_map(ref[:, c.start : c.stop], out[:, c.start : c.stop].clamp(0.0, 1.0), eps=FLIP_EPS).mean()
         if out.shape[1] > c.count:  # a material's other maps: their squared error
             keep = [i for i in range(out.shape[1]) if not c.start <= i < c.stop]
-            loss = loss + FLIP_REST_WEIGHT * torch.mean((out[:, keep] - ref[:, keep]) ** 2)
+            d2 = (out[:, keep] - ref[:, keep]) ** 2
+            if self.channel_weights is not None:
+                d2 = d2 * self.channel_weights[keep].view(1, -1, 1, 1)
+            loss = loss + FLIP_REST_WEIGHT * torch.mean(d2)
         return loss, torch.mean((out.detach() - ref) ** 2)
 
     def _recover(self, value: float) -> None:

@@ -326,7 +326,10 @@ class App:
             elif suffix in (".png", ".jpg", ".jpeg"):
                 self._set_surface(load_image(path), "rgb", path)
             elif suffix == ".texinr":
+                from texinr.viewer.render import check_layout
+
                 packed, levels, _ = packed_from_file(path)
+                check_layout(packed, self.layout)  # another set's model: refused before training stops
                 if self.worker is not None:
                     self.worker.stop()
                     self.worker = None

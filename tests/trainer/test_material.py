@@ -236,3 +236,22 @@ def test_material_command_line_errors(tmp_path, capsys, argv, message):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
     assert not (tmp_path / "x.texinr").exists()
+
+
+def test_view_refuses_a_model_of_another_set_in_one_line(tmp_path, capsys):
+    """texinr-view on a material with a .texinr of one RGB texture: exit 2, one line, no screenshot."""
+    from texinr.trainer.config import model_preset
+    from texinr.trainer.modelfile import pack, save
+    from texinr.trainer.models import build_model
+    from texinr.viewer.app import entrypoint
+
+    gltf = write_gltf(tmp_path / "g")
+    rgb = tmp_path / "rgb.texinr"
+    save(pack(build_model(model_preset("grid", lod=False, grid_base_res=4, grid_finest_res=8)), 16, 32, 32, 1), rgb)
+    shot = tmp_path / "shot.png"
+    with pytest.raises(SystemExit) as e:
+        entrypoint([str(gltf), "--model", str(rgb), "--headless", "--screenshot", str(shot), "--size", "64x48"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "the model has 3 output channels; this material" in err[0]
+    assert not shot.exists()

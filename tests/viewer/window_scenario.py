@@ -247,6 +247,31 @@ def scenario(tmp_path: Path) -> None:
         assert app.state.messages[-1].startswith("error:")
         run_for(app, seconds=0.3)
 
+        # a glTF material opened the way a drop opens it: its mesh and maps, training restarts with 8 outputs,
+        # the split view shows the network's normals beside ASTC's, the panel has per-map numbers
+        from tests.material_fixtures import write_gltf
+
+        rgb_models = sorted(p for p in tmp_path.glob("*.texinr") if p.name not in ("bad.texinr", "foreign.texinr"))
+        run_before = app.state.snapshot.run
+        app.open_path(write_gltf(tmp_path / "mat", size=32))
+        assert app.state.layout == "base_colour,normal,occlusion,roughness,metallic", app.state.messages[-3:]
+        assert app.state.config.model.width == 32 and app.state.config.bpp == 3 * 2.0
+        run_for(
+            app, until=lambda: app.state.snapshot.run > run_before and app.state.snapshot.packed.defines["N_OUT"] == 8
+        )
+        app.state.view = dataclasses.replace(
+            app.state.view, view="split", left="neural", right="astc", channel="normal"
+        )
+        pause_and_show_latest(app)
+        assert app.target.read().std() > 3
+        run_for(app, until=lambda: "maps" in (app.state.metrics.get("neural") or {}), limit=90)
+        assert "mean_deg" in app.state.metrics["neural"]["maps"]["normal"]
+        # a model of another set (one RGB texture) dropped on the material: a message, nothing lost
+        app.worker.send(Resume())
+        app.open_path(rgb_models[0])
+        assert "output channels" in app.state.messages[-1], app.state.messages[-1]
+        assert app.worker is not None and app.worker.alive
+
         # resizing to 1x1 and minimising do not crash
         glfw.set_window_size(app.window, 1, 1)
         run_for(app, seconds=0.3)
