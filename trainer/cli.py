@@ -254,6 +254,7 @@ def add_training_arguments(p: argparse.ArgumentParser, seconds_default: str = "3
     add_setting(t, Config, "bits", with_default=True)
     for name in ("lr", "batch", "flip_finish"):
         add_setting(t, TrainConfig, name)
+    add_setting(t, TrainConfig, "balance", with_default=True)
     budget = t.add_mutually_exclusive_group()
     add_setting(budget, TrainConfig, "steps")
     add_setting(budget, TrainConfig, "seconds", note=f"; default {seconds_default}", aliases=("--train-seconds",))
@@ -280,6 +281,7 @@ def config_from_args(a: argparse.Namespace, seconds: float) -> Config:
         schedule=a.schedule,
         batch=a.batch,
         flip_finish=a.flip_finish,
+        balance=a.balance,
         steps=a.steps,
         seconds=a.seconds if a.seconds is not None or a.steps is not None else seconds,
         seed=a.seed,

@@ -257,6 +257,8 @@ def draw_network_panel(state: ViewerState, send) -> None:
         t = dataclasses.replace(t, flip_finish=DEFAULT_FLIP_FINISH.get(m.arch, 0.0))
     for name in ("mips", "optimizer", "schedule", "batch", "flip_finish", "jitter"):
         t = _setting(t, name)
+    if channel_views(state.layout):  # a material's loss balance
+        t = _setting(t, "balance")
     edit = _setting(state.edit, "bits")
     m = dataclasses.replace(m, lod=t.mips > 1)
     state.edit = dataclasses.replace(edit, model=m, train=t)
