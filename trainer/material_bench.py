@@ -50,6 +50,7 @@ class MaterialBenchCommand:
     steps: int | None = None
     mips: int = 6
     separate: bool = False
+    separate_split: bool = False  # the per-map codecs share the one network's seconds (equal compute)
     out: Path | None = None
     astc_quality: float = 98.0
     threads: int = 0
@@ -77,7 +78,16 @@ def parser() -> ArgumentParser:
     p.add_argument("--seconds", type=positive_float, default=120.0, help="training budget per network (120)")
     p.add_argument("--steps", type=positive_int, default=None, help="a step budget instead (repeatable bit for bit)")
     p.add_argument("--mips", type=positive_int, default=6, help="mip levels fitted; ASTC stores its chains (6)")
-    p.add_argument("--separate", action="store_true", help="also one codec per shipped map at its share of the bits")
+    p.add_argument(
+        "--separate",
+        action="store_true",
+        help="also one codec per shipped map at its share of the bits, same seconds each",
+    )
+    p.add_argument(
+        "--separate-split",
+        action="store_true",
+        help="also one codec per shipped map at its share of the bits and of the seconds (equal compute)",
+    )
     p.add_argument("--out", type=Path, help="folder for results.json, summary.md, plots and the cache")
     p.add_argument("--threads", type=nonneg_int, default=0)
     p.add_argument("--seed", type=nonneg_int, default=0)
@@ -108,6 +118,7 @@ def parse(argv: list[str] | None) -> MaterialBenchCommand:
         a.steps,
         a.mips,
         a.separate,
+        a.separate_split,
         a.out,
         astc_quality_from_args(a),
         a.threads,
@@ -179,18 +190,30 @@ def run_one(mset, block: str, cmd: MaterialBenchCommand, row: dict | None = None
             "bpp": joint["bits"] / (w * h),
             "maps": map_metrics(mset.values, joint["out"], mset.layout),
         }
-    if cmd.separate and "separate" not in row:
+    for key, wanted, share in (("separate", cmd.separate, 1.0), ("separate_split", cmd.separate_split, None)):
+        if not wanted or key in row:
+            continue
         out = np.empty_like(mset.values)
         total, parts = 0, {}
+        sub_cmd = cmd if share is not None else _shared_budget(cmd, len(images))
         for image in images:
             sub = _sub_layout(mset.layout, image)
             idx = [c for m in parse_layout(mset.layout) if m.name in sub.split(",") for c in range(m.start, m.stop)]
-            one = fit_and_judge(np.ascontiguousarray(mset.values[..., idx]), sub, astc.nominal_bpp(block), cmd)
+            one = fit_and_judge(np.ascontiguousarray(mset.values[..., idx]), sub, astc.nominal_bpp(block), sub_cmd)
             out[..., idx] = one.pop("out")
             total += one["bits"]
             parts[image] = one
-        row["separate"] = {"bpp": total / (w * h), "parts": parts, "maps": map_metrics(mset.values, out, mset.layout)}
+        row[key] = {"bpp": total / (w * h), "parts": parts, "maps": map_metrics(mset.values, out, mset.layout)}
     return row
+
+
+def _shared_budget(cmd: MaterialBenchCommand, n: int) -> MaterialBenchCommand:
+    """The command with 1/n of its budget: n per-map codecs together train as long as one network."""
+    import dataclasses
+
+    if cmd.steps:
+        return dataclasses.replace(cmd, steps=max(1, cmd.steps // n))
+    return dataclasses.replace(cmd, seconds=cmd.seconds / n)
 
 
 def _sub_layout(layout: str, image: str) -> str:
@@ -237,7 +260,11 @@ def main(cmd: MaterialBenchCommand) -> int:
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in mset.name)
         cache = cache_dir / f"{safe}-{block}-{cmd.key()}.json" if cache_dir else None
         row = json.loads(cache.read_text()) if cache is not None and cache.exists() else None
-        if row is None or (cmd.separate and "separate" not in row):  # the one-network row is kept and added to
+        missing = row is not None and any(
+            wanted and key not in row
+            for key, wanted in (("separate", cmd.separate), ("separate_split", cmd.separate_split))
+        )
+        if row is None or missing:  # the one-network row is kept and added to
             bar.set_description(f"{mset.name} {block}")
             row = run_one(mset, block, cmd, row)
             if cache is not None:

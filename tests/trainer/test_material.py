@@ -211,6 +211,16 @@ def test_train_decode_and_bench_on_a_material(tmp_path, capsys):
     assert abs(rows[0]["texinr"]["bpp"] / rows[0]["astc"]["bpp"] - 1) < 0.1
     assert "## ASTC 12x12 per map" in (bench_out / "summary.md").read_text()
     assert (bench_out / "materials.png").stat().st_size > 1000
+    # one codec per shipped map, added to the cached one-network row (equal compute: a third of the steps each)
+    with pytest.raises(SystemExit) as e:
+        entrypoint([*argv, "--threads", "1", "--separate-split"])
+    assert e.value.code == 0
+    again = json.loads((bench_out / "results.json").read_text())[0]
+    assert again["texinr"] == rows[0]["texinr"]  # not retrained
+    parts = again["separate_split"]["parts"]
+    assert set(parts) == {"base_colour", "normal", "arm"} and all(p["steps"] == 6 for p in parts.values())
+    assert abs(again["separate_split"]["bpp"] / again["astc"]["bpp"] - 1) < 0.15
+    assert "a third of the seconds each" in (bench_out / "summary.md").read_text()
 
 
 @pytest.mark.parametrize(
