@@ -573,9 +573,11 @@ class App:
             snap = self.state.snapshot
             if snap is not None:
                 from texinr.trainer.astc import nearest_block
+                from texinr.viewer.gui.panels import shipped_count
 
                 w, h = self.state.image_size
-                nearest = nearest_block(snap.payload_bits / max(w * h, 1), w, h, snap.mips)
+                per_map = snap.payload_bits / max(w * h, 1) / shipped_count(self.state.layout)
+                nearest = nearest_block(per_map, w, h, snap.mips)
             self.metrics.request(snap, block, nearest)
             self.last_metrics_request = now
             self.astc_shown = block
