@@ -154,6 +154,7 @@ def _size_hashgrid(base: ModelConfig, target: int, bits: int, side: int) -> Mode
 
 
 CODEC_MAX_CHANNELS = 8
+"""Channels a fine grid grows to, per 3 outputs (one RGB texture: 8; an 8-channel material set: 24)."""
 CODEC_GREEDY_COARSE_CHANNELS = 4
 CODEC_COARSE = (16, 4)
 """A coarse 4-bit grid at 1/16 resolution carries smooth colour; its channel count (1-32) fills the budget."""
@@ -165,6 +166,7 @@ def _size_codec(base: ModelConfig, target: int, bits: int, side: int, ladder) ->
     the decoder width to land nearest the target."""
     coarse_res = max(1, side // CODEC_COARSE[0])
     fine = [[max(1, side // step), 0, b] for step, b in ladder]
+    max_channels = CODEC_MAX_CHANNELS * max(1, -(-base.outputs // 3))  # a material set's grids may be wider
 
     def make(fine_levels, coarse_ch, width=base.width):
         levels = sorted((tuple(lv) for lv in fine_levels if lv[1] > 0), reverse=True)
@@ -175,7 +177,7 @@ def _size_codec(base: ModelConfig, target: int, bits: int, side: int, ladder) ->
     while grew:
         grew = False
         for lv in fine:
-            if lv[1] >= CODEC_MAX_CHANNELS:
+            if lv[1] >= max_channels:
                 continue
             lv[1] += 1
             if config_bits(make(fine, CODEC_GREEDY_COARSE_CHANNELS), bits) <= target:
