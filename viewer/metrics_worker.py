@@ -88,18 +88,16 @@ class MetricsWorker:
 
         while not self._stop.is_set():
             req = self._requests.get()
-            while not self._requests.empty():  # latest wins
-                nxt = self._requests.get()
-                if nxt is None:
+            while True:  # a new image is taken at once, in order; of the metric requests the latest wins
+                if req is None:
                     return
-                if isinstance(nxt, tuple) and nxt[0] == "image":
-                    req = nxt
+                if req and isinstance(req[0], str) and req[0] == "image":
+                    self.image, self.layout, self._astc_cache = req[1], req[2], {}
+                    req = ()
+                if self._requests.empty():
                     break
-                req = nxt
-            if req is None:
-                return
-            if req[0] == "image":
-                self.image, self.layout, self._astc_cache = req[1], req[2], {}
+                req = self._requests.get()
+            if not req:
                 continue
             snap, block, nearest = req
             try:

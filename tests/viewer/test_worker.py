@@ -95,3 +95,40 @@ def test_a_rate_out_of_reach_is_a_message_and_the_last_run_goes_on():
         assert all(np.array_equal(v, v.astype(np.float16).astype(np.float32)) for v in s.weights.values())
     finally:
         w.stop()
+
+
+def test_metrics_worker_takes_a_new_set_before_the_request_after_it(tmp_path):
+    """A new image (a material set) queued just before a metrics request is used for that request (a request
+    racing past it once measured an 8-channel model against the old RGB image)."""
+    import time
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from tests.material_fixtures import write_gltf
+    from texinr.trainer.config import model_preset
+    from texinr.trainer.material import load_material
+    from texinr.trainer.models import build_model
+    from texinr.viewer.metrics_worker import MetricsWorker
+
+    mset = load_material(write_gltf(tmp_path / "g", size=16))
+    model = build_model(model_preset("grid", lod=False, channels=mset.layout, grid_base_res=2, grid_finest_res=4))
+    snap = SimpleNamespace(
+        config=SimpleNamespace(model=model.cfg), weights={k: v.detach().numpy() for k, v in model.state_dict().items()}
+    )
+    snap.step = 1
+    worker = MetricsWorker(np.zeros((16, 16, 3), np.float32)).start()
+    try:
+        worker.request(None, "8x8")  # busy with the RGB image ...
+        worker.set_image(mset.values, mset.layout)  # ... while the set and a request for it queue up
+        worker.request(snap, "8x8")
+        got, end = None, time.time() + 60
+        while time.time() < end:
+            got = worker.results.take() or got
+            if got is not None and "neural" in got:
+                break
+            time.sleep(0.05)
+        assert got is not None and "error" not in got, got
+        assert "mean_deg" in got["neural"]["maps"]["normal"] and "maps" in got["astc"]
+    finally:
+        worker.stop()

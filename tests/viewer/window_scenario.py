@@ -255,7 +255,7 @@ def scenario(tmp_path: Path) -> None:
         run_before = app.state.snapshot.run
         app.open_path(write_gltf(tmp_path / "mat", size=32))
         assert app.state.layout == "base_colour,normal,occlusion,roughness,metallic", app.state.messages[-3:]
-        assert app.state.config.model.width == 32 and app.state.config.bpp == 3 * 2.0
+        assert app.state.config.model.channels == app.state.layout  # the family and sizes the user chose stay
         run_for(
             app, until=lambda: app.state.snapshot.run > run_before and app.state.snapshot.packed.defines["N_OUT"] == 8
         )
