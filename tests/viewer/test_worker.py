@@ -117,11 +117,11 @@ def test_metrics_worker_takes_a_new_set_before_the_request_after_it(tmp_path):
         config=SimpleNamespace(model=model.cfg), weights={k: v.detach().numpy() for k, v in model.state_dict().items()}
     )
     snap.step = 1
-    worker = MetricsWorker(np.zeros((16, 16, 3), np.float32)).start()
+    worker = MetricsWorker(np.zeros((16, 16, 3), np.float32))
     try:
-        worker.request(None, "8x8")  # busy with the RGB image ...
-        worker.set_image(mset.values, mset.layout)  # ... while the set and a request for it queue up
+        worker.set_image(mset.values, mset.layout)  # the set and a request for it queue up before the worker runs
         worker.request(snap, "8x8")
+        worker.start()
         got, end = None, time.time() + 60
         while time.time() < end:
             got = worker.results.take() or got
