@@ -44,18 +44,8 @@ def evaluate_file(
         a = astc.compress(image, block, astc_quality, mips=f.mips)
     with phase("ASTC metrics"):
         am = all_metrics(image, a.decoded, with_flip)
-    train = f.train
     return {
-        "arch": f.model_config.arch,
-        "family": ARCH_NAMES[f.model_config.arch],
-        "steps": train.get("steps_done"),
-        "seconds": train.get("seconds_done"),
-        "bits": f.bits,
-        "payload_bits": f.payload_bits,
-        "bpp": f.bpp,
-        "mips": f.mips,
-        "width": w,
-        "height": h,
+        **file_facts(f, w, h),
         "psnr": m["psnr"],
         "ssim": m["ssim"],
         "flip": m["flip"],
@@ -72,6 +62,23 @@ def evaluate_file(
             "mae": am["mae"],
             "mse": am["mse"],
         },
+    }
+
+
+def file_facts(f: TexinrFile, width: int, height: int) -> dict:
+    """What every report says about the model file: family, how it trained, its bits."""
+    train = f.train
+    return {
+        "arch": f.model_config.arch,
+        "family": ARCH_NAMES[f.model_config.arch],
+        "steps": train.get("steps_done"),
+        "seconds": train.get("seconds_done"),
+        "bits": f.bits,
+        "payload_bits": f.payload_bits,
+        "bpp": f.bpp,
+        "mips": f.mips,
+        "width": width,
+        "height": height,
     }
 
 
@@ -155,21 +162,11 @@ def evaluate_material_file(
         decoded, bits, per_image = astc_maps(values, layout, block, astc_quality, f.mips)
     with phase("ASTC metrics per map"):
         theirs = map_metrics(values, decoded, layout, with_flip)
-    train = f.train
     return {
         "kind": "material",
         "layout": layout,
-        "arch": f.model_config.arch,
-        "family": ARCH_NAMES[f.model_config.arch],
-        "steps": train.get("steps_done"),
-        "seconds": train.get("seconds_done"),
-        "bits": f.bits,
-        "payload_bits": f.payload_bits,
-        "bpp": f.bpp,
+        **file_facts(f, w, h),
         "images": images,
-        "mips": f.mips,
-        "width": w,
-        "height": h,
         "maps": ours,
         "metrics": {"maps": ours},
         "astc": {
