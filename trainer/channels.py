@@ -100,21 +100,34 @@ def is_material(layout: tuple[MapSpec, ...]) -> bool:
     return not (len(layout) == 1 and layout[0].name == "rgb")
 
 
+SHIPPED_MEMBERS = (
+    ("rgb", ("rgb",)),
+    ("base_colour", ("base_colour", "alpha")),
+    ("alpha", ("alpha",)),
+    ("normal", ("normal",)),
+    ("arm", ("occlusion", "roughness", "metallic")),
+    ("emissive", ("emissive",)),
+)
+"""The images an asset pipeline ships and the maps each holds, in order (alpha is shipped alone only without a base
+colour, which holds it in A)."""
+
+
 def shipped_images(layout: tuple[MapSpec, ...]) -> tuple[str, ...]:
     """The images an asset pipeline ships for these maps (trainer.material.to_map_images writes them; ASTC
     compresses each): a single texture's `rgb`; `base_colour` (its alpha in A), `normal`, `arm` (occlusion,
     roughness, metallic packed), `alpha` without a base colour, `emissive`. "bpp per map" divides by their count."""
     names = {m.name for m in layout}
-    out = [n for n in ("rgb", "base_colour") if n in names]
-    if "alpha" in names and "base_colour" not in names:
-        out.append("alpha")
-    if "normal" in names:
-        out.append("normal")
-    if names & {"occlusion", "roughness", "metallic"}:
-        out.append("arm")
-    if "emissive" in names:
-        out.append("emissive")
-    return tuple(out)
+    return tuple(
+        image
+        for image, members in SHIPPED_MEMBERS
+        if names & set(members) and not (image == "alpha" and "base_colour" in names)
+    )
+
+
+def shipped_members(layout: tuple[MapSpec, ...], image: str) -> tuple[MapSpec, ...]:
+    """The maps of `layout` that the shipped `image` holds."""
+    members = dict(SHIPPED_MEMBERS)[image]
+    return tuple(m for m in layout if m.name in members)
 
 
 def split(values: np.ndarray, layout: tuple[MapSpec, ...]) -> dict[str, np.ndarray]:

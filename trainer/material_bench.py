@@ -163,7 +163,7 @@ def run_one(mset, block: str, cmd: MaterialBenchCommand, row: dict | None = None
     """ASTC per map and the one-network codec on one set at one block (`row`: that much already done), and with
     --separate one codec per shipped map."""
     from texinr.trainer import astc
-    from texinr.trainer.channels import parse_layout, shipped_images
+    from texinr.trainer.channels import parse_layout, shipped_images, shipped_members
     from texinr.trainer.material import astc_maps, map_metrics
 
     h, w = mset.height, mset.width
@@ -190,15 +190,16 @@ def run_one(mset, block: str, cmd: MaterialBenchCommand, row: dict | None = None
             "bpp": joint["bits"] / (w * h),
             "maps": map_metrics(mset.values, joint["out"], mset.layout),
         }
-    for key, wanted, share in (("separate", cmd.separate, 1.0), ("separate_split", cmd.separate_split, None)):
+    for key, wanted, split in (("separate", cmd.separate, False), ("separate_split", cmd.separate_split, True)):
         if not wanted or key in row:
             continue
         out = np.empty_like(mset.values)
         total, parts = 0, {}
-        sub_cmd = cmd if share is not None else _shared_budget(cmd, len(images))
+        sub_cmd = _shared_budget(cmd, len(images)) if split else cmd
         for image in images:
-            sub = _sub_layout(mset.layout, image)
-            idx = [c for m in parse_layout(mset.layout) if m.name in sub.split(",") for c in range(m.start, m.stop)]
+            members = shipped_members(parse_layout(mset.layout), image)
+            idx = [c for m in members for c in range(m.start, m.stop)]
+            sub = ",".join(m.name for m in members)
             one = fit_and_judge(np.ascontiguousarray(mset.values[..., idx]), sub, astc.nominal_bpp(block), sub_cmd)
             out[..., idx] = one.pop("out")
             total += one["bits"]
@@ -214,22 +215,6 @@ def _shared_budget(cmd: MaterialBenchCommand, n: int) -> MaterialBenchCommand:
     if cmd.steps:
         return dataclasses.replace(cmd, steps=max(1, cmd.steps // n))
     return dataclasses.replace(cmd, seconds=cmd.seconds / n)
-
-
-def _sub_layout(layout: str, image: str) -> str:
-    """The maps of `layout` that one shipped image holds."""
-    from texinr.trainer.channels import parse_layout
-
-    names = [m.name for m in parse_layout(layout)]
-    members = {
-        "rgb": ["rgb"],
-        "base_colour": ["base_colour", "alpha"],
-        "alpha": ["alpha"],
-        "normal": ["normal"],
-        "arm": ["occlusion", "roughness", "metallic"],
-        "emissive": ["emissive"],
-    }[image]
-    return ",".join(n for n in names if n in members)
 
 
 def main(cmd: MaterialBenchCommand) -> int:

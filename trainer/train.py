@@ -152,6 +152,10 @@ class Trainer:
         self.colour = colour_map(parse_layout(config.model.channels))  # what the FLIP finish judges
         if self.colour is None:
             self.flip_finish = 0.0
+        else:  # a material's other maps, which the FLIP finish holds by their squared error
+            c = self.colour
+            rest = [i for i in range(config.model.outputs) if not c.start <= i < c.stop]
+            self._rest = torch.tensor(rest, dtype=torch.long, device=self.device) if rest else None
         self.channel_weights = channel_weights(self.samples.pyramid[0], config)  # None: all alike
         self.in_flip_finish = False
         self.lr_factor = 1.0
@@ -289,8 +293,8 @@ class Trainer:
         ref = level.image[ys, xs].permute(0, 3, 1, 2)
         c = self.colour
         loss = flip_map(ref[:, c.start : c.stop], out[:, c.start : c.stop].clamp(0.0, 1.0), eps=FLIP_EPS).mean()
-        if out.shape[1] > c.count:  # a material's other maps: their squared error
-            keep = [i for i in range(out.shape[1]) if not c.start <= i < c.stop]
+        if self._rest is not None:  # a material's other maps: their squared error
+            keep = self._rest
             d2 = (out[:, keep] - ref[:, keep]) ** 2
             if self.channel_weights is not None:
                 d2 = d2 * self.channel_weights[keep].view(1, -1, 1, 1)
