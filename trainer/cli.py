@@ -444,19 +444,8 @@ def train_main(cmd: TrainCommand) -> int:
             trainer = Trainer(image, config)
     with profile.phase("train"):
         _run_with_progress(trainer, cmd.progress)
-    tc = config.train
-    train_info = {
-        **tc.to_dict(),
-        "allocation": allocation,
-        "tuned": None if tuned is None else {"field": tuned.field, "value": tuned.value, "tried": tuned.tried},
-        "steps_done": trainer.step_count,
-        "seconds_done": round(trainer.elapsed, 3),
-        "threads": trainer.threads,
-        "device_used": describe_device(trainer.device),
-        "events": trainer.events,
-        "texture": cmd.texture.name if cmd.texture is not None else mset.name,
-        "mips_fitted": trainer.samples.mips,
-    }
+    texture = cmd.texture.name if cmd.texture is not None else mset.name
+    train_info = train_record(trainer, config, allocation, texture, tuned)
     if mset is not None:
         train_info["material"] = {"name": mset.name, "sources": mset.sources, "notes": mset.notes}
     f = pack(trainer.model, config.bits, w, h, trainer.samples.mips, train=train_info)
@@ -478,6 +467,24 @@ def train_main(cmd: TrainCommand) -> int:
     if cmd.json:
         print(json.dumps(report, allow_nan=False, default=float))
     return 0
+
+
+def train_record(trainer, config: Config, allocation: dict | None, texture: str, tuned=None) -> dict:
+    """How a model was trained, as its `.texinr` header keeps it (`train`)."""
+    from texinr.trainer.device import describe as describe_device
+
+    return {
+        **config.train.to_dict(),
+        "allocation": allocation,
+        "tuned": None if tuned is None else {"field": tuned.field, "value": tuned.value, "tried": tuned.tried},
+        "steps_done": trainer.step_count,
+        "seconds_done": round(trainer.elapsed, 3),
+        "threads": trainer.threads,
+        "device_used": describe_device(trainer.device),
+        "events": trainer.events,
+        "texture": texture,
+        "mips_fitted": trainer.samples.mips,
+    }
 
 
 def _run_with_progress(trainer, progress: bool | None) -> None:

@@ -52,6 +52,20 @@ def load_image(path: str | Path) -> np.ndarray:
         raise TexinrError(f"{path}: cannot read image ({e})") from None
 
 
+def image_notes(path: str | Path) -> list[str]:
+    """What load_image leaves out of this image that its owner should hear about (a batch manifest's warnings):
+    an alpha channel that is not fully opaque is dropped."""
+    try:
+        with Image.open(path) as im:
+            if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+                alpha = np.asarray(im.convert("RGBA"))[..., 3]
+                if alpha.min() < 255:
+                    return [f"alpha channel dropped ({int((alpha < 255).sum())} of {alpha.size} pixels not opaque)"]
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        pass  # load_image reports what is wrong with the file
+    return []
+
+
 def check_size(w: int, h: int, what: str = "image") -> None:
     if w < MIN_SIDE or h < MIN_SIDE:
         raise TexinrError(f"{what}: image is {w}x{h}; at least {MIN_SIDE}x{MIN_SIDE} is needed")

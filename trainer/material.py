@@ -295,6 +295,23 @@ def _gltf_image(path: Path, doc: dict, binary: bytes | None, tex_index: int, wha
     return _Source(_rgba01(_open(payload, f"{path}: {what}: embedded image {label}")), f"{path.name}#{label}")
 
 
+def referenced_files(path: Path) -> set[Path]:
+    """The image files a model file's material reads (a batch run over a folder compresses them as the material's
+    maps, not one by one): a glTF's external image URIs (and the same names beside it), an OBJ's .mtl maps."""
+    from urllib.parse import unquote
+
+    path = Path(path)
+    if path.suffix.lower() == ".obj":
+        return {p.resolve() for p in mtl_maps(path)[0].values()}
+    doc, _ = read_gltf_json(path)
+    out: set[Path] = set()
+    for image in doc.get("images", []) if isinstance(doc.get("images"), list) else []:
+        uri = image.get("uri") if isinstance(image, dict) else None
+        if isinstance(uri, str) and not uri.startswith("data:"):
+            out |= {(path.parent / unquote(uri)).resolve(), (path.parent / Path(unquote(uri)).name).resolve()}
+    return out
+
+
 def gltf_materials(path: Path) -> list[str]:
     doc, _ = read_gltf_json(path)
     return [m.get("name") or f"material {i}" for i, m in enumerate(doc.get("materials", []))]
