@@ -436,20 +436,24 @@ def smallest_passing(n: int, test, start: int) -> tuple[int | None, dict[int, ob
 
 
 def ladder_for(config: Config, width: int, height: int) -> list[float]:
-    """TARGET_LADDER's rates this family reaches at this size."""
+    """TARGET_LADDER's rates this family reaches at this size, each making a different model (a family whose sizes
+    stop growing makes the same model at two rates: the lower one stays)."""
     from texinr.trainer.allocation import candidates
     from texinr.trainer.sizing import resolve
 
-    out = []
+    out, seen = [], set()
     for bpp in TARGET_LADDER:
         cfg = dataclasses.replace(config, bpp=bpp)
         try:
-            candidates(cfg, width, height) if cfg.model.arch == "codec" and cfg.allocation == "race" else resolve(
-                cfg, width, height
-            )
+            if cfg.model.arch == "codec" and cfg.allocation == "race":
+                made = tuple(c.model for _, c in candidates(cfg, width, height))
+            else:
+                made = (resolve(cfg, width, height).model,)
         except TexinrError:
             continue
-        out.append(bpp)
+        if made not in seen:
+            seen.add(made)
+            out.append(bpp)
     return out
 
 
@@ -743,8 +747,12 @@ def _differences(old: dict, new: dict, prefix: str = "") -> str:
             if d:
                 out.append(d)
         elif a != b and not (isinstance(a, list | tuple) and isinstance(b, list | tuple) and list(a) == list(b)):
-            out.append(f"{prefix}{k}: {a} there, {b} now")
+            out.append(f"{prefix}{k}: {_show(a)} there, {_show(b)} now")
     return "; ".join(out[:3]) + ("; …" if len(out) > 3 else "")
+
+
+def _show(v) -> str:
+    return format(v, "g") if isinstance(v, float) else str(v)
 
 
 def summarise(rows: list[dict]) -> dict:
