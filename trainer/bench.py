@@ -21,7 +21,7 @@ import hashlib
 import json
 import math
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +41,7 @@ from texinr.trainer.cli import (
 from texinr.trainer.config import ARCHS, DEFAULT_FLIP_FINISH, Config, TrainConfig, check_device_spec, model_preset
 from texinr.trainer.device import describe as describe_device
 from texinr.trainer.device import resolve as resolve_device
+from texinr.trainer.distributed import RaySettings, add_ray_arguments, ray_settings
 from texinr.trainer.errors import TexinrError
 from texinr.trainer.resources import DEFAULT_TEXTURE
 
@@ -75,6 +76,7 @@ class BenchCommand:
     tune: bool = False
     allocation: str = "race"  # the codec's (trainer.config.ALLOCATIONS)
     device: str = "auto"  # torch device that trains (trainer.device)
+    ray: RaySettings = field(default_factory=RaySettings)  # --ray: each model a Ray task
 
     def methods(self) -> list[tuple[str, str]]:
         """(family, tag): every family at its fixed defaults, and with --tune also after a short race."""
@@ -149,6 +151,7 @@ def bench_parser() -> ArgumentParser:
         action="store_true",
         help="smoke run: two textures (default: bundled + astronaut), 128^2, 3 s per model",
     )
+    add_ray_arguments(p, what="model (texture x method x rate); --threads per task, 1 if not given")
     return p
 
 
@@ -185,6 +188,7 @@ def parse_bench(argv: list[str] | None) -> BenchCommand:
         tune=a.tune,
         allocation=a.allocation,
         device=check_device_spec(a.device),
+        ray=ray_settings(a),
     )
 
 
@@ -255,6 +259,43 @@ def astc_rows(name: str, image: np.ndarray, cmd: BenchCommand, mips: int = 1) ->
             }
         )
     return rows
+
+
+def bc_rows(name: str, image: np.ndarray, cmd: BenchCommand, mips: int = 1) -> list[dict]:
+    """BC1 and BC7 (the desktop formats, trainer/blockformats.py): one row each, their chains counted with mips."""
+    from texinr.trainer import blockformats
+    from texinr.trainer.metrics import all_metrics
+
+    rows = []
+    for fmt in blockformats.FORMATS:
+        r = blockformats.compress(image, fmt, mips)
+        m = all_metrics(image, r.decoded, cmd.flip)
+        rows.append(
+            {
+                "texture": name,
+                "method": fmt + ("+mips" if mips > 1 else ""),
+                "target_bpp": round(r.bpp, 4),
+                "bpp": r.bpp,
+                "psnr": m["psnr"],
+                "ssim": m["ssim"],
+                "flip": m["flip"],
+                "mae": m["mae"],
+                "seconds": None,
+                "steps": None,
+                "steps_per_s": None,
+                "config": fmt.upper(),
+            }
+        )
+    return rows
+
+
+def family_job(item: str, name: str, arch: str, bpp: float, cmd: BenchCommand, mips: int, tag: str) -> dict:
+    """family_row as a Ray task: the task loads its texture itself (a path crosses the cluster, not an image), and
+    bad input comes back as {"error": line}."""
+    try:
+        return family_row(name, load_texture(item, cmd.size), arch, bpp, cmd, mips, tag)
+    except TexinrError as e:
+        return {"error": str(e)}
 
 
 def family_row(
@@ -420,27 +461,38 @@ def bench_main(cmd: BenchCommand) -> int:
         if caches[name] is not None:
             atomic_write(caches[name], json.dumps(done[name], default=float).encode())
 
-    # a whole rate over every texture before the next rate: an interrupted run has complete columns
-    for suffix, mips, bpps in variants:
+    for suffix, mips, _ in variants:
         tag_mips = f"{suffix}{mips}" if mips > 1 else ""  # cache entries name the mip count
         for name, image in images.items():
-            if "astc" + tag_mips not in done[name]:
-                done[name]["astc" + tag_mips] = astc_rows(name, image, cmd, mips)
-                keep(name)
+            for what, make in (("astc", astc_rows), ("bc", bc_rows)):
+                if what + tag_mips not in done[name]:
+                    done[name][what + tag_mips] = make(name, image, cmd, mips)
+                    keep(name)
+    # a whole rate over every texture before the next rate: an interrupted run has complete columns
+    missing = []
+    for suffix, mips, bpps in variants:
+        tag_mips = f"{suffix}{mips}" if mips > 1 else ""
         for bpp in bpps:
             for fam, tag in cmd.methods():
-                for name, image in images.items():
+                for name in images:
                     k = f"{fam}{tag}{tag_mips}@{bpp:g}"
-                    if k not in done[name]:
-                        bar.set_description(f"{name} {fam}{tag}{suffix} {bpp:g} bpp")
-                        done[name][k] = family_row(name, image, fam, bpp, cmd, mips, tag)
-                        keep(name)
-                    bar.update(1)
+                    if k in done[name]:
+                        bar.update(1)
+                    else:
+                        missing.append((name, k, fam, tag, suffix, mips, bpp))
+    if cmd.ray.use and missing:
+        _run_on_ray(cmd, missing, {texture_name(i): i for i in items}, done, keep, bar)
+    for name, k, fam, tag, suffix, mips, bpp in missing:
+        if k not in done[name]:
+            bar.set_description(f"{name} {fam}{tag}{suffix} {bpp:g} bpp")
+            done[name][k] = family_row(name, images[name], fam, bpp, cmd, mips, tag)
+            keep(name)
+            bar.update(1)
     rows: list[dict] = []
     for name in images:
         for suffix, mips, bpps in variants:
             tag_mips = f"{suffix}{mips}" if mips > 1 else ""
-            rows += done[name]["astc" + tag_mips]
+            rows += done[name]["astc" + tag_mips] + done[name]["bc" + tag_mips]
             rows += [done[name][f"{m}{tag_mips}@{b:g}"] for m in cmd.method_names() for b in bpps]
     bar.close()
     print(format_psnr_table(rows, cmd))
@@ -448,6 +500,33 @@ def bench_main(cmd: BenchCommand) -> int:
         write_outputs(rows, cmd)
         print(f"wrote {cmd.out}/results.csv, results.json, summary.md and plots")
     return 0
+
+
+def _run_on_ray(cmd: BenchCommand, missing: list, items: dict[str, str], done: dict, keep, bar) -> None:
+    """Every missing model as a Ray task (each with --threads CPUs, 1 if not given); the driver keeps each result
+    in the cache as it arrives, so an interrupted run resumes as before."""
+    import dataclasses
+
+    from texinr.trainer.distributed import Job, Lost
+
+    threads = max(cmd.threads, 1)
+    task_cmd = dataclasses.replace(cmd, threads=threads, ray=RaySettings(), progress=False)
+    engine = cmd.ray.runner()
+    try:
+        print(f"texinr-bench: {len(missing)} models as Ray tasks ({engine.cpus} CPUs, {threads} per task)")
+        jobs = [
+            Job(f"{name}\t{k}", family_job, (items[name], name, fam, bpp, task_cmd, mips, tag))
+            for name, k, fam, tag, _, mips, bpp in missing
+        ]
+        for key, row in engine.run(jobs, threads):
+            name, k = key.split("\t")
+            if isinstance(row, Lost) or "error" in row:
+                raise TexinrError(f"{name} {k}: {row.reason if isinstance(row, Lost) else row['error']}")
+            done[name][k] = row
+            keep(name)
+            bar.update(1)
+    finally:
+        engine.close()
 
 
 def entrypoint(argv: list[str] | None = None) -> int:

@@ -155,7 +155,7 @@ def summary_markdown(rows: list[dict], cmd: BenchCommand) -> str:
                 f" | {np.mean([r['ssim'] for r in rs]):.4f} | "
                 f"{(f'{np.mean(flips):.4f}' if flips else 'n/a')} | {worst['texture']} ({worst['psnr']:.2f}) |"
             )
-    out += ["", *versus_astc(rows, cmd), "", *monotonicity(rows)]
+    out += ["", *versus_astc(rows, cmd), "", *versus_desktop(rows, cmd), "", *monotonicity(rows)]
     out.append("\n" + format_psnr_table(rows, cmd).strip().replace("\n", "\n    ") + "\n")
     return "\n".join(out)
 
@@ -191,10 +191,40 @@ def versus_astc(rows: list[dict], cmd: BenchCommand) -> list[str]:
     return out
 
 
+def versus_desktop(rows: list[dict], cmd: BenchCommand) -> list[str]:
+    """Each method at each rate against what desktop GPUs sample: BC1 (4 bpp) and BC7 (8 bpp), texture by texture:
+    a win is ahead by more than TIE_DB on PSNR (FLIP: lower), with the bits each spends."""
+    out = [
+        "## Against the desktop formats (BC1 4 bpp, BC7 8 bpp; etcpak, decoded by texture2ddecoder)\n",
+        "| method | target bpp | mean bpp | mean PSNR | BC1 mean PSNR | PSNR wins vs BC1 | FLIP wins vs BC1 "
+        "| BC7 mean PSNR | PSNR wins vs BC7 | FLIP wins vs BC7 |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for suffix, _, bpps in cmd.variants():
+        base = {f: {r["texture"]: r for r in rows if r["method"] == f + suffix} for f in ("bc1", "bc7")}
+        if not base["bc1"]:
+            continue
+        for fam in cmd.method_names():
+            for bpp in bpps:
+                rs = [r for r in rows if r["method"] == fam + suffix and r["target_bpp"] == bpp]
+                if not rs:
+                    continue
+                cells = [fam + suffix, f"{bpp:g}", f"{np.mean([r['bpp'] for r in rs]):.3f}"]
+                cells.append(f"{np.mean([r['psnr'] for r in rs]):.2f}")
+                for f in ("bc1", "bc7"):
+                    pairs = [(r, base[f][r["texture"]]) for r in rs if r["texture"] in base[f]]
+                    cells.append(f"{np.mean([b['psnr'] for _, b in pairs]):.2f}")
+                    cells.append(f"{sum(r['psnr'] - b['psnr'] > TIE_DB for r, b in pairs)}/{len(pairs)}")
+                    fl = [(r["flip"], b["flip"]) for r, b in pairs if r["flip"] is not None and b["flip"] is not None]
+                    cells.append(f"{sum(x < y for x, y in fl)}/{len(fl)}" if fl else "n/a")
+                out.append("| " + " | ".join(cells) + " |")
+    return out if len(out) > 3 else []
+
+
 def monotonicity(rows: list[dict]) -> list[str]:
     """Per method and texture: every pair of rates where the higher one scored lower PSNR by more than TIE_DB."""
     out = ["## Rate-distortion per texture\n"]
-    for m in dict.fromkeys(r["method"] for r in rows if not r["method"].startswith("astc")):
+    for m in dict.fromkeys(r["method"] for r in rows if not r["method"].startswith(("astc", "bc1", "bc7"))):
         bad = []
         for t in dict.fromkeys(r["texture"] for r in rows):
             pts = sorted((r["bpp"], r["psnr"], r["target_bpp"]) for r in rows if r["method"] == m and r["texture"] == t)
@@ -251,7 +281,7 @@ def _plots(rows: list[dict], cmd: BenchCommand, methods: list[str], suffix: str)
                 [np.mean([p[0] for p in pts[x]]) for x in xs],
                 [np.mean([p[1] for p in pts[x]]) for x in xs],
                 marker="o",
-                ls="--" if m.startswith("astc") else "-",
+                ls="--" if m.startswith("astc") else ":" if m.startswith("bc") else "-",
                 label=f"{m} ({preset_name(cmd.astc_quality)})" if m.startswith("astc") else m,
             )
         ax.set_xscale("log")

@@ -49,11 +49,11 @@ from texinr.trainer.cli import (
     check_writable_folder,
     config_from_args,
     given_settings,
-    nonneg_int,
     positive_int,
     run_cli,
 )
 from texinr.trainer.config import Config, setting, validate_settings
+from texinr.trainer.distributed import RaySettings, add_ray_arguments, ray_settings
 from texinr.trainer.errors import TexinrError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -174,10 +174,7 @@ class CompressCommand:
     inputs: tuple[str, ...]
     out: Path
     settings: Settings
-    ray: bool = False
-    ray_address: str | None = None
-    ray_cpus: int | None = None
-    retries: int = 2
+    ray: RaySettings = field(default_factory=RaySettings)
     progress: bool | None = None  # None: a bar only on a terminal
     threads: int = 0  # torch threads per texture (0: every core in-process, 1 per Ray task)
 
@@ -198,21 +195,7 @@ def compress_parser() -> ArgumentParser:
     p.add_argument("--size", type=positive_int, help="resize every texture to SIZE x SIZE first (experiments)")
     add_training_arguments(p)
     add_astc_arguments(p)
-    r = p.add_argument_group("distributed (Ray: pip install 'texinr[ray]')")
-    r.add_argument(
-        "--ray",
-        nargs="?",
-        const="",
-        metavar="ADDRESS",
-        help="one Ray task per texture: on the cluster at ADDRESS (HOST:PORT, ray://HOST:PORT, auto), or on a "
-        "local Ray instance started for the run",
-    )
-    r.add_argument("--ray-cpus", type=positive_int, help="CPUs of the local Ray instance (all cores)")
-    from texinr.trainer.distributed import DEFAULT_RETRIES
-
-    r.add_argument(
-        "--retries", type=nonneg_int, default=DEFAULT_RETRIES, help="runs again of a task whose worker died (2)"
-    )
+    add_ray_arguments(p)
     return p
 
 
@@ -231,8 +214,6 @@ def parse_compress(argv: list[str] | None) -> CompressCommand:
         raise TexinrError(f"a quality target sizes the model itself; drop {names}")
     if a.fallback_astc and mode == "bpp":
         raise TexinrError("--fallback-astc needs a quality target (--target-psnr or --target-flip)")
-    if a.ray_cpus is not None and (a.ray is None or a.ray):
-        raise TexinrError("--ray-cpus sizes a local Ray instance: use it with --ray and no address")
     config = config_from_args(a, 30.0)
     if mode != "bpp":
         config = dataclasses.replace(config, bpp=None)
@@ -251,10 +232,7 @@ def parse_compress(argv: list[str] | None) -> CompressCommand:
         tuple(a.inputs),
         a.out,
         settings,
-        ray=a.ray is not None,
-        ray_address=a.ray or None,
-        ray_cpus=a.ray_cpus,
-        retries=a.retries,
+        ray=ray_settings(a),
         threads=a.threads,
     )
 
@@ -833,7 +811,7 @@ def _line(row: dict) -> str:
 def compress_main(cmd: CompressCommand) -> int:
     from tqdm import tqdm
 
-    from texinr.trainer.distributed import Job, Lost, runner
+    from texinr.trainer.distributed import Job, Lost
 
     out = cmd.out
     if out.exists() and not out.is_dir():
@@ -843,7 +821,7 @@ def compress_main(cmd: CompressCommand) -> int:
     for n in notes:
         print(f"texinr-compress: note: {n}")
     settings = cmd.settings
-    engine = runner(cmd.ray_address, cmd.ray, cmd.ray_cpus, cmd.retries)  # an unreachable cluster fails here
+    engine = cmd.ray.runner()  # an unreachable cluster fails here
     try:
         try:
             out.mkdir(parents=True, exist_ok=True)

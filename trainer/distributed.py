@@ -189,3 +189,45 @@ def _condense_ray_errors(ray) -> None:
 def runner(ray_address: str | None, use_ray: bool, cpus: int | None = None, retries: int = DEFAULT_RETRIES):
     """The runner a command line asks for: in-process, or Ray (local when `ray_address` is None)."""
     return OnRay(ray_address, cpus, retries) if use_ray else InProcess()
+
+
+@dataclass(frozen=True)
+class RaySettings:
+    """What a command line said about Ray (add_ray_arguments / ray_settings)."""
+
+    use: bool = False
+    address: str | None = None  # None: a local instance started for the run
+    cpus: int | None = None  # the local instance's CPUs (None: every core)
+    retries: int = DEFAULT_RETRIES
+
+    def runner(self):
+        return runner(self.address, self.use, self.cpus, self.retries)
+
+
+def add_ray_arguments(p, what: str = "texture") -> None:
+    """--ray [ADDRESS], --ray-cpus, --retries: one definition for every command that can run on Ray."""
+
+    from texinr.trainer.cli import nonneg_int, positive_int
+
+    g = p.add_argument_group("distributed (Ray: pip install 'texinr[ray]')")
+    g.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help=f"one Ray task per {what}: on the cluster at ADDRESS (HOST:PORT, ray://HOST:PORT, auto), or on a local "
+        "Ray instance started for the run",
+    )
+    g.add_argument("--ray-cpus", type=positive_int, help="CPUs of the local Ray instance (all cores)")
+    g.add_argument(
+        "--retries",
+        type=nonneg_int,
+        default=DEFAULT_RETRIES,
+        help=f"runs again of a task whose worker died ({DEFAULT_RETRIES})",
+    )
+
+
+def ray_settings(a) -> RaySettings:
+    if a.ray_cpus is not None and (a.ray is None or a.ray):
+        raise TexinrError("--ray-cpus sizes a local Ray instance: use it with --ray and no address")
+    return RaySettings(a.ray is not None, a.ray or None, a.ray_cpus, a.retries)

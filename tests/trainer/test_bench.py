@@ -130,3 +130,38 @@ def test_unreachable_rate_or_unknown_allocation_fails_before_anything_is_written
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("texinr-bench: error: "), err
         assert not out.exists()
+
+
+def test_bench_on_ray_fills_the_same_cache_with_bc_baselines(tmp_path):
+    """--ray: every model a task on a local Ray (2 CPUs); the driver keeps each in the cache, so a run without Ray
+    afterwards trains nothing; BC1 / BC7 rows and the desktop section are in the results."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    pytest.importorskip("ray", reason="Ray is the optional extra texinr[ray] (the README's test set-up installs it)")
+    out = tmp_path / "bench"
+    argv = ["--quick", "--seconds", "1", "--size", "64", "--families", "codec,relu", "--bpp", "4", "--out", str(out)]
+    ray_run = subprocess.run(
+        [sys.executable, "-m", "texinr.trainer.bench", *argv, "--ray", "--ray-cpus", "2"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        env={**os.environ},
+    )
+    assert ray_run.returncode == 0, ray_run.stderr
+    assert "4 models as Ray tasks (2 CPUs, 1 per task)" in ray_run.stdout
+    rows = json.loads((out / "results.json").read_text())["rows"]
+    for t in ("default_texture", "astronaut"):
+        bc = {r["method"]: r for r in rows if r["texture"] == t and r["method"] in ("bc1", "bc7")}
+        assert bc["bc1"]["bpp"] == 4.0 and bc["bc7"]["bpp"] == 8.0 and bc["bc7"]["psnr"] > bc["bc1"]["psnr"]
+        assert {r["method"] for r in rows if r["texture"] == t and r["steps"]} == {"codec", "relu"}
+    assert "## Against the desktop formats" in (out / "summary.md").read_text()
+    again = subprocess.run(
+        [sys.executable, "-m", "texinr.trainer.bench", *argv], capture_output=True, text=True, timeout=300, cwd=REPO
+    )
+    assert again.returncode == 0, again.stderr
+    assert json.loads((out / "results.json").read_text())["rows"] == rows  # every model came from the cache
