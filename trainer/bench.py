@@ -242,23 +242,26 @@ def astc_rows(name: str, image: np.ndarray, cmd: BenchCommand, mips: int = 1) ->
     for block in astc.SQUARE_BLOCKS:
         a = astc.compress(image, block, cmd.astc_quality, mips=mips)
         m = all_metrics(image, a.decoded, cmd.flip)
-        rows.append(
-            {
-                "texture": name,
-                "method": "astc+mips" if mips > 1 else "astc",
-                "target_bpp": round(a.bpp, 4),
-                "bpp": a.bpp,
-                "psnr": m["psnr"],
-                "ssim": m["ssim"],
-                "flip": m["flip"],
-                "mae": m["mae"],
-                "seconds": None,
-                "steps": None,
-                "steps_per_s": None,
-                "config": block,
-            }
-        )
+        rows.append(baseline_row(name, "astc+mips" if mips > 1 else "astc", a.bpp, m, block))
     return rows
+
+
+def baseline_row(name: str, method: str, bpp: float, m: dict, config: str) -> dict:
+    """A row of a format with a fixed rate (ASTC at a block size, BC1, BC7): nothing trained."""
+    return {
+        "texture": name,
+        "method": method,
+        "target_bpp": round(bpp, 4),
+        "bpp": bpp,
+        "psnr": m["psnr"],
+        "ssim": m["ssim"],
+        "flip": m["flip"],
+        "mae": m["mae"],
+        "seconds": None,
+        "steps": None,
+        "steps_per_s": None,
+        "config": config,
+    }
 
 
 def bc_rows(name: str, image: np.ndarray, cmd: BenchCommand, mips: int = 1) -> list[dict]:
@@ -270,22 +273,7 @@ def bc_rows(name: str, image: np.ndarray, cmd: BenchCommand, mips: int = 1) -> l
     for fmt in blockformats.FORMATS:
         r = blockformats.compress(image, fmt, mips)
         m = all_metrics(image, r.decoded, cmd.flip)
-        rows.append(
-            {
-                "texture": name,
-                "method": fmt + ("+mips" if mips > 1 else ""),
-                "target_bpp": round(r.bpp, 4),
-                "bpp": r.bpp,
-                "psnr": m["psnr"],
-                "ssim": m["ssim"],
-                "flip": m["flip"],
-                "mae": m["mae"],
-                "seconds": None,
-                "steps": None,
-                "steps_per_s": None,
-                "config": fmt.upper(),
-            }
-        )
+        rows.append(baseline_row(name, fmt + ("+mips" if mips > 1 else ""), r.bpp, m, fmt.upper()))
     return rows
 
 

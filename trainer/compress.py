@@ -60,6 +60,12 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 MATERIAL_SUFFIXES = (".gltf", ".glb", ".obj")
 MANIFEST_JSON = "manifest.json"
 MANIFEST_CSV = "manifest.csv"
+JOURNAL = "manifest.journal.jsonl"
+SAVE_EVERY_S = 10.0
+SAVE_SHARE = 20
+"""manifest.json / .csv are rewritten at most every SAVE_EVERY_S seconds while a run goes on, and no sooner than
+SAVE_SHARE times what the last rewrite took (so a large library's driver spends at most 5 % of its time on them);
+each row is in the journal at once."""
 LOCK_NAME = ".texinr-compress.lock"
 TARGET_LADDER = (0.5, 0.63, 0.8, 1.0, 1.26, 1.59, 2.0, 2.52, 3.17, 4.0, 5.04, 6.35, 8.0)
 """Rates a quality target may choose (bpp of the base level, 2^(1/3) apart: each step 26 % more bits), ASTC's
@@ -157,6 +163,7 @@ class Settings:
             "train": train,
             "bits": cfg.bits,
             "allocation": cfg.allocation,
+            "rate_exact": cfg.rate_exact,
             "size": self.size,
             "astc_quality": self.astc_quality,
             "fallback_astc": self.fallback_astc,
@@ -215,8 +222,8 @@ def parse_compress(argv: list[str] | None) -> CompressCommand:
     if a.fallback_astc and mode == "bpp":
         raise TexinrError("--fallback-astc needs a quality target (--target-psnr or --target-flip)")
     config = config_from_args(a, 30.0)
-    if mode != "bpp":
-        config = dataclasses.replace(config, bpp=None)
+    if mode != "bpp":  # the search sets the rate; with mips, any rate of the ladder (not ASTC's six)
+        config = dataclasses.replace(config, bpp=None, rate_exact=True)
     if a.size is not None and not 16 <= a.size <= 4096:
         raise TexinrError(f"--size must be between 16 and 4096, got {a.size}")
     settings = Settings(
@@ -482,25 +489,8 @@ def _image(src: Source, settings: Settings, row: dict, data: dict) -> None:
         from texinr.trainer.report import evaluate_file
 
         report = evaluate_file(f, image, astc_quality=settings.astc_quality)
-        a = report["astc"]
-        row.update(
-            status="done",
-            output=src.output,
-            arch=report["arch"],
-            bpp=report["bpp"],
-            payload_bits=report["payload_bits"],
-            psnr=report["psnr"],
-            ssim=report["ssim"],
-            flip=report["flip"],
-            steps=report["steps"],
-            train_seconds=report["seconds"],
-            astc_block=a["block"],
-            astc_bpp=a["bpp"],
-            astc_psnr=a["psnr"],
-            astc_ssim=a["ssim"],
-            astc_flip=a["flip"],
-            allocation=(f.train.get("allocation") or {}).get("chosen"),
-        )
+        row.update(_model_fields(src, report, report, report["astc"]))
+        row["allocation"] = (f.train.get("allocation") or {}).get("chosen")
         data[src.output] = encode(f)
     row.update(probes=len(probes) or None, probe_results=probes or None)
     row.update(_baselines(image, mips))
@@ -578,6 +568,21 @@ def _write_astc(src: Source, fit, data: dict, row: dict) -> None:
     row["astc_output"] = name
 
 
+def _model_fields(src: Source, report: dict, ours: dict, astc: dict) -> dict:
+    """A done row's numbers: the model's (`report`: its file facts; `ours`: its PSNR / SSIM / FLIP) and ASTC's."""
+    return {
+        "status": "done",
+        "output": src.output,
+        "arch": report["arch"],
+        "bpp": report["bpp"],
+        "payload_bits": report["payload_bits"],
+        "steps": report["steps"],
+        "train_seconds": report["seconds"],
+        **{k: ours.get(k) for k in ("psnr", "ssim", "flip")},
+        **{f"astc_{k}": astc.get(k) for k in ("block", "bpp", "psnr", "ssim", "flip")},
+    }
+
+
 def _baselines(image: np.ndarray, mips: int) -> dict:
     """BC1 and BC7 of the texture (the desktop formats), with the same metrics."""
     from texinr.trainer import blockformats
@@ -608,26 +613,12 @@ def _material(src: Source, settings: Settings, row: dict, data: dict) -> None:
     config = for_layout(settings.config, mset.layout, settings.given)
     f = _fit(values, config, mset.name)
     report = evaluate_material_file(f, values, astc_quality=settings.astc_quality)
-    base = report["maps"].get("base_colour", {})
-    abase = report["astc"]["maps"].get("base_colour", {})
+    ours = report["maps"].get("base_colour", {})  # the row's PSNR / SSIM / FLIP: the base colour's
+    theirs = {**report["astc"]["maps"].get("base_colour", {}), "block": report["astc"]["block"] + " per map"}
+    row.update(_model_fields(src, report, ours, {**theirs, "bpp": report["astc"]["bpp"]}))
     row.update(
-        status="done",
-        output=src.output,
-        arch=report["arch"],
         width=values.shape[1],
         height=values.shape[0],
-        bpp=report["bpp"],
-        payload_bits=report["payload_bits"],
-        psnr=base.get("psnr"),
-        ssim=base.get("ssim"),
-        flip=base.get("flip"),
-        steps=report["steps"],
-        train_seconds=report["seconds"],
-        astc_block=report["astc"]["block"] + " per map",
-        astc_bpp=report["astc"]["bpp"],
-        astc_psnr=abase.get("psnr"),
-        astc_ssim=abase.get("ssim"),
-        astc_flip=abase.get("flip"),
         layout=mset.layout,
         maps=report["maps"],
         astc_maps=report["astc"]["maps"],
@@ -639,12 +630,20 @@ def _material(src: Source, settings: Settings, row: dict, data: dict) -> None:
 # --------------------------------------------------------------------------------------------------- manifest
 @dataclass
 class Manifest:
-    """OUT's record: the settings it was made with and one row per texture, written whole every time."""
+    """OUT's record: the settings it was made with and one row per texture.
+
+    Each row, as it arrives, is appended to a journal (manifest.journal.jsonl, flushed to disk: a killed run has lost
+    no finished row); manifest.json and manifest.csv are rewritten whole, atomically, from all rows at most every
+    SAVE_EVERY_S seconds (and SAVE_SHARE times the last rewrite's time) and at the end: rewriting them for every row
+    would cost O(rows) each time, at 5,000 rows more than the tasks take to arrive. Opening OUT reads manifest.json,
+    then the journal's rows (a torn last line, a write cut by the kill, is skipped), and compacts them."""
 
     out: Path
     settings: dict
     key: str
     rows: dict[str, dict] = field(default_factory=dict)
+    saved_at: float = field(default_factory=time.monotonic)
+    save_seconds: float = 0.0  # what the last rewrite took
 
     @classmethod
     def open(cls, out: Path, settings: Settings) -> Manifest:
@@ -671,7 +670,25 @@ class Manifest:
             raise TexinrError(
                 f"{out} was made with other settings ({diff}); give another --out (or the same settings to resume)"
             )
-        return cls(out, old, key, rows)
+        m = cls(out, old, key, rows)
+        if m.replay():
+            m.save()
+        return m
+
+    def replay(self) -> int:
+        """The journal's rows over manifest.json's: how many."""
+        path = self.out / JOURNAL
+        if not path.exists():
+            return 0
+        n = 0
+        for line in path.read_text(errors="replace").splitlines():
+            try:
+                row = json.loads(line)
+                self.rows[row["texture"]] = row
+                n += 1
+            except (ValueError, KeyError, TypeError):
+                continue  # the line a kill cut short
+        return n
 
     def finished(self, src: Source) -> bool:
         r = self.rows.get(src.key)
@@ -681,10 +698,19 @@ class Manifest:
 
     def put(self, row: dict) -> None:
         self.rows[row["texture"]] = row
+        with open(self.out / JOURNAL, "a") as fh:
+            fh.write(json.dumps(row, default=_json_value) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        if time.monotonic() - self.saved_at >= max(SAVE_EVERY_S, SAVE_SHARE * self.save_seconds):
+            self.save()
 
     def save(self) -> None:
+        """manifest.json and manifest.csv from every row, atomically; then the journal is empty (a kill between the
+        two leaves rows in both: replaying them gives the same rows)."""
         from texinr.trainer.modelfile import atomic_write
 
+        started = time.monotonic()
         rows = [self.rows[k] for k in sorted(self.rows)]
         doc = {
             "tool": "texinr-compress",
@@ -700,6 +726,9 @@ class Manifest:
         for r in rows:
             w.writerow({k: _csv_value(r.get(k)) for k in COLUMNS})
         atomic_write(self.out / MANIFEST_CSV, buf.getvalue().encode())
+        (self.out / JOURNAL).unlink(missing_ok=True)
+        now = time.monotonic()
+        self.save_seconds, self.saved_at = now - started, now
 
 
 def _json_value(o):
@@ -852,8 +881,10 @@ def compress_main(cmd: CompressCommand) -> int:
                 unit="tex",
                 disable=(not sys.stderr.isatty()) if cmd.progress is None else not cmd.progress,
                 file=sys.stderr,
-                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}] {postfix}",
+                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} done [{elapsed}<{remaining} left]{postfix}",
             )
+            parallel = max(engine.cpus // max(threads, 1), 1) if engine.name == "ray" else 1
+            bar.set_postfix_str(f"in flight {min(len(todo), parallel)}, failed 0")
             try:
                 for key, result in engine.run(jobs, max(threads, 1)):
                     if isinstance(result, Lost):
@@ -869,11 +900,10 @@ def compress_main(cmd: CompressCommand) -> int:
                         row = result["row"]
                         _write_outputs(out, result["data"])  # the files first: a row never names a missing file
                     manifest.put(row)
-                    manifest.save()
                     finished += 1
                     failed += row.get("status") == "failed"
                     bar.update(1)
-                    bar.set_postfix_str(f"in flight {engine.running}, failed {failed}")
+                    bar.set_postfix_str(f"in flight {min(len(todo) - finished, parallel)}, failed {failed}")
                     bar.write(f"texinr-compress: [{skipped + finished}/{len(sources)}] {_line(row)}")
             except KeyboardInterrupt:
                 bar.close()
@@ -883,6 +913,8 @@ def compress_main(cmd: CompressCommand) -> int:
                     file=sys.stderr,
                 )
                 return 130
+            finally:
+                manifest.save()
             bar.close()
             print(format_summary(manifest, sources, time.perf_counter() - t0, finished))
     finally:

@@ -309,6 +309,9 @@ class Config:
         "for a share of the budget and keeps the best (trainer/allocation.py), or one fixed ladder",
         choices=ALLOCATIONS,
     )
+    rate_exact: bool = False
+    """With mips, size to bpp x the chain's share (sizing.rate_budget's `exact`) instead of ASTC's chain at the
+    nearest block: texinr-compress's quality targets search rates between ASTC's. Not a user setting."""
 
     def validate(self) -> Config:
         self.model.validate()

@@ -50,17 +50,11 @@ class InProcess:
     name = "in-process"
 
     def __init__(self) -> None:
-        self.running = 0
         self.cpus = os.cpu_count() or 1
 
     def run(self, jobs: list[Job], cpus: int) -> Iterator[tuple[str, object]]:
         for job in jobs:
-            self.running = 1
-            try:
-                result = job.fn(*job.args)
-            finally:
-                self.running = 0
-            yield job.key, result
+            yield job.key, job.fn(*job.args)
 
     def close(self) -> None:
         pass
@@ -108,7 +102,6 @@ class OnRay:
         self.ray = ray
         self.retries = retries
         self.cpus = int(ray.cluster_resources().get("CPU", 1))
-        self.running = 0
 
     def run(self, jobs: list[Job], cpus: int) -> Iterator[tuple[str, object]]:
         ray = self.ray
@@ -128,7 +121,6 @@ class OnRay:
                             num_cpus=cpus, max_retries=self.retries, retry_exceptions=False
                         )(job.fn)
                     pending[remote.remote(*job.args)] = job.key
-                self.running = min(len(pending), self.cpus // cpus)
                 ready, _ = ray.wait(list(pending), num_returns=1)
                 for ref in ready:
                     key = pending.pop(ref)
@@ -144,7 +136,6 @@ class OnRay:
         finally:  # Ctrl-C, or the caller stopped early: nothing keeps running for a result no one will read
             for ref in pending:
                 ray.cancel(ref, force=True)
-            self.running = 0
 
     def close(self) -> None:
         self.ray.shutdown()

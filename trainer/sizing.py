@@ -64,15 +64,18 @@ def size_for_bpp(
     return size_model(model_preset(arch, lod=lod, **overrides), bpp, width, height, bits, ladder)
 
 
-def rate_budget(rate: float, width: int, height: int, mips: int, images: int = 1) -> float:
+def rate_budget(rate: float, width: int, height: int, mips: int, images: int = 1, exact: bool = False) -> float:
     """The bits per pixel a model at `rate` may spend: the rate itself, or with mips what ASTC at the block of
     nearest bpp spends on its whole mip chain (so both sides store every level at equal bits). A material set's rate
     counts every map (`images` of them as ASTC ships it, trainer.channels.shipped_images): its block is the one
-    nearest rate / images, and its chains are summed."""
+    nearest rate / images, and its chains are summed. `exact` (Config.rate_exact): with mips, the rate itself times
+    what a chain adds to its base level (about 4/3), not snapped to an ASTC block: any rate, not ASTC's six."""
     from texinr.trainer import astc
 
     if mips <= 1:
         return rate
+    if exact:
+        return rate * astc.chain_bpp(width, height, "4x4", mips) / astc.chain_bpp(width, height, "4x4", 1)
     return images * astc.chain_bpp(width, height, astc.nearest_block(rate / images, width, height), mips)
 
 
@@ -85,7 +88,7 @@ def resolve(config: Config, width: int, height: int) -> Config:
     if config.bpp is not None:
         ladder = config.allocation if config.allocation in CODEC_LADDERS else DEFAULT_LADDER
         images = len(shipped_images(parse_layout(model.channels)))
-        budget = rate_budget(config.bpp, width, height, config.train.mips, images)
+        budget = rate_budget(config.bpp, width, height, config.train.mips, images, config.rate_exact)
         model = size_model(model, budget, width, height, config.bits, ladder)
     return dataclasses.replace(config, model=model, bpp=None).validate()
 

@@ -337,3 +337,37 @@ def test_one_run_at_a_time_per_folder(tmp_path, capsys):
         rc, cap = compress([lib / "top.png", "--out", out, *QUICK], capsys)
     assert_one_line_error(rc, cap)
     assert "another texinr-compress" in cap.err
+
+
+def test_rows_in_the_journal_survive_a_kill_before_the_manifest_is_rewritten(tmp_path, monkeypatch):
+    """A run killed hard (no final save) has its finished rows in the journal only; opening OUT again replays them,
+    skips the line the kill cut short, and compacts everything into manifest.json."""
+    from texinr.trainer import compress as c
+
+    monkeypatch.setattr(c, "SAVE_EVERY_S", 1e9)  # no rewrite while the run goes on
+    settings = parse_compress(["x.png", "--out", str(tmp_path), *QUICK]).settings
+    m = c.Manifest.open(tmp_path, settings)
+    m.put({"texture": "a.png", "status": "done", "output": "a.texinr"})
+    m.put({"texture": "b.png", "status": "failed", "reason": "bad"})
+    assert [r["texture"] for r in manifest(tmp_path)["rows"]] == []  # not rewritten yet...
+    with open(tmp_path / c.JOURNAL, "a") as fh:
+        fh.write('{"texture": "c.png", "sta')  # ...and a kill in the middle of the next line
+    again = c.Manifest.open(tmp_path, settings)
+    assert sorted(again.rows) == ["a.png", "b.png"]
+    assert [r["texture"] for r in manifest(tmp_path)["rows"]] == ["a.png", "b.png"]
+    assert not (tmp_path / c.JOURNAL).exists()
+
+
+def test_with_mips_a_target_searches_rates_between_astcs():
+    """A rate with mips normally means ASTC's chain at the nearest square block (six rates); the target search sizes
+    to the ladder rate itself (times the chain's share), so each ladder rate is its own model."""
+    from texinr.trainer import astc
+    from texinr.trainer.sizing import rate_budget
+
+    chain = astc.chain_bpp(512, 512, "4x4", 6) / astc.chain_bpp(512, 512, "4x4", 1)
+    assert rate_budget(2.52, 512, 512, 6, exact=True) == pytest.approx(2.52 * chain)
+    assert rate_budget(2.52, 512, 512, 6) == rate_budget(2.0, 512, 512, 6)  # snapped to 8x8's chain
+    cfg = parse_compress(["x.png", "--out", "o", "--target-psnr", "35"]).settings.config
+    assert cfg.rate_exact and cfg.train.mips > 1
+    ladder = ladder_for(cfg, 512, 512)
+    assert len(ladder) > len(astc.SQUARE_BLOCKS) and ladder == sorted(ladder)
