@@ -524,12 +524,12 @@ def _search(image: np.ndarray, settings: Settings, src: Source, row: dict, data:
     row["astc_target_bpp"] = fit[1] if fit else None
     row["astc_target_tried"] = astc_tried
     if index is None:
-        best = (max if settings.mode == "psnr" else min)(tried.values())
+        at = (max if settings.mode == "psnr" else min)(tried, key=tried.get)
         row.update(
             status="unreachable",
             met_target=False,
-            reason=f"{settings.mode.upper()} {best:.4g} at best (at {ladder[-1]:g} bpp, the ladder's top) against "
-            f"the target {settings.target:g}",
+            reason=f"{settings.mode.upper()} {tried[at]:.4g} at best (at rate {ladder[at]:g}; the ladder's top is "
+            f"{ladder[-1]:g}) against the target {settings.target:g}",
         )
         if settings.fallback_astc and fit is not None:
             row["keep"] = "astc"

@@ -241,6 +241,8 @@ def test_an_unreachable_target_is_reported_and_writes_no_model(tmp_path, capsys)
     assert rc == 0, cap.err
     r = manifest(out)["rows"][0]
     assert r["status"] == "unreachable" and r["met_target"] is False and "target 59" in r["reason"]
+    best = max(r["probe_results"], key=lambda p: p["psnr"])
+    assert f"PSNR {best['psnr']:.4g} at best (at rate {best['bpp_target']:g};" in r["reason"]
     assert r["output"] is None and not (out / "top.texinr").exists()
     assert "unreachable: top.png" in cap.out
 
