@@ -1,0 +1,162 @@
+"""A space of textures (issue 16, first part): one SIREN shared by every texture, shifted per texture by a short
+latent code ("functa"; shift modulations as in Dupont et al., "From data to functa", and Mehta et al.'s modulated
+periodic activations).
+
+Hidden layer l computes sin(omega0 (W_l x + b_l + s_l(z))) with the shifts s(z) = M z + m, one vector of `width`
+per layer. A shift is a bias: for one code z the network *is* an ordinary SIREN whose hidden biases are b_l + s_l(z)
+(`to_siren`), so a decoded code is saved as a plain `siren` `.texinr` and drawn by the same shader, packing and
+parity-tested code as every SIREN.
+
+Codes are fitted by auto-decoding (DeepSDF's way): every training crop owns a code, and codes and the shared network
+are optimised together; a texture outside the set is encoded by optimising its code alone (`encode`). Meta-learning
+(functa's few inner steps from a learned initialisation) encodes faster but costs second-order steps that 2 CPU cores
+cannot afford at this scale; auto-decoding needs only first-order steps.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from texinr.trainer.config import ModelConfig
+from texinr.trainer.models import Siren, TextureField
+
+
+@dataclass(frozen=True)
+class FunctaConfig:
+    width: int = 64
+    depth: int = 3
+    latent: int = 64
+    omega0: float = 30.0
+
+
+class ModulatedSiren(nn.Module):
+    """(uv01, code) -> RGB: the project's Siren (same initialisation), its hidden biases shifted by a linear map of
+    the code."""
+
+    def __init__(self, cfg: FunctaConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.siren = Siren(2, cfg.width, cfg.depth, cfg.omega0, 3)
+        self.modulation = nn.Linear(cfg.latent, cfg.width * cfg.depth)
+        with torch.no_grad():  # every code starts as the shared network itself
+            self.modulation.weight.normal_(0.0, 1.0 / math.sqrt(cfg.latent) / cfg.omega0)
+            self.modulation.bias.zero_()
+
+    def shifts(self, z: Tensor) -> Tensor:
+        """(B, latent) -> (B, depth, width)."""
+        return self.modulation(z).view(-1, self.cfg.depth, self.cfg.width)
+
+    def forward(self, uv01: Tensor, z: Tensor) -> Tensor:
+        """(B, n, 2) uv in [0, 1], (B, latent) codes -> (B, n, 3) unclamped colour."""
+        x = uv01 * 2.0 - 1.0  # xy_pm1, as the plain SIREN's encoding (encodings.PmOne)
+        s = self.shifts(z)
+        for i, layer in enumerate(self.siren.hidden):
+            x = torch.sin(self.cfg.omega0 * (layer(x) + s[:, i, None, :]))
+        return self.siren.out(x)
+
+    @torch.no_grad()
+    def to_siren(self, z: Tensor) -> TextureField:
+        """The ordinary SIREN this network is for one code (1-D, `latent` long)."""
+        cfg = ModelConfig(arch="siren", width=self.cfg.width, depth=self.cfg.depth, omega0=self.cfg.omega0, lod=False)
+        field = TextureField(cfg)
+        field.mlp.load_state_dict(self.siren.state_dict())
+        s = self.shifts(z.reshape(1, -1))[0]
+        for i, layer in enumerate(field.mlp.hidden):
+            layer.bias += s[i]
+        return field
+
+
+def pixel_grid(h: int, w: int) -> Tensor:
+    """(h * w, 2) uv01 of pixel centres, row by row (v down the image, as the trainer samples textures)."""
+    v, u = torch.meshgrid((torch.arange(h) + 0.5) / h, (torch.arange(w) + 0.5) / w, indexing="ij")
+    return torch.stack([u.reshape(-1), v.reshape(-1)], dim=1)
+
+
+@dataclass
+class Fitted:
+    model: ModulatedSiren
+    codes: Tensor  # (N, latent)
+    psnr: np.ndarray  # per crop, dB, of the fitted codes
+    seconds: float
+    steps: int
+
+
+def psnr_per_crop(model: ModulatedSiren, codes: Tensor, crops: Tensor) -> np.ndarray:
+    """PSNR (dB, outputs rounded to 8 bits as every texinr metric) of each crop (N, h, w, 3) from its code."""
+    n, h, w, _ = crops.shape
+    uv = pixel_grid(h, w)
+    out = []
+    with torch.no_grad():
+        for i in range(0, n, 64):
+            pred = model(uv.expand(len(codes[i : i + 64]), -1, -1), codes[i : i + 64]).clamp(0, 1)
+            pred = torch.round(pred * 255) / 255
+            mse = ((pred - crops[i : i + 64].reshape(-1, h * w, 3)) ** 2).mean(dim=(1, 2))
+            out.append(10 * torch.log10(1.0 / mse.clamp_min(1e-12)))
+    return torch.cat(out).numpy()
+
+
+def fit(
+    crops: np.ndarray,
+    cfg: FunctaConfig = FunctaConfig(),
+    steps: int = 2000,
+    batch: int = 16,
+    pixels: int = 1024,
+    lr: float = 1e-3,
+    code_lr: float = 1e-2,
+    seed: int = 0,
+    progress=None,
+) -> Fitted:
+    """Auto-decoding: the shared network and one code per crop ((N, h, w, 3) float in [0, 1]) trained together;
+    each step takes `batch` crops and `pixels` random pixels of each. `progress(step, loss)` is called now and then."""
+    torch.manual_seed(seed)
+    data = torch.from_numpy(np.ascontiguousarray(crops, dtype=np.float32))
+    n, h, w, _ = data.shape
+    flat = data.reshape(n, h * w, 3)
+    uv = pixel_grid(h, w)
+    model = ModulatedSiren(cfg)
+    codes = nn.Parameter(torch.zeros(n, cfg.latent))
+    opt = torch.optim.Adam([{"params": model.parameters(), "lr": lr}, {"params": [codes], "lr": code_lr}])
+    gen = torch.Generator().manual_seed(seed)
+    t0 = time.perf_counter()
+    for step in range(steps):
+        idx = torch.randperm(n, generator=gen)[: min(batch, n)]
+        pix = torch.randint(0, h * w, (len(idx), min(pixels, h * w)), generator=gen)
+        target = torch.gather(flat[idx], 1, pix[..., None].expand(-1, -1, 3))
+        pred = model(uv[pix], codes[idx])
+        loss = ((pred - target) ** 2).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if progress is not None and (step % 50 == 0 or step == steps - 1):
+            progress(step, float(loss))
+    codes = codes.detach()
+    return Fitted(model, codes, psnr_per_crop(model, codes, data), time.perf_counter() - t0, steps)
+
+
+def encode(model: ModulatedSiren, crop: np.ndarray, steps: int = 300, lr: float = 1e-2, seed: int = 0) -> Tensor:
+    """A texture outside the set: its code, optimised alone (the shared network frozen)."""
+    torch.manual_seed(seed)
+    data = torch.from_numpy(np.ascontiguousarray(crop, dtype=np.float32))
+    h, w, _ = data.shape
+    uv = pixel_grid(h, w)[None]
+    target = data.reshape(1, h * w, 3)
+    code = nn.Parameter(torch.zeros(1, model.cfg.latent))
+    opt = torch.optim.Adam([code], lr=lr)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    try:
+        for _ in range(steps):
+            loss = ((model(uv, code) - target) ** 2).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    finally:
+        for p in model.parameters():
+            p.requires_grad_(True)
+    return code.detach()[0]
