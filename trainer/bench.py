@@ -213,7 +213,15 @@ def expand_inputs(inputs: tuple[str, ...]) -> list[str]:
 
 
 def load_texture(item: str, size: int) -> np.ndarray:
-    from texinr.trainer.data import image_to_float, load_image, resize_image
+    from texinr.trainer.data import resize_image
+
+    img = load_item(item)
+    return resize_image(img, size) if img.shape[:2] != (size, size) else img
+
+
+def load_item(item: str) -> np.ndarray:
+    """An input image as float RGB: a file, or 'skimage:NAME' (one of scikit-image's pictures)."""
+    from texinr.trainer.data import image_to_float, load_image
 
     if item.startswith("skimage:"):
         from PIL import Image
@@ -223,10 +231,8 @@ def load_texture(item: str, size: int) -> np.ndarray:
         fn = getattr(data, name, None)
         if fn is None or name.startswith("_"):
             raise TexinrError(f"{item}: scikit-image has no image {name!r}")
-        img = image_to_float(Image.fromarray(np.asarray(fn())))
-    else:
-        img = load_image(item)
-    return resize_image(img, size) if img.shape[:2] != (size, size) else img
+        return image_to_float(Image.fromarray(np.asarray(fn())))
+    return load_image(item)
 
 
 def texture_name(item: str) -> str:

@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from texinr.trainer.bench import IMAGE_SUFFIXES
 from texinr.trainer.cli import (
     ArgumentParser,
     add_astc_arguments,
@@ -55,9 +56,9 @@ from texinr.trainer.cli import (
 from texinr.trainer.config import Config, setting, validate_settings
 from texinr.trainer.distributed import RaySettings, add_ray_arguments, ray_settings
 from texinr.trainer.errors import TexinrError
+from texinr.trainer.material import MESH_SUFFIXES as MATERIAL_SUFFIXES
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-MATERIAL_SUFFIXES = (".gltf", ".glb", ".obj")
+INPUT_SUFFIXES = IMAGE_SUFFIXES + MATERIAL_SUFFIXES
 MANIFEST_JSON = "manifest.json"
 MANIFEST_CSV = "manifest.csv"
 JOURNAL = "manifest.journal.jsonl"
@@ -210,8 +211,8 @@ def parse_compress(argv: list[str] | None) -> CompressCommand:
     a = compress_parser().parse_args(argv)
     targets = Targets(a.target_psnr, a.target_flip)
     validate_settings(targets)
-    chosen = [n for n, v in (("--bpp", a.bpp), ("--target-psnr", a.target_psnr), ("--target-flip", a.target_flip))]
-    chosen = [n for n, v in zip(chosen, (a.bpp, a.target_psnr, a.target_flip), strict=True) if v is not None]
+    given_modes = (("--bpp", a.bpp), ("--target-psnr", a.target_psnr), ("--target-flip", a.target_flip))
+    chosen = [name for name, value in given_modes if value is not None]
     if len(chosen) > 1:
         raise TexinrError(f"give one of --bpp, --target-psnr, --target-flip, not {' and '.join(chosen)}")
     mode = "psnr" if a.target_psnr is not None else "flip" if a.target_flip is not None else "bpp"
@@ -251,7 +252,7 @@ def _has_glob(s: str) -> bool:
 
 def _glob_root(pattern: str) -> Path:
     parts = Path(pattern).parts
-    root = [p for p in parts[: next(i for i, p in enumerate(parts) if _has_glob(p))]]
+    root = parts[: next(i for i, p in enumerate(parts) if _has_glob(p))]
     return Path(*root) if root else Path(".")
 
 
@@ -265,7 +266,7 @@ def list_sources(inputs: tuple[str, ...], out: Path | None = None) -> tuple[list
         p = Path(item)
         if _has_glob(item) and not p.exists():
             matches = sorted(Path(m) for m in glob.glob(item, recursive=True))
-            files = [m for m in matches if m.is_file() and m.suffix.lower() in IMAGE_SUFFIXES + MATERIAL_SUFFIXES]
+            files = [m for m in matches if m.is_file() and m.suffix.lower() in INPUT_SUFFIXES]
             if not files:
                 raise TexinrError(f"{item}: matches no image or material file")
             root = _glob_root(item)
@@ -281,7 +282,7 @@ def list_sources(inputs: tuple[str, ...], out: Path | None = None) -> tuple[list
                     f"({', '.join(s.name for s in skipped[:3])}{', …' if len(skipped) > 3 else ''})"
                 )
         elif p.is_file():
-            if p.suffix.lower() not in IMAGE_SUFFIXES + MATERIAL_SUFFIXES:
+            if p.suffix.lower() not in INPUT_SUFFIXES:
                 raise TexinrError(f"{p}: not a PNG / JPEG image or a .gltf / .glb / .obj material")
             found.append((p.name, p))
         else:
@@ -314,7 +315,7 @@ def _scan(folder: Path, out_abs: Path | None) -> tuple[list[Path], list[Path]]:
             f = Path(root, n)
             if n.startswith("."):
                 continue
-            (files if f.suffix.lower() in IMAGE_SUFFIXES + MATERIAL_SUFFIXES else skipped).append(f)
+            (files if f.suffix.lower() in INPUT_SUFFIXES else skipped).append(f)
     maps: set[Path] = set()
     for f in files:
         if f.suffix.lower() in MATERIAL_SUFFIXES:
@@ -387,10 +388,11 @@ def _fit(image: np.ndarray, config: Config, texture: str):
 
 
 def _judge(image: np.ndarray, decoded: np.ndarray, mode: str) -> float:
-    from texinr.trainer.metrics import flip, mse, psnr_from_mse, to_8bit
+    """The target's measure of a decoded image, rounded to 8 bits as every texinr metric."""
+    from texinr.trainer.metrics import flip, psnr, to_8bit
 
     test8 = to_8bit(decoded)
-    return psnr_from_mse(mse(image, test8)) if mode == "psnr" else flip(image, test8)
+    return psnr(image, test8) if mode == "psnr" else flip(image, test8)
 
 
 def meets(value: float, mode: str, target: float) -> bool:

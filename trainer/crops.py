@@ -42,17 +42,11 @@ class CropSet:
 
 
 def _load(item: str) -> np.ndarray:
-    from texinr.trainer.data import image_to_float, load_image
+    from texinr.trainer.bench import load_item
 
-    if item.startswith("skimage:"):
-        from PIL import Image
-        from skimage import data
-
-        name = item.split(":", 1)[1]
-        if name not in SKIMAGE_BUNDLED:
-            raise TexinrError(f"{item}: not one of scikit-image's bundled pictures ({', '.join(SKIMAGE_BUNDLED)})")
-        return image_to_float(Image.fromarray(np.asarray(getattr(data, name)())))
-    return load_image(item)
+    if item.startswith("skimage:") and item.split(":", 1)[1] not in SKIMAGE_BUNDLED:
+        raise TexinrError(f"{item}: not one of scikit-image's bundled pictures ({', '.join(SKIMAGE_BUNDLED)})")
+    return load_item(item)
 
 
 def _resize_short(img: np.ndarray, short: int) -> np.ndarray:
