@@ -7,7 +7,6 @@ ship inside scikit-image (SKIMAGE_BUNDLED).
 from __future__ import annotations
 
 import hashlib
-import io
 import itertools
 import json
 from dataclasses import asdict, dataclass
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from texinr.trainer import arrayfile
 from texinr.trainer.errors import TexinrError
 
 SKIMAGE_BUNDLED = ("astronaut", "coffee", "chelsea", "rocket", "brick", "grass", "gravel", "immunohistochemistry")
@@ -28,7 +28,7 @@ MIN_IMAGES = 2
 class CropSpec:
     size: int = 64  # crop side, pixels
     per_image: int = 8  # crops taken from each image (before augmentation)
-    scale: int = 256  # each image resized so that its shorter side is this many pixels first
+    scale: int = 256  # each image shrunk first so that its shorter side is at most this many pixels
     augment: int = 12  # copies per crop, from RGB permutations x flips / turns (1..48), the crop itself first
     seed: int = 0
 
@@ -71,11 +71,11 @@ def apply(crop: np.ndarray, transform: tuple[int, int, bool]) -> np.ndarray:
     return np.ascontiguousarray(out[:, ::-1] if flip else out)
 
 
-def build(items: list[str], spec: CropSpec = CropSpec()) -> CropSet:
-    """Crops of every image (resized so its shorter side is spec.scale), spec.per_image at random places, each in
-    spec.augment variants."""
-    if len(items) < MIN_IMAGES:
-        raise TexinrError(f"a space of textures needs at least {MIN_IMAGES} images; got {len(items)}")
+def build(items: list[str], spec: CropSpec = CropSpec(), minimum: int = MIN_IMAGES) -> CropSet:
+    """Crops of every image (shrunk so its shorter side is at most spec.scale), spec.per_image at random places, each
+    in spec.augment variants."""
+    if len(items) < minimum:
+        raise TexinrError(f"a space of textures needs at least {minimum} images; got {len(items)}")
     if not 1 <= spec.augment <= len(PERMUTATIONS) * len(DIHEDRAL):
         raise TexinrError(f"augment must be between 1 and {len(PERMUTATIONS) * len(DIHEDRAL)}, got {spec.augment}")
     if spec.size > spec.scale:
@@ -84,7 +84,12 @@ def build(items: list[str], spec: CropSpec = CropSpec()) -> CropSet:
     variants = augmentations(spec.augment)
     crops, source, transform = [], [], []
     for item in items:
-        img = _resize_short(_load(item), spec.scale)
+        img = _load(item)
+        if min(img.shape[:2]) < spec.size:
+            h, w = img.shape[:2]
+            raise TexinrError(f"{item}: {w}x{h} px is smaller than a crop ({spec.size} px)")
+        if min(img.shape[:2]) > spec.scale:  # shrunk so a crop holds a texture's pattern, never enlarged
+            img = _resize_short(img, spec.scale)
         h, w = img.shape[:2]
         for _ in range(spec.per_image):
             y, x = int(rng.integers(0, h - spec.size + 1)), int(rng.integers(0, w - spec.size + 1))
@@ -100,19 +105,36 @@ def cache_key(items: list[str], spec: CropSpec) -> str:
     return hashlib.sha1(json.dumps({"items": items, "spec": asdict(spec)}, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def build_cached(items: list[str], spec: CropSpec, cache: Path) -> tuple[CropSet, bool]:
-    """build(), kept in `cache` (one .npz per inputs and spec); (the set, whether it came from the cache)."""
-    from texinr.trainer.modelfile import atomic_write
+def cached(items: list[str], spec: CropSpec, path: Path) -> CropSet | None:
+    """The set kept at `path` if it was built from these inputs with this spec."""
+    if Path(path).is_file():
+        try:
+            meta, arrays = arrayfile.load(path, "crops")
+        except TexinrError:
+            return None  # not a crop set of ours: built again and replaced
+        if meta.get("key") == cache_key(items, spec):
+            return _from(meta, arrays)
+    return None
 
-    path = Path(cache) / f"crops-{cache_key(items, spec)}.npz"
-    if path.exists():
-        with np.load(path, allow_pickle=False) as z:
-            meta = json.loads(str(z["meta"]))
-            return CropSet(z["crops"], meta["source"], [tuple(t) for t in meta["transform"]], spec), True
-    s = build(items, spec)
-    buf = io.BytesIO()
-    meta = json.dumps({"source": s.source, "transform": s.transform})
-    np.savez_compressed(buf, crops=s.crops, meta=np.array(meta))
-    Path(cache).mkdir(parents=True, exist_ok=True)
-    atomic_write(path, buf.getvalue())
+
+def build_cached(items: list[str], spec: CropSpec, path: Path, minimum: int = MIN_IMAGES) -> tuple[CropSet, bool]:
+    """build(), kept at `path` and reused while the inputs and spec are the same; (the set, whether it was reused)."""
+    s = cached(items, spec, path)
+    if s is not None:
+        return s, True
+    s = build(items, spec, minimum)
+    save(s, path, cache_key(items, spec))
     return s, False
+
+
+def save(s: CropSet, path: Path, key: str = "") -> None:
+    meta = {"source": s.source, "transform": s.transform, "spec": asdict(s.spec), "key": key}
+    arrayfile.save(path, "crops", meta, {"crops": s.crops})
+
+
+def _from(meta: dict, arrays: dict) -> CropSet:
+    return CropSet(arrays["crops"], meta["source"], [tuple(t) for t in meta["transform"]], CropSpec(**meta["spec"]))
+
+
+def load(path: Path) -> CropSet:
+    return _from(*arrayfile.load(path, "crops"))

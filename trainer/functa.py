@@ -15,15 +15,19 @@ cannot afford at this scale; auto-decoding needs only first-order steps.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
+from texinr.trainer import arrayfile
 from texinr.trainer.config import ModelConfig
+from texinr.trainer.errors import TexinrError
 from texinr.trainer.models import Siren, TextureField
 
 
@@ -73,9 +77,11 @@ class ModulatedSiren(nn.Module):
 
 
 def pixel_grid(h: int, w: int) -> Tensor:
-    """(h * w, 2) uv01 of pixel centres, row by row (v down the image, as the trainer samples textures)."""
-    v, u = torch.meshgrid((torch.arange(h) + 0.5) / h, (torch.arange(w) + 0.5) / w, indexing="ij")
-    return torch.stack([u.reshape(-1), v.reshape(-1)], dim=1)
+    """(h * w, 2) uv01 of pixel centres, row by row from the top-left pixel (v up, as the trainer and the shader
+    sample textures)."""
+    from texinr.trainer.data import pixel_centres_uv01
+
+    return torch.from_numpy(pixel_centres_uv01(h, w))
 
 
 @dataclass
@@ -87,18 +93,22 @@ class Fitted:
     steps: int
 
 
-def psnr_per_crop(model: ModulatedSiren, codes: Tensor, crops: Tensor) -> np.ndarray:
-    """PSNR (dB, outputs rounded to 8 bits as every texinr metric) of each crop (N, h, w, 3) from its code."""
-    n, h, w, _ = crops.shape
-    uv = pixel_grid(h, w)
+def decode(model: ModulatedSiren, codes: Tensor, size: int) -> np.ndarray:
+    """(N, size, size, 3) float32 colours in [0, 1] of codes (N, latent), at pixel centres, rounded to 8 bits."""
+    uv = pixel_grid(size, size)
     out = []
     with torch.no_grad():
-        for i in range(0, n, 64):
+        for i in range(0, len(codes), 64):
             pred = model(uv.expand(len(codes[i : i + 64]), -1, -1), codes[i : i + 64]).clamp(0, 1)
-            pred = torch.round(pred * 255) / 255
-            mse = ((pred - crops[i : i + 64].reshape(-1, h * w, 3)) ** 2).mean(dim=(1, 2))
-            out.append(10 * torch.log10(1.0 / mse.clamp_min(1e-12)))
-    return torch.cat(out).numpy()
+            out.append((torch.round(pred * 255) / 255).reshape(-1, size, size, 3))
+    return torch.cat(out).numpy() if out else np.zeros((0, size, size, 3), np.float32)
+
+
+def psnr_per_crop(model: ModulatedSiren, codes: Tensor, crops: Tensor | np.ndarray) -> np.ndarray:
+    """PSNR (dB, outputs rounded to 8 bits as every texinr metric) of each square crop (N, h, h, 3) from its code."""
+    crops = np.asarray(crops, dtype=np.float32)
+    mse = ((decode(model, codes, crops.shape[1]) - crops) ** 2).mean(axis=(1, 2, 3))
+    return (10 * np.log10(1.0 / np.maximum(mse, 1e-12))).astype(np.float32)
 
 
 def fit(
@@ -134,29 +144,75 @@ def fit(
         loss.backward()
         opt.step()
         if progress is not None and (step % 50 == 0 or step == steps - 1):
-            progress(step, float(loss))
+            progress(step, loss.item())
     codes = codes.detach()
     return Fitted(model, codes, psnr_per_crop(model, codes, data), time.perf_counter() - t0, steps)
 
 
-def encode(model: ModulatedSiren, crop: np.ndarray, steps: int = 300, lr: float = 1e-2, seed: int = 0) -> Tensor:
-    """A texture outside the set: its code, optimised alone (the shared network frozen)."""
+def encode(model: ModulatedSiren, crops: np.ndarray, steps: int = 300, lr: float = 1e-2, seed: int = 0) -> Tensor:
+    """Textures outside the set: their codes, optimised alone (the shared network frozen). (N, h, w, 3) -> (N,
+    latent), or one (h, w, 3) -> (latent,). Each code's loss is its own crop's, so a batch encodes as one by one."""
     torch.manual_seed(seed)
-    data = torch.from_numpy(np.ascontiguousarray(crop, dtype=np.float32))
-    h, w, _ = data.shape
-    uv = pixel_grid(h, w)[None]
-    target = data.reshape(1, h * w, 3)
-    code = nn.Parameter(torch.zeros(1, model.cfg.latent))
+    data = torch.from_numpy(np.ascontiguousarray(crops, dtype=np.float32))
+    single = data.ndim == 3
+    data = data[None] if single else data
+    n, h, w, _ = data.shape
+    uv = pixel_grid(h, w)[None].expand(n, -1, -1)
+    target = data.reshape(n, h * w, 3)
+    code = nn.Parameter(torch.zeros(n, model.cfg.latent))
     opt = torch.optim.Adam([code], lr=lr)
     for p in model.parameters():
         p.requires_grad_(False)
     try:
         for _ in range(steps):
-            loss = ((model(uv, code) - target) ** 2).mean()
+            loss = ((model(uv, code) - target) ** 2).mean(dim=(1, 2)).sum()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
     finally:
         for p in model.parameters():
             p.requires_grad_(True)
-    return code.detach()[0]
+    return code.detach()[0] if single else code.detach()
+
+
+def network_id(model: ModulatedSiren) -> str:
+    """What identifies a shared network: a hash of its settings and weights. Codes, priors and generated models
+    carry it, so that nothing is combined with another network's codes."""
+    h = hashlib.sha1(repr(sorted(asdict(model.cfg).items())).encode())
+    for name, t in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(t.detach().cpu().numpy().astype(np.float32).tobytes())
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class Space:
+    """A fitted space of textures: the shared network, the training crops' codes and how well they fit."""
+
+    model: ModulatedSiren
+    codes: Tensor  # (N, latent)
+    psnr: np.ndarray  # (N,) dB
+    meta: dict = field(default_factory=dict)  # the data and fit settings, timings
+
+    @property
+    def id(self) -> str:
+        return network_id(self.model)
+
+
+def save_space(path: Path, space: Space) -> None:
+    arrays = {f"net.{k}": v.detach().numpy() for k, v in space.model.state_dict().items()}
+    arrays.update(codes=space.codes.numpy(), psnr=np.asarray(space.psnr, np.float32))
+    arrayfile.save(path, "space", {"functa": asdict(space.model.cfg), "id": space.id, **space.meta}, arrays)
+
+
+def load_space(path: Path) -> Space:
+    meta, arrays = arrayfile.load(path, "space")
+    try:
+        model = ModulatedSiren(FunctaConfig(**meta.pop("functa")))
+        model.load_state_dict({k[4:]: torch.from_numpy(v) for k, v in arrays.items() if k.startswith("net.")})
+        space = Space(model.eval(), torch.from_numpy(arrays["codes"]), arrays["psnr"], meta)
+    except (TypeError, KeyError, RuntimeError) as e:
+        raise TexinrError(f"{path}: a damaged space file ({type(e).__name__})") from None
+    if meta.get("id") != space.id:
+        raise TexinrError(f"{path}: a damaged space file (its weights do not match its id)")
+    return space

@@ -9,11 +9,15 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import Tensor, nn
+
+from texinr.trainer import arrayfile
+from texinr.trainer.errors import TexinrError
 
 CLIP = 5.0
 """Predicted clean codes are clipped to +-CLIP standard deviations while sampling."""
@@ -73,6 +77,7 @@ class Prior:
     cfg: PriorConfig
     seconds: float = 0.0
     losses: list[float] | None = None
+    meta: dict = field(default_factory=dict)  # e.g. the id of the space whose codes it learnt
 
     @torch.no_grad()
     def sample(self, n: int, seed: int = 0, sampling_steps: int = 100, eta: float = 0.0) -> Tensor:
@@ -130,3 +135,22 @@ def train_prior(
         if progress is not None and (it % 100 == 0 or it == iterations - 1):
             progress(it, losses[-1])
     return Prior(net.eval(), mean, scale, ab, cfg, time.perf_counter() - t0, losses)
+
+
+def save_prior(path: Path, prior: Prior) -> None:
+    arrays = {f"net.{k}": v.detach().numpy() for k, v in prior.net.state_dict().items()}
+    arrays.update(mean=prior.mean.numpy(), scale=prior.scale.numpy(), losses=np.asarray(prior.losses or [], np.float32))
+    arrayfile.save(path, "prior", {"prior": asdict(prior.cfg), "seconds": prior.seconds, **prior.meta}, arrays)
+
+
+def load_prior(path: Path) -> Prior:
+    meta, arrays = arrayfile.load(path, "prior")
+    try:
+        cfg = PriorConfig(**meta.pop("prior"))
+        net = Denoiser(arrays["mean"].size, cfg)
+        net.load_state_dict({k[4:]: torch.from_numpy(v) for k, v in arrays.items() if k.startswith("net.")})
+    except (TypeError, KeyError, RuntimeError) as e:
+        raise TexinrError(f"{path}: a damaged prior file ({type(e).__name__})") from None
+    mean, scale = torch.from_numpy(arrays["mean"]), torch.from_numpy(arrays["scale"])
+    seconds = float(meta.pop("seconds", 0.0))
+    return Prior(net.eval(), mean, scale, cosine_alpha_bar(cfg.steps), cfg, seconds, arrays["losses"].tolist(), meta)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from texinr.trainer.crops import CropSpec, apply, augmentations, build, build_cached
+from texinr.trainer.crops import CropSpec, apply, augmentations, build, build_cached, load
 from texinr.trainer.errors import TexinrError
 
 
@@ -39,10 +39,13 @@ def test_counts_transforms_and_determinism(images):
 
 def test_cache_gives_the_same_set(images, tmp_path):
     spec = CropSpec(size=16, per_image=2, scale=32, augment=3)
-    first, cached = build_cached(images, spec, tmp_path / "cache")
-    again, cached_again = build_cached(images, spec, tmp_path / "cache")
+    first, cached = build_cached(images, spec, tmp_path / "c.npz")
+    again, cached_again = build_cached(images, spec, tmp_path / "c.npz")
     assert not cached and cached_again
     assert np.array_equal(first.crops, again.crops) and again.transform == first.transform
+    other, cached_other = build_cached(images, CropSpec(size=8, per_image=2, scale=32, augment=3), tmp_path / "c.npz")
+    assert not cached_other and other.crops.shape[1] == 8  # other settings: built again
+    assert load(tmp_path / "c.npz").crops.shape[1] == 8
 
 
 def test_bundled_skimage_pictures_need_no_download():
@@ -55,6 +58,8 @@ def test_bad_input(images):
         build(images[:1])
     with pytest.raises(TexinrError, match="larger than the images"):
         build(images, CropSpec(size=128, scale=64))
+    with pytest.raises(TexinrError, match="40 px is smaller than a crop"):
+        build(images, CropSpec(size=48, scale=256))
     with pytest.raises(TexinrError, match="augment must be"):
         build(images, CropSpec(size=16, scale=32, augment=49))
     with pytest.raises(TexinrError, match="bundled"):

@@ -50,3 +50,23 @@ def test_auto_decoding_fits_a_set_and_encodes_a_new_crop():
     after = psnr_per_crop(fitted.model, code[None], torch.from_numpy(other[None]))[0]
     assert after > before + 3
     assert all(p.requires_grad for p in fitted.model.parameters())  # encoding left the shared network trainable
+
+
+def test_space_file_round_trip_and_damage(tmp_path):
+    import pytest
+
+    from texinr.trainer.errors import TexinrError
+    from texinr.trainer.functa import Space, load_space, save_space
+
+    model = ModulatedSiren(FunctaConfig(width=8, depth=2, latent=4))
+    space = Space(model, torch.randn(5, 4), np.arange(5, dtype=np.float32), {"crop": 16})
+    save_space(tmp_path / "s.npz", space)
+    again = load_space(tmp_path / "s.npz")
+    assert again.id == space.id and again.meta["crop"] == 16 and torch.equal(again.codes, space.codes)
+    other = Space(ModulatedSiren(FunctaConfig(width=8, depth=2, latent=4)), space.codes, space.psnr)
+    assert other.id != space.id  # another network, another id
+    data = dict(np.load(tmp_path / "s.npz"))
+    data["net.modulation.bias"] = data["net.modulation.bias"] + 1  # weights changed behind the id's back
+    np.savez(tmp_path / "bad.npz", **data)
+    with pytest.raises(TexinrError, match="do not match its id"):
+        load_space(tmp_path / "bad.npz")

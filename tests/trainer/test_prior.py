@@ -33,3 +33,25 @@ def test_samples_follow_the_distribution_without_copying_it():
     assert np.array_equal(prior.sample(5, seed=7).numpy(), prior.sample(5, seed=7).numpy())
     ancestral = prior.sample(200, seed=2, sampling_steps=100, eta=1.0).numpy()
     assert np.median(np.linalg.norm(ancestral[:, None] - centres[None], axis=2).min(1)) < 0.8
+
+
+def test_prior_file_round_trip_and_wrong_files(tmp_path):
+    import pytest
+
+    from texinr.trainer import arrayfile
+    from texinr.trainer.errors import TexinrError
+    from texinr.trainer.prior import PriorConfig, load_prior, save_prior, train_prior
+
+    codes = torch.randn(64, 4)
+    prior = train_prior(codes, PriorConfig(steps=50, hidden=16, layers=1), iterations=20)
+    prior.meta = {"space": "abc"}
+    save_prior(tmp_path / "p.npz", prior)
+    again = load_prior(tmp_path / "p.npz")
+    assert again.meta["space"] == "abc" and again.cfg == prior.cfg
+    assert torch.equal(again.sample(5, seed=2, sampling_steps=10), prior.sample(5, seed=2, sampling_steps=10))
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(TexinrError, match="not a texinr prior file"):
+        load_prior(tmp_path / "junk.npz")
+    arrayfile.save(tmp_path / "crops.npz", "crops", {}, {"crops": np.zeros(1)})
+    with pytest.raises(TexinrError, match="a crops file, not a prior file"):
+        load_prior(tmp_path / "crops.npz")
