@@ -69,12 +69,12 @@ SETTINGS = {
         Setting("per_image", int, 8, 6, "crops taken from each image", 1, 10_000),
         Setting("scale", int, 256, 128, "images are shrunk first so their shorter side is at most this", 4, 8192),
         Setting("augment", int, 6, 6, "copies of each crop: RGB permutations x flips and turns (1-48)", 1, 48),
-        Setting("width", int, 128, 32, "width of the shared SIREN", 4, 512),
+        Setting("width", int, 64, 32, "width of the shared SIREN", 4, 512),
         Setting("depth", int, 3, 2, "hidden layers of the shared SIREN", 1, 8),
         Setting("latent", int, 64, 16, "length of a texture's code", 1, 1024),
-        Setting("steps", int, 3000, 300, "fitting steps (network and codes together)", 1, None),
-        Setting("batch", int, 16, 16, "crops per fitting step", 1, 4096),
-        Setting("pixels", int, 1024, 256, "pixels per crop per fitting step", 1, None),
+        Setting("steps", int, 4000, 400, "fitting steps (network and codes together)", 1, None),
+        Setting("batch", int, 64, 32, "crops per fitting step (each code learns only when its crop is in)", 1, 4096),
+        Setting("pixels", int, 256, 256, "pixels per crop per fitting step", 1, None),
         Setting("encode_steps", int, 300, 100, "steps to encode a texture outside the set (its code alone)", 1, None),
         Setting("iterations", int, 4000, 600, "prior training iterations", 1, None),
         Setting("hidden", int, 256, 128, "width of the prior's denoiser", 4, 4096),
@@ -409,6 +409,20 @@ def load_matching_prior(space, path: Path):
     if prior.mean.numel() != space.codes.shape[1]:
         raise TexinrError(f"{path}: codes of {prior.mean.numel()} numbers, the space's have {space.codes.shape[1]}")
     return prior
+
+
+def open_space(path: Path):
+    """(space, prior or None) from texinr-generate's folder or a space file (its folder's prior comes along when it
+    was trained on this space)."""
+    from texinr.trainer import functa
+
+    path = Path(path)
+    file = path / SPACE if path.is_dir() else path
+    if path.is_dir() and not file.is_file():
+        raise TexinrError(f"{path}: no {SPACE} here; make one with `texinr-generate fit --out {path}`")
+    space = functa.load_space(file)
+    prior_path = file.parent / PRIOR
+    return space, (load_matching_prior(space, prior_path) if prior_path.is_file() else None)
 
 
 def generated_file(space, code, size: int, origin: dict):

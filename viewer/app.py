@@ -70,6 +70,7 @@ class ViewCommand:
     normal_dx: bool = False
     material: str | None = None  # which material of a glTF with several
     given: frozenset[str] = frozenset()  # settings the command line gave (trainer.cli.for_layout)
+    space: Path | None = None  # a space of textures: the Generate panel shows its textures (no training)
 
 
 def lod_arg(s: str) -> int:
@@ -100,6 +101,12 @@ def view_parser() -> ArgumentParser:
         help="texture image, or a folder of a material's maps (default: the mesh's material: .mtl or glTF)",
     )
     p.add_argument("--model", type=Path, help="a trained .texinr model (shown as it is: no training)")
+    p.add_argument(
+        "--space",
+        type=Path,
+        help="texinr-generate's folder (or its space.npz): the Generate panel samples new textures onto the mesh "
+        "and moves between two (no training)",
+    )
     add_training_arguments(p, seconds_default=f"{HEADLESS_SECONDS:g} headless; the window trains until paused")
     p.add_argument("--headless", action="store_true", help="render offscreen (EGL), no window")
     p.add_argument("--screenshot", type=Path, help="write the frame to this PNG")
@@ -160,6 +167,10 @@ def parse_view(argv: list[str] | None) -> ViewCommand:
     a = view_parser().parse_args(argv)
     if a.model is not None and (a.seconds is not None or a.steps is not None):
         raise TexinrError("--model shows a trained file without training; drop --seconds / --steps")
+    if a.space is not None and (a.model is not None or a.seconds is not None or a.steps is not None):
+        raise TexinrError("--space shows generated textures without training; drop --model / --seconds / --steps")
+    if a.space is not None and not a.space.exists():
+        raise TexinrError(f"{a.space}: no such file or folder")
     config = config_from_args(a, HEADLESS_SECONDS)
     if config.train.device != "auto":  # a device this machine lacks: one line now, not a message after the window opens
         from texinr.trainer.device import resolve
@@ -222,6 +233,7 @@ def parse_view(argv: list[str] | None) -> ViewCommand:
         a.normal_dx,
         a.material,
         given_settings(a),
+        a.space,
     )
 
 
@@ -299,6 +311,8 @@ def prepare_scene(cmd: ViewCommand, log=print) -> Scene:
     packed, levels, bits = None, 6, None
     if cmd.model is not None:
         packed, levels, bits = packed_from_file(cmd.model)
+    elif cmd.space is not None:
+        packed, levels, bits = packed_from_space(cmd.space, layout)
     elif view_needs_network(cmd.settings):
         packed, levels, bits = train_for_view(image, cmd, log)
     astc_image = image
@@ -327,6 +341,21 @@ def packed_from_file(path: Path):
     f = load(path)
     weights = {k: v.numpy() for k, v in f.state_dict().items()}
     return pack(f.model_config.to_dict(), weights), f.mips, f.payload_bits
+
+
+def packed_from_space(path: Path, layout: str):
+    """A space of textures' first texture (the prior's sample for seed 0, or the first training crop), packed."""
+    from texinr.trainer.generate import SETTINGS, generated_file, open_space
+    from texinr.trainer.packing import pack
+
+    if layout != "rgb":
+        raise TexinrError(f"{path}: generated textures are colour textures; show them on one texture, not a material")
+    space, prior = open_space(path)
+    steps = int(SETTINGS["sampling_steps"].default)
+    code = prior.sample(1, seed=0, sampling_steps=steps)[0] if prior is not None else space.codes[0]
+    f = generated_file(space, code, int(space.meta.get("crop", 64)), {})
+    weights = {k: v.numpy() for k, v in f.state_dict().items()}
+    return pack(f.model_config.to_dict(), weights), 1, f.payload_bits
 
 
 def train_for_view(image: np.ndarray, cmd: ViewCommand, log):

@@ -167,9 +167,13 @@ class App:
         self.screenshot_dir = screenshot_dir or Path.cwd()
         self.metrics = MetricsWorker(self.image, cmd.astc_quality, self.layout).start()
         self.worker = None
+        self.generator = None  # the space of textures on show (Generate panel)
+        self.opening = None  # a space still loading: it replaces what is shown once its first texture is ready
         if cmd.model is not None:
             packed, levels, _ = packed_from_file(cmd.model)
             self.renderer.set_network(packed, "file", levels)
+        elif cmd.space is not None:
+            pass  # opened below, once the window's state exists
         else:
             self.worker = TrainingWorker(self.image, self.state.config, publish_every=PUBLISH_EVERY_S).start()
         self.scene_dirty = True
@@ -189,6 +193,8 @@ class App:
         self.idle_frames_left = 4
         self.rendered: tuple | None = None  # (view settings, flick) of the scene on screen
         self.running = True
+        if cmd.space is not None:
+            self._open_space(Path(cmd.space))
 
     # -- layout -------------------------------------------------------------------------------------------
     def scene_rect(self) -> tuple[int, int, int, int]:
@@ -325,14 +331,15 @@ class App:
                     self.renderer = _rebuild(self.ctx, mesh, self.image, self.renderer, self.layout)
             elif suffix in (".png", ".jpg", ".jpeg"):
                 self._set_surface(load_image(path), "rgb", path)
+            elif suffix == ".npz" or (path.is_dir() and (path / "space.npz").is_file()):
+                self._open_space(path)
+                return
             elif suffix == ".texinr":
                 from texinr.viewer.render import check_layout
 
                 packed, levels, _ = packed_from_file(path)
                 check_layout(packed, self.layout)  # another set's model: refused before training stops
-                if self.worker is not None:
-                    self.worker.stop()
-                    self.worker = None
+                self._stop_workers()
                 self.renderer.set_network(packed, ("file", str(path)), levels)
             else:
                 raise TexinrError(f"{path}: open .obj, .gltf, .glb, .png, .jpg or .texinr files")
@@ -340,6 +347,68 @@ class App:
         except (TexinrError, OSError) as e:
             self.state.say(f"error: {e}")
         self._dirty()
+
+    def _stop_workers(self) -> None:
+        """A file or a space takes the screen: training (or generating) stops."""
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
+        if self.generator is not None:
+            self.generator.stop()
+            self.generator = None
+            self.state.generate = None
+
+    def _open_space(self, path: Path) -> None:
+        """A space of textures (texinr-generate's folder or space.npz): the Generate panel and its first texture.
+        It loads on its own generator thread; once its first texture arrives it takes the screen (training or the
+        previous space stops). A bad file is a message, and what was on screen stays."""
+        from texinr.viewer.generate_worker import GenerateWorker
+
+        if self.layout != "rgb":
+            self.state.say("error: generated textures are colour textures; open one texture, not a material")
+            return
+        if self.opening is not None:
+            self.opening.stop()
+        self.opening = GenerateWorker(path).start()
+        self.state.say(f"opening the space {path}")
+        self._dirty()
+
+    def _take_generated(self) -> None:
+        from texinr.viewer.gui.panels import GenerateState
+
+        if self.opening is not None:
+            new = self.opening
+            dead = not new.alive()  # before reading its messages: a thread that ended has said everything
+            while not new.events.empty():
+                self.state.say(new.events.get())
+                self._active(1)
+            if dead:  # it could not open the space (the message above said why)
+                self.opening = None
+            elif (got := new.mailbox.take()) is not None:
+                self._stop_workers()
+                self.opening, self.generator = None, new
+                self.state.generate = GenerateState(path=str(new.path))
+                new.mailbox.publish(got)  # shown below
+                self.state.say(f"opened the space {new.path}")
+        gen = self.generator
+        if gen is None:
+            return
+        while not gen.events.empty():
+            self.state.say(gen.events.get())
+            self._active(1)
+        got = gen.mailbox.take()
+        if got is None:
+            return
+        g = self.state.generate
+        g.info, g.t, g.ends, g.version = got.info, got.t, got.ends, got.version
+        try:
+            self.renderer.set_network(got.packed, ("generated", got.version), 1)
+        except Exception as e:
+            self.state.say(f"error: {e}")
+        if not self.weights_dirty:
+            self.weights_arrived_at = time.perf_counter()
+        self.weights_dirty = True
+        self._active(1)
 
     @staticmethod
     def _has_material(path: Path) -> bool:
@@ -418,6 +487,7 @@ class App:
         if glfw.window_should_close(self.window):
             self.running = False
         self._take_snapshot()
+        self._take_generated()
         self._take_metrics()
         changed = (self.state.view, self.flick) != self.rendered
         if self.idle_frames_left <= 0 and not (
@@ -607,8 +677,16 @@ class App:
                 self.open_path(Path(self.state.path_input.strip()))
             elif r == "save_model":
                 self._save_model()
+            elif isinstance(r, tuple) and r[0] == "generate" and self.generator is not None:
+                self.generator.send(r[1])
 
     def _save_model(self) -> None:
+        if self.generator is not None:  # the texture on show is a generated one: the generator writes it
+            from texinr.viewer.generate_worker import SaveShown
+
+            path = Path(self.state.path_input.strip() or "texinr-generated.texinr")
+            self.generator.send(SaveShown(path if path.suffix == ".texinr" else path.with_suffix(".texinr")))
+            return
         snap = self.state.snapshot
         if snap is None:
             self.state.say("nothing to save yet")
@@ -641,8 +719,9 @@ class App:
         self.close()
 
     def close(self) -> None:
-        if self.worker is not None:
-            self.worker.stop()
+        self._stop_workers()
+        if self.opening is not None:
+            self.opening.stop()
         self.metrics.stop()
         self.uv_target.release()
         imgui.save_ini_settings_to_disk(str(config_dir() / "imgui.ini"))

@@ -129,3 +129,23 @@ def test_probe_reads_every_channel(gl, programs):
         expected = model(torch.tensor([uv]), torch.tensor([[0.25]]))[0].numpy()
     weights.release()
     np.testing.assert_allclose(got, expected, atol=2e-3, rtol=0)
+
+
+def test_generated_texture_matches_the_modulated_network(gl, programs):
+    """A generated texture is the shared network with a code: the shader, given the code's SIREN (as the window's
+    generator packs it), draws what the modulated network computes."""
+    from texinr.trainer.functa import FunctaConfig, ModulatedSiren, pixel_grid
+
+    torch.manual_seed(3)
+    net = ModulatedSiren(FunctaConfig(width=24, depth=3, latent=6))
+    with torch.no_grad():
+        net.siren.out.weight.mul_(3.0)
+        net.siren.out.bias.fill_(0.5)
+    for z in (torch.randn(6) * 3, torch.zeros(6)):
+        with torch.no_grad():
+            expected = net(pixel_grid(23, 31)[None], z[None])[0].reshape(23, 31, 3).clamp(0, 1).numpy()
+        field = net.to_siren(z)
+        packed = pack(field.cfg.to_dict(), {k: v.numpy() for k, v in field.state_dict().items()})
+        got = render_uv_grid(gl, programs, packed, 31, 23, 0.0)
+        assert expected.std() > 0.05
+        np.testing.assert_allclose(got, expected, atol=2e-3, rtol=0)

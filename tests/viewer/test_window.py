@@ -66,3 +66,17 @@ def test_window_trains_changes_views_and_screenshots(display, tmp_path):
     assert len(list(tmp_path.glob("texinr-*.png"))) == 2
     assert (tmp_path / "config" / "texinr" / "imgui.ini").exists()  # the layout is remembered ...
     assert (tmp_path / "config" / "texinr" / "window.json").exists()  # ... and the window size
+
+
+def test_generate_panel_samples_and_interpolates_on_the_mesh(display, tmp_path):
+    """A space of textures in the real window: the Generate panel's commands (slider, samples, crops), Save model
+    writing what is shown, and a wrong file refused with a message (tests/viewer/generate_scenario.py)."""
+    from tests.trainer.test_generate import TINY, textures
+    from texinr.trainer.generate import generate_main, parse_generate
+
+    space = tmp_path / "space"
+    generate_main(parse_generate(["all", *textures(tmp_path), "--out", str(space), *TINY]))
+    env = {**os.environ, "DISPLAY": display, "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    cmd = [sys.executable, "-m", "tests.viewer.generate_scenario", str(space), str(tmp_path)]
+    r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0 and "generate scenario OK" in r.stdout, r.stdout[-2000:] + r.stderr[-4000:]

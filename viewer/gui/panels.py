@@ -28,7 +28,9 @@ from texinr.trainer.config import (
     model_preset,
     setting_spec,
 )
+from texinr.trainer.generate import SETTINGS as GENERATE
 from texinr.trainer.sizing import rate_budget
+from texinr.viewer.generate_worker import CropEnd, Mix, SampleEnd
 from texinr.viewer.render import SOURCES, VIEWS, ViewSettings, channel_views
 from texinr.viewer.worker import Pause, Reset, Resume, SetLearningRate, SetThreads
 
@@ -50,6 +52,21 @@ class RingBuffer:
 
     def clear(self) -> None:
         self.count = 0
+
+
+@dataclass
+class GenerateState:
+    """The Generate panel: what the generator reported (info, ends, t) and what the user is editing."""
+
+    path: str
+    info: object | None = None  # generate_worker.SpaceInfo once the space has opened
+    ends: tuple[str, str] = ("", "")
+    t: float = 0.0
+    version: int = 0
+    seed: int = 2  # seeds 0 and 1 are the ends shown first
+    steps: int = int(GENERATE["sampling_steps"].default)
+    eta: float = float(GENERATE["eta"].default)
+    crop: int = 0
 
 
 @dataclass
@@ -81,8 +98,9 @@ class ViewerState:
     inspect_on: bool = True  # the pixel inspector follows the cursor (key I)
     inspect: dict | None = None  # what is under the cursor (App.inspect)
     panel_rect: tuple[float, float, float, float] = (8.0, 8.0, 380.0, 680.0)  # x, y, w, h in window pixels
-    requests: list[str] = field(default_factory=list)  # "screenshot", "save_model", "reset_camera", "quit"
+    requests: list = field(default_factory=list)  # "screenshot", "save_model", ...; ("generate", command)
     path_input: str = ""
+    generate: GenerateState | None = None  # a space of textures is open (the Generate panel)
 
     def say(self, message: str) -> None:
         self.messages = [*self.messages[-7:], message]
@@ -104,11 +122,15 @@ def draw_gui(state: ViewerState, send) -> None:
     imgui.set_next_window_size(380, 680, imgui.FIRST_USE_EVER)
     imgui.begin("texinr")
     state.panel_rect = (*imgui.get_window_position(), *imgui.get_window_size())
+    if state.generate is not None:  # a space of textures on show: its panel first
+        draw_generate_panel(state)
     draw_training_panel(state, send)
     draw_network_panel(state, send)
     draw_view_panel(state)
     draw_metrics_panel(state)
     draw_inspector_panel(state)
+    if state.generate is None:
+        draw_generate_panel(state)
     draw_files_panel(state)
     draw_messages(state)
     imgui.end()
@@ -469,6 +491,53 @@ def ahead_line(model: dict, astc: dict) -> str:
     return "ahead: " + ", ".join(f"{k} {'model' if v else 'ASTC'}" for k, v in who.items())
 
 
+def draw_generate_panel(state: ViewerState) -> None:
+    """New textures from a space of textures (texinr-generate): sample one into end A or B, or take a training
+    crop, and move between the two; the shader draws the shared network with the code as its weights."""
+    g = state.generate
+    if not imgui.collapsing_header("Generate", flags=imgui.TREE_NODE_DEFAULT_OPEN if g else 0)[0]:
+        return
+    if g is None:
+        imgui.text_wrapped("Open a space of textures: texinr-view --space DIR, or drop texinr-generate's folder here.")
+        return
+    info = g.info
+    if info is None:
+        imgui.text(f"opening {g.path} ...")
+        return
+    imgui.text_wrapped(
+        f"{info.codes} codes of {info.latent} numbers; SIREN {info.width}x{info.depth}; crops {info.crop} px, "
+        f"fitted median {info.fit_psnr:.1f} dB; prior: {'yes' if info.has_prior else 'none'}"
+    )
+    send = lambda c: state.requests.append(("generate", c))  # noqa: E731
+    if info.has_prior:
+        seed, steps, eta = GENERATE["seed"], GENERATE["sampling_steps"], GENERATE["eta"]
+        _, g.seed = imgui.input_int("seed", g.seed)
+        g.seed = max(int(seed.low), g.seed)
+        _, g.steps = imgui.slider_int("sampling steps", g.steps, int(steps.low), int(steps.high))
+        _, g.eta = imgui.slider_float("eta", g.eta, float(eta.low), float(eta.high))
+        for end, label in ((0, "Sample into A"), (1, "Sample into B")):
+            if end:
+                imgui.same_line()
+            if imgui.button(label):
+                send(SampleEnd(end, g.seed, g.steps, g.eta))
+                g.seed += 1
+    _, g.crop = imgui.slider_int("training crop", g.crop, 0, info.codes - 1)
+    for end, label in ((0, "Crop into A"), (1, "Crop into B")):
+        if end:
+            imgui.same_line()
+        if imgui.button(label):
+            send(CropEnd(end, g.crop))
+    imgui.text(f"A: {g.ends[0]}")
+    imgui.text(f"B: {g.ends[1]}")
+    changed, t = imgui.slider_float("A <-> B", g.t, 0.0, 1.0)
+    if changed:
+        g.t = t
+        send(Mix(t))
+    if imgui.is_item_hovered():
+        imgui.set_tooltip("the texture on show: (1 - t) A + t B, code by code")
+    imgui.text_wrapped("Save model (Files) writes the texture on show as a .texinr; eta 0 is DDIM, 1 DDPM.")
+
+
 def draw_files_panel(state: ViewerState) -> None:
     if not imgui.collapsing_header("Files")[0]:
         return
@@ -483,7 +552,7 @@ def draw_files_panel(state: ViewerState) -> None:
     imgui.same_line()
     if imgui.button("Screenshot"):
         state.requests.append("screenshot")
-    imgui.text_disabled("or drop .obj / .png / .jpg / .texinr files on the window")
+    imgui.text_disabled("or drop .obj / .png / .jpg / .texinr files or a texinr-generate folder on the window")
 
 
 def draw_messages(state: ViewerState) -> None:

@@ -1,0 +1,189 @@
+"""The window's generator (issue 16): a worker thread that holds a space of textures and its prior, turns the
+Generate panel's commands into codes — a sample, a training crop, a point between two ends — and publishes each as
+the packed weights of an ordinary SIREN, which the shader draws per pixel like any other network.
+
+torch runs here only; the main thread takes `Generated` results from the mailbox."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from texinr.trainer.errors import TexinrError
+from texinr.viewer.worker import Mailbox
+
+
+@dataclass(frozen=True)
+class SampleEnd:
+    """A new texture from the prior into end A (0) or B (1)."""
+
+    end: int
+    seed: int
+    steps: int
+    eta: float
+
+
+@dataclass(frozen=True)
+class CropEnd:
+    """A training crop's code into end A (0) or B (1)."""
+
+    end: int
+    index: int
+
+
+@dataclass(frozen=True)
+class Mix:
+    """Show the point t in [0, 1] between A and B."""
+
+    t: float
+
+
+@dataclass(frozen=True)
+class SaveShown:
+    path: Path
+
+
+@dataclass(frozen=True)
+class StopGenerator:
+    pass
+
+
+@dataclass
+class SpaceInfo:
+    path: str
+    codes: int
+    latent: int
+    width: int
+    depth: int
+    crop: int
+    fit_psnr: float
+    has_prior: bool
+
+
+@dataclass
+class Generated:
+    """What the worker publishes: the weights to show and what they are."""
+
+    version: int
+    packed: object
+    t: float
+    ends: tuple[str, str]
+    info: SpaceInfo
+
+
+class GenerateWorker:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.mailbox: Mailbox[Generated] = Mailbox()
+        self._inbox: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._main, name="texinr-generate", daemon=True)
+        self._version = 0
+        self.events: queue.SimpleQueue[str] = queue.SimpleQueue()  # every message reaches the panel, in order
+
+    def start(self) -> GenerateWorker:
+        self._thread.start()
+        return self
+
+    def send(self, command) -> None:
+        self._inbox.put(command)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._inbox.put(StopGenerator())
+        self._thread.join(timeout)
+
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    # -- the thread ----------------------------------------------------------------------------------------
+    def _main(self) -> None:
+        import torch
+
+        from texinr.trainer.generate import SETTINGS, open_space
+
+        torch.set_num_threads(1)  # the training worker, if any, has the other cores
+        try:
+            self.space, self.prior = open_space(self.path)
+        except TexinrError as e:
+            self.events.put(f"error: {e}")
+            return
+        s = self.space
+        self.info = SpaceInfo(
+            str(self.path),
+            len(s.codes),
+            s.codes.shape[1],
+            s.model.cfg.width,
+            s.model.cfg.depth,
+            int(s.meta.get("crop", 64)),
+            float(torch.tensor(s.psnr).median()),
+            self.prior is not None,
+        )
+        self.codes: list = [None, None]
+        self.names = ["", ""]
+        self.t = 0.0
+        if self.prior is not None:  # seed 0 first, as `texinr-view --space --headless` shows
+            steps = int(SETTINGS["sampling_steps"].default)
+            self._apply(SampleEnd(1, 1, steps, 0.0), show=False)
+            self._apply(SampleEnd(0, 0, steps, 0.0))
+        else:
+            self._apply(CropEnd(0, 0))
+            self._apply(CropEnd(1, len(s.codes) - 1), show=False)
+        while True:
+            cmd = self._inbox.get()
+            while isinstance(cmd, Mix) and not self._inbox.empty():  # a dragged slider: only its last value
+                nxt = self._inbox.get()
+                if not isinstance(nxt, Mix):
+                    self._apply(cmd, show=False)
+                cmd = nxt
+            if isinstance(cmd, StopGenerator):
+                return
+            try:
+                self._apply(cmd)
+            except TexinrError as e:
+                self.events.put(f"error: {e}")
+            except Exception as e:  # the window must stay up: say what went wrong
+                self.events.put(f"error: generate: {type(e).__name__}: {e}")
+
+    def _apply(self, cmd, show: bool = True) -> None:
+        if isinstance(cmd, SampleEnd):
+            if self.prior is None:
+                raise TexinrError(f"{self.path}: no prior beside this space; run `texinr-generate prior`")
+            code = self.prior.sample(1, seed=cmd.seed, sampling_steps=cmd.steps, eta=cmd.eta)[0]
+            self.codes[cmd.end], self.names[cmd.end] = code, f"sample (seed {cmd.seed})"
+            self.t = float(cmd.end)
+        elif isinstance(cmd, CropEnd):
+            if not 0 <= cmd.index < len(self.space.codes):
+                raise TexinrError(f"the space has crops 0 to {len(self.space.codes) - 1}")
+            self.codes[cmd.end], self.names[cmd.end] = self.space.codes[cmd.index], f"crop {cmd.index}"
+            self.t = float(cmd.end)
+        elif isinstance(cmd, Mix):
+            self.t = min(max(float(cmd.t), 0.0), 1.0)
+        elif isinstance(cmd, SaveShown):
+            from texinr.trainer.modelfile import save
+
+            try:
+                save(self._file(), cmd.path)
+            except OSError as e:
+                raise TexinrError(f"cannot save {cmd.path}: {e.strerror or e}") from None
+            self.events.put(f"saved {cmd.path}")
+            return
+        if show:
+            self._publish(self._file().build())
+
+    def _code(self):
+        a, b = self.codes
+        return (1 - self.t) * a + self.t * b
+
+    def _file(self):
+        from texinr.trainer.generate import generated_file
+
+        origin = {"ends": list(self.names), "t": self.t}
+        return generated_file(self.space, self._code(), self.info.crop, origin)
+
+    def _publish(self, model) -> None:
+        from texinr.trainer.packing import pack
+
+        packed = pack(model.cfg.to_dict(), {k: v.numpy() for k, v in model.state_dict().items()})
+        self._version += 1
+        self.mailbox.publish(Generated(self._version, packed, self.t, tuple(self.names), self.info))
