@@ -231,6 +231,16 @@ def _stats(values) -> dict:
     }
 
 
+def _by_image(source: list[str], values) -> dict[str, float]:
+    """The median per source image (its crops and their variants)."""
+    from texinr.trainer.bench import texture_name
+
+    by: dict[str, list[float]] = {}
+    for item, v in zip(source, values, strict=True):
+        by.setdefault(texture_name(item), []).append(float(v))
+    return {k: float(np.median(v)) for k, v in by.items()}
+
+
 def _save_png(path: Path, rgb01: np.ndarray) -> None:
     from PIL import Image
 
@@ -332,6 +342,7 @@ def stage_fit(cmd: GenerateCommand) -> dict:
         "steps": cmd.steps,
         "seconds": fitted.seconds,
         "psnr": _stats(fitted.psnr),
+        "psnr_by_image": _by_image(data.source, fitted.psnr),
         "space": space.id,
         "shared_parameters": sum(p.numel() for p in fitted.model.parameters()),
     }
@@ -349,6 +360,7 @@ def stage_fit(cmd: GenerateCommand) -> dict:
             "seconds": seconds,
             "seconds_per_crop": seconds / len(kept.crops),
             "psnr": _stats(psnr),
+            "psnr_by_image": _by_image(kept.source, psnr),
         }
     functa.save_space(cmd.out / SPACE, space)
     _update_summary(cmd.out, **summary)

@@ -62,6 +62,7 @@ def test_every_stage_leaves_its_files_and_numbers(space_dirs):
     s = json.loads((d / "summary.json").read_text())
     assert s["data"]["crops"] == 3 * 2 * 3 and s["data"]["holdout_crops"] == 2
     assert 10 < s["fit"]["psnr"]["median"] < 60 and s["fit"]["steps"] == 80
+    assert set(s["fit"]["psnr_by_image"]) == {"tex0", "tex1", "tex2"} and set(s["holdout"]["psnr_by_image"]) == {"tex3"}
     assert s["holdout"]["crops"] == 2 and np.isfinite(s["holdout"]["psnr"]["median"])
     assert s["prior"]["space"] == s["fit"]["space"]
     sm = s["samples"]
