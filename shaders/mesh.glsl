@@ -19,6 +19,7 @@
 
 #if defined VERTEX_SHADER
 uniform mat4 u_T_clip_world;
+uniform float u_uv_repeat;  // the texture repeats this many times across the mesh's UV square (1: as authored)
 invariant gl_Position;  // bit-identical to the depth pre-pass (depth_only.glsl), so its depth test passes
 in vec3 in_position;
 in vec3 in_normal;
@@ -32,7 +33,7 @@ void main() {
     v_position_world = in_position;
     v_normal_world = in_normal;
     v_tangent_world = in_tangent;
-    v_uv = in_uv;
+    v_uv = in_uv * u_uv_repeat;
     gl_Position = u_T_clip_world * vec4(in_position, 1.0);
 }
 

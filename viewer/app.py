@@ -33,7 +33,15 @@ from texinr.trainer.cli import (
 from texinr.trainer.config import ARCHS, Config
 from texinr.trainer.errors import TexinrError
 from texinr.trainer.resources import DEFAULT_MESH, DEFAULT_TEXTURE
-from texinr.viewer.render import BACKGROUND, CHANNEL_VIEWS, SOURCES, VIEWS, ViewSettings, view_needs_network
+from texinr.viewer.render import (
+    BACKGROUND,
+    CHANNEL_VIEWS,
+    REPEAT_RANGE,
+    SOURCES,
+    VIEWS,
+    ViewSettings,
+    view_needs_network,
+)
 
 HEADLESS_SECONDS = 20.0
 """Training budget of a headless `texinr-view` run when none is given (the window trains until paused)."""
@@ -126,6 +134,12 @@ def view_parser() -> ArgumentParser:
     p.add_argument("--lod", type=lod_arg, default=-1, help="'auto' (screen-space derivatives) or a fixed level")
     p.add_argument("--lit", action="store_true", help="one texture: a simple directional light instead of unlit")
     p.add_argument(
+        "--repeat",
+        type=positive_float,
+        default=1.0,
+        help="the texture repeats this many times across the UV square (e.g. a generated tile; default 1)",
+    )
+    p.add_argument(
         "--channel",
         choices=tuple(CHANNEL_VIEWS),
         default="shaded",
@@ -193,6 +207,8 @@ def parse_view(argv: list[str] | None) -> ViewCommand:
             astc.parse_block(a.astc)
         except ValueError as e:
             raise TexinrError(str(e)) from None
+    if not REPEAT_RANGE[0] <= a.repeat <= REPEAT_RANGE[1]:
+        raise TexinrError(f"--repeat must be between {REPEAT_RANGE[0]:g} and {REPEAT_RANGE[1]:g}, got {a.repeat:g}")
     if not 0.0 <= a.divider <= 1.0:
         raise TexinrError(f"--divider must be between 0 and 1, got {a.divider}")
     if a.screenshot is not None and a.screenshot.suffix.lower() != ".png":
@@ -207,6 +223,7 @@ def parse_view(argv: list[str] | None) -> ViewCommand:
         fixed_level=a.lod,
         lit=a.lit,
         channel=a.channel,
+        uv_repeat=a.repeat,
     )
     return ViewCommand(
         a.mesh,

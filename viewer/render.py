@@ -161,6 +161,10 @@ def channel_views(layout: str) -> list[str]:
     return ["shaded", *(v for v in CHANNEL_VIEWS if v in names)]
 
 
+REPEAT_RANGE = (0.25, 32.0)
+"""How many times a texture may repeat across the UV square (texinr-view --repeat, the View panel)."""
+
+
 @dataclass
 class ViewSettings:
     view: str = "neural"
@@ -176,6 +180,7 @@ class ViewSettings:
     light2_dir_world: tuple[float, float, float] = (-0.7, 0.3, -0.5)
     light_intensity: tuple[float, float] = (2.6, 0.8)
     ambient: float = 0.5
+    uv_repeat: float = 1.0  # the texture repeats this many times across the UV square (a tile seen on a mesh)
 
 
 class MeshRenderer:
@@ -283,6 +288,7 @@ class MeshRenderer:
         prog, vao = self._program_and_vao(settings)
         w, h = viewport_px
         _set(prog, "u_T_clip_world", camera.T_clip_world(w / max(h, 1)).tobytes())
+        _set(prog, "u_uv_repeat", float(settings.uv_repeat))
         _set(prog, "u_divider_px", float(settings.divider * w))
         _set(prog, "u_diff_gain", float(settings.diff_gain))
         _set(prog, "u_fixed_level", int(settings.fixed_level))

@@ -142,3 +142,18 @@ def test_reference_images(gl, request, name, settings):
     lo, hi = mesh.bounds
     frame = render_offscreen(gl, renderer, OrbitCamera.framing(lo, hi), (160, 96), settings)
     _compare_or_regenerate(request, frame, name, gl)
+
+
+@pytest.mark.parametrize("view", ["reference", "neural"])
+def test_texture_repeats_across_the_uv_square(gl, quad_scene, view):
+    """--repeat 2: the quad shows the texture twice in each direction, the right way up, in both paths."""
+    from texinr.viewer.render import BACKGROUND
+
+    renderer, cam = quad_scene
+    frame = render_offscreen(gl, renderer, cam, (128, 128), ViewSettings(view=view, uv_repeat=2.0)) / 255.0
+    ys, xs = np.nonzero(np.abs(frame - np.array(BACKGROUND[:3])).sum(axis=2) > 0.05)
+    (y0, y1), (x0, x1) = (ys.min(), ys.max()), (xs.min(), xs.max())
+    for fy, row in ((1 / 8, "top"), (3 / 8, "bottom"), (5 / 8, "top"), (7 / 8, "bottom")):
+        for fx, col in ((1 / 8, "left"), (3 / 8, "right"), (5 / 8, "left"), (7 / 8, "right")):
+            got = frame[int(y0 + fy * (y1 - y0)), int(x0 + fx * (x1 - x0))]
+            assert np.abs(got - QUADRANTS[f"{row}_{col}"]).max() < 0.2, (view, fy, fx, got)

@@ -31,7 +31,7 @@ from texinr.trainer.config import (
 from texinr.trainer.generate import SETTINGS as GENERATE
 from texinr.trainer.sizing import rate_budget
 from texinr.viewer.generate_worker import CropEnd, Mix, SampleEnd
-from texinr.viewer.render import SOURCES, VIEWS, ViewSettings, channel_views
+from texinr.viewer.render import REPEAT_RANGE, SOURCES, VIEWS, ViewSettings, channel_views
 from texinr.viewer.worker import Pause, Reset, Resume, SetLearningRate, SetThreads
 
 
@@ -376,7 +376,8 @@ def draw_view_panel(state: ViewerState) -> None:
         lit = v.lit
     else:
         _, lit = imgui.checkbox("lit", v.lit)
-    state.view = dataclasses.replace(v, fixed_level=level, lit=lit)
+    _, repeat = imgui.slider_float("texture repeats", v.uv_repeat, REPEAT_RANGE[0], REPEAT_RANGE[1])
+    state.view = dataclasses.replace(v, fixed_level=level, lit=lit, uv_repeat=repeat)
     _, state.astc_match_model = imgui.checkbox("ASTC: equal bits (the model's bpp)", state.astc_match_model)
     if not state.astc_match_model:
         labels = [f"{b} ({nominal_bpp(b):.2f} bpp)" for b in SQUARE_BLOCKS]
@@ -527,6 +528,9 @@ def draw_generate_panel(state: ViewerState) -> None:
             imgui.same_line()
         if imgui.button(label):
             send(CropEnd(end, g.crop))
+    changed, repeat = imgui.slider_float("texture repeats", state.view.uv_repeat, REPEAT_RANGE[0], REPEAT_RANGE[1])
+    if changed:  # the same setting as the View panel's: a tile is judged repeated across the mesh
+        state.view = dataclasses.replace(state.view, uv_repeat=repeat)
     imgui.text(f"A: {g.ends[0]}")
     imgui.text(f"B: {g.ends[1]}")
     changed, t = imgui.slider_float("A <-> B", g.t, 0.0, 1.0)
