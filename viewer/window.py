@@ -462,7 +462,12 @@ class App:
             frame = np.frombuffer(data, np.uint8).reshape(fb_h, fb_w, 3)[::-1].copy()
         else:  # the whole window without the panel: the scene where it is drawn, background elsewhere
             frame = self._frame_without_panel()
-        save_png(path, frame)
+        try:
+            self.screenshot_dir.mkdir(parents=True, exist_ok=True)
+            save_png(path, frame)
+        except OSError as e:  # a folder that cannot be made or written: a message, the window stays
+            self.state.say(f"error: cannot write the screenshot {path}: {e.strerror or e}")
+            return path
         self.state.say(f"screenshot: {path}")
         return path
 
