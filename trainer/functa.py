@@ -149,7 +149,9 @@ def fit(
     return Fitted(model, codes, psnr_per_crop(model, codes, data), time.perf_counter() - t0, steps)
 
 
-def encode(model: ModulatedSiren, crops: np.ndarray, steps: int = 300, lr: float = 1e-2, seed: int = 0) -> Tensor:
+def encode(
+    model: ModulatedSiren, crops: np.ndarray, steps: int = 300, lr: float = 1e-2, seed: int = 0, progress=None
+) -> Tensor:
     """Textures outside the set: their codes, optimised alone (the shared network frozen). (N, h, w, 3) -> (N,
     latent), or one (h, w, 3) -> (latent,). Each code's loss is its own crop's, so a batch encodes as one by one."""
     torch.manual_seed(seed)
@@ -164,11 +166,13 @@ def encode(model: ModulatedSiren, crops: np.ndarray, steps: int = 300, lr: float
     for p in model.parameters():
         p.requires_grad_(False)
     try:
-        for _ in range(steps):
+        for step in range(steps):
             loss = ((model(uv, code) - target) ** 2).mean(dim=(1, 2)).sum()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if progress is not None and (step % 10 == 0 or step == steps - 1):
+                progress(step, loss.item() / n)
     finally:
         for p in model.parameters():
             p.requires_grad_(True)

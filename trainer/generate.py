@@ -194,6 +194,16 @@ def _bar(cmd: GenerateCommand, total: int, desc: str):
     return tqdm(total=total, desc=desc, disable=not show, file=sys.stderr, leave=False, dynamic_ncols=True)
 
 
+def _advance(bar):
+    """A progress(step, loss) callback that moves the bar to the step and shows the loss."""
+
+    def progress(step: int, loss: float) -> None:
+        bar.update(step + 1 - bar.n)
+        bar.set_postfix_str(f"loss {loss:.4f}")
+
+    return progress
+
+
 def _say(message: str) -> None:
     print(f"texinr-generate: {message}", flush=True)
 
@@ -322,13 +332,10 @@ def stage_fit(cmd: GenerateCommand) -> dict:
     if len(data.crops) < 2:
         raise TexinrError(f"{cmd.out / CROPS}: {len(data.crops)} crop; a space needs at least 2")
     bar = _bar(cmd, cmd.steps, "fit")
-
-    def progress(step, loss):
-        bar.update(step + 1 - bar.n)
-        bar.set_postfix_str(f"loss {loss:.4f}")
-
     try:
-        fitted = functa.fit(data.crops, cmd.functa, cmd.steps, cmd.batch, cmd.pixels, seed=cmd.seed, progress=progress)
+        fitted = functa.fit(
+            data.crops, cmd.functa, cmd.steps, cmd.batch, cmd.pixels, seed=cmd.seed, progress=_advance(bar)
+        )
     finally:
         bar.close()
     space = functa.Space(
@@ -349,8 +356,12 @@ def stage_fit(cmd: GenerateCommand) -> dict:
     summary = {"fit": part}
     if holdout_path.is_file():
         kept = crops.load(holdout_path)
+        bar = _bar(cmd, cmd.encode_steps, "encode held-out")
         t0 = time.perf_counter()
-        codes = functa.encode(fitted.model, kept.crops, cmd.encode_steps, seed=cmd.seed)
+        try:
+            codes = functa.encode(fitted.model, kept.crops, cmd.encode_steps, seed=cmd.seed, progress=_advance(bar))
+        finally:
+            bar.close()
         seconds = time.perf_counter() - t0
         psnr = functa.psnr_per_crop(fitted.model, codes, kept.crops)
         summary["holdout"] = {
@@ -384,13 +395,8 @@ def stage_prior(cmd: GenerateCommand) -> dict:
 
     space = functa.load_space(_needs(cmd.out, SPACE, "fit"))
     bar = _bar(cmd, cmd.iterations, "prior")
-
-    def progress(it, loss):
-        bar.update(it + 1 - bar.n)
-        bar.set_postfix_str(f"loss {loss:.3f}")
-
     try:
-        prior = train_prior(space.codes, cmd.prior_config, cmd.iterations, seed=cmd.seed, progress=progress)
+        prior = train_prior(space.codes, cmd.prior_config, cmd.iterations, seed=cmd.seed, progress=_advance(bar))
     finally:
         bar.close()
     prior.meta = {"space": space.id, "iterations": cmd.iterations}
@@ -565,7 +571,8 @@ def _end_code(spec: str, space, cmd: GenerateCommand, size: int):
         if code.numel() != space.codes.shape[1]:
             raise TexinrError(f"{path}: a code of {code.numel()} numbers, the space's have {space.codes.shape[1]}")
         return code, path.name
-    return functa.encode(space.model, _centre_crop(spec, size, cmd.scale), cmd.encode_steps)[0], path.name
+    target = _centre_crop(spec, size, cmd.scale)
+    return functa.encode(space.model, target[None], cmd.encode_steps, seed=cmd.seed)[0], path.name
 
 
 def _centre_crop(item: str, size: int, scale: int) -> np.ndarray:
@@ -619,8 +626,12 @@ def stage_encode(cmd: GenerateCommand) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     rows = []
     for item, target in zip(items, targets, strict=True):
+        bar = _bar(cmd, cmd.encode_steps, f"encode {texture_name(item)}")
         t0 = time.perf_counter()
-        code = functa.encode(space.model, target[None], cmd.encode_steps, seed=cmd.seed)
+        try:
+            code = functa.encode(space.model, target[None], cmd.encode_steps, seed=cmd.seed, progress=_advance(bar))
+        finally:
+            bar.close()
         seconds = time.perf_counter() - t0
         psnr = float(functa.psnr_per_crop(space.model, code, target[None])[0])
         out = folder / f"{texture_name(item)}.texinr"

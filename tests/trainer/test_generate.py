@@ -95,6 +95,10 @@ def test_samples_are_siren_models_that_decode_to_their_codes(space_dirs, tmp_pat
     got = np.asarray(Image.open(png), np.float32) / 255
     assert got.shape == (16, 16, 3)
     assert np.abs(got - expected).max() <= 3 / 255  # half-precision weights: a level or two
+    from texinr.viewer.app import packed_from_file  # what texinr-view --model reads
+
+    packed, levels, _ = packed_from_file(d / "samples" / "sample_001.texinr")
+    assert levels == 1 and packed.defines["N_OUT"] == 3
     others = [load(d / "samples" / f"sample_{i:03d}.texinr").train["code"] for i in (0, 2)]
     assert all(not np.allclose(o, f.train["code"]) for o in others)
 
@@ -111,6 +115,18 @@ def test_interpolation_ends_are_the_end_codes(space_dirs):
         assert np.abs(tile - functa.decode(space.model, code[None], 32)[0]).max() <= 1 / 255
     middle = strip[2 : 2 + 32, 36 : 36 + 32]
     assert np.abs(middle - strip[2:34, 2:34]).mean() > 0.002  # the path moves
+
+
+def test_an_image_as_an_end_is_encoded_first(space_dirs):
+    imgs, d, _ = space_dirs
+    assert run(["interpolate", imgs[3], "crop:1", "--out", str(d), "--points", "2", "--encode-steps", "60"]) == 0
+    space = functa.load_space(d / "space.npz")
+    strip = np.asarray(Image.open(d / "interpolation.png"), np.float32) / 255
+    centre = np.asarray(Image.open(imgs[3]), np.float32)[12:28, 12:28] / 255  # the 16 px centre crop
+    code = functa.encode(space.model, centre[None], 60)  # (1, latent): the image's own code
+    assert code.shape == (1, 8) and code.abs().max() > 0
+    assert np.abs(strip[2:34, 2:34] - functa.decode(space.model, code, 32)[0]).max() <= 1 / 255
+    assert json.loads((d / "summary.json").read_text())["interpolation"]["ends"] == ["tex3.png", "crop:1"]
 
 
 def test_encode_writes_a_generated_model(space_dirs):
