@@ -368,8 +368,8 @@ def packed_from_space(path: Path, layout: str):
     if layout != "rgb":
         raise TexinrError(f"{path}: generated textures are colour textures; show them on one texture, not a material")
     space, prior = open_space(path)
-    steps = int(SETTINGS["sampling_steps"].default)
-    code = prior.sample(1, seed=0, sampling_steps=steps)[0] if prior is not None else space.codes[0]
+    steps, eta = int(SETTINGS["sampling_steps"].default), float(SETTINGS["eta"].default)
+    code = prior.sample(1, seed=0, sampling_steps=steps, eta=eta)[0] if prior is not None else space.codes[0]
     f = generated_file(space, code, int(space.meta.get("crop", 64)), {})
     weights = {k: v.numpy() for k, v in f.state_dict().items()}
     return pack(f.model_config.to_dict(), weights), 1, f.payload_bits

@@ -123,9 +123,9 @@ class GenerateWorker:
         self.names = ["", ""]
         self.t = 0.0
         if self.prior is not None:  # seed 0 first, as `texinr-view --space --headless` shows
-            steps = int(SETTINGS["sampling_steps"].default)
-            self._apply(SampleEnd(1, 1, steps, 0.0), show=False)
-            self._apply(SampleEnd(0, 0, steps, 0.0))
+            steps, eta = int(SETTINGS["sampling_steps"].default), float(SETTINGS["eta"].default)
+            self._apply(SampleEnd(1, 1, steps, eta), show=False)
+            self._apply(SampleEnd(0, 0, steps, eta))
         else:
             self._apply(CropEnd(0, 0))
             self._apply(CropEnd(1, len(s.codes) - 1), show=False)
