@@ -188,3 +188,57 @@ def test_device_combo_offers_what_the_machine_has_and_restarts_there(frame, monk
     panels.draw_training_panel(s, sent.append)
     assert seen == {"items": ["auto", "cuda:0", "cpu"], "current": 0}
     assert s.edit.train.device == "cpu" and isinstance(sent[-1], Reset) and sent[-1].config.train.device == "cpu"
+
+
+def test_a_click_shorter_than_a_frame_still_presses_a_button(monkeypatch):
+    """Press and release between two frames (a quick tap, or a click while the loop idles): ImGui must still see the
+    button go down for a frame and up the next, so the button fires."""
+    import glfw
+
+    from texinr.viewer.gui import imgui_backend
+
+    ctx = imgui.create_context()
+    io = imgui.get_io()
+    io.fonts.get_tex_data_as_rgba32()
+    io.ini_file_name = None
+    state = {"down": False}
+    fake = {
+        "set_key_callback": lambda w, f: None,
+        "set_char_callback": lambda w, f: None,
+        "set_scroll_callback": lambda w, f: None,
+        "set_mouse_button_callback": lambda w, f: None,
+        "get_time": lambda: 0.0,
+        "get_window_size": lambda w: (400, 300),
+        "get_framebuffer_size": lambda w: (400, 300),
+        "get_window_attrib": lambda w, a: 1,
+        "get_cursor_pos": lambda w: (60.0, 40.0),
+        "get_mouse_button": lambda w, i: glfw.PRESS if state["down"] and i == 0 else glfw.RELEASE,
+    }
+    for name, fn in fake.items():
+        monkeypatch.setattr(imgui_backend.glfw, name, fn)
+    inp = imgui_backend.GlfwInput(window=object())
+    clicks = []
+
+    def frame():
+        inp.new_frame()
+        imgui.new_frame()
+        imgui.set_next_window_position(0, 0)
+        imgui.set_next_window_size(300, 200)
+        imgui.begin("w")
+        imgui.set_cursor_pos((40, 30))
+        if imgui.button("Sample", 80, 30):
+            clicks.append(1)
+        imgui.end()
+        imgui.render()
+
+    try:
+        frame()  # hover first
+        inp._on_mouse_button(None, 0, glfw.PRESS, 0)  # press and release before the next frame
+        inp._on_mouse_button(None, 0, glfw.RELEASE, 0)
+        frame()
+        frame()
+        assert clicks == [1]
+        frame()
+        assert clicks == [1]  # once, not on every frame after
+    finally:
+        imgui.destroy_context(ctx)

@@ -133,6 +133,7 @@ class GlfwInput:
             "mouse_button": glfw.set_mouse_button_callback(window, self._on_mouse_button),
         }
         self._last_time = glfw.get_time()
+        self._pressed = [False, False, False]  # pressed since the last frame (a click can end before one starts)
 
     def _chain(self, name: str, *args) -> None:
         prev = self._prev.get(name)
@@ -162,6 +163,8 @@ class GlfwInput:
         self._chain("scroll", window, dx, dy)
 
     def _on_mouse_button(self, window, button, action, mods) -> None:
+        if action == glfw.PRESS and 0 <= button < len(self._pressed):
+            self._pressed[button] = True
         self._chain("mouse_button", window, button, action, mods)
 
     def new_frame(self) -> None:
@@ -178,4 +181,7 @@ class GlfwInput:
         else:
             self.io.mouse_pos = (-1, -1)
         for i in range(3):
-            self.io.mouse_down[i] = glfw.get_mouse_button(self.window, i) == glfw.PRESS
+            # down for at least one frame per press: a quick click (press and release between two frames, as a
+            # tap or a click while the loop idles) still reaches ImGui, which sees the release a frame later
+            self.io.mouse_down[i] = self._pressed[i] or glfw.get_mouse_button(self.window, i) == glfw.PRESS
+            self._pressed[i] = False
