@@ -148,7 +148,8 @@ def check_writable_folder(path: Path) -> None:
     """Fail before the work when the output folder `path` cannot be made or written."""
     existing = next(p for p in (path, *path.absolute().parents) if p.exists())
     if not existing.is_dir():
-        raise TexinrError(f"{path}: {existing} is a file, not a folder")
+        where = "" if existing == path else f" {existing}"
+        raise TexinrError(f"{path}:{where} is a file, not a folder")
     if not os.access(existing, os.W_OK):
         raise TexinrError(f"{path}: folder {existing} is not writable")
 
