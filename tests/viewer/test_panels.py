@@ -242,3 +242,19 @@ def test_a_click_shorter_than_a_frame_still_presses_a_button(monkeypatch):
         assert clicks == [1]  # once, not on every frame after
     finally:
         imgui.destroy_context(ctx)
+
+
+def test_generate_panel_draws_while_opening_with_and_without_a_prior(frame):
+    from texinr.viewer.generate_worker import SpaceInfo
+    from texinr.viewer.gui.panels import GenerateState
+
+    s = state()
+    panels.draw_gui(s, [].append)  # no space: the panel says how to open one
+    s.generate = GenerateState(path="gen")
+    panels.draw_gui(s, [].append)  # still opening
+    for has_prior in (True, False):
+        s.generate.info = SpaceInfo("gen", 864, 64, 64, 3, 64, 24.1, has_prior)
+        s.generate.ends = ("sample (seed 0)", "crop 3")
+        panels.draw_gui(s, [].append)
+    assert s.requests == []  # drawing alone asks for nothing
+    assert s.generate.eta == 1.0 and s.generate.steps == 100  # texinr-generate's defaults, one definition

@@ -539,7 +539,13 @@ def draw_generate_panel(state: ViewerState) -> None:
         send(Mix(t))
     if imgui.is_item_hovered():
         imgui.set_tooltip("the texture on show: (1 - t) A + t B, code by code")
-    imgui.text_wrapped("Save model (Files) writes the texture on show as a .texinr; eta 0 is DDIM, 1 DDPM.")
+    if imgui.button("Save the texture on show"):
+        state.requests.append("save_model")
+    imgui.same_line()
+    imgui.text_disabled(state.path_input.strip() or "texinr-generated.texinr")
+    if imgui.is_item_hovered():
+        imgui.set_tooltip("a .texinr (an ordinary SIREN); the file name is the Files panel's path")
+    imgui.text_wrapped("eta 0 samples with DDIM (deterministic), 1 with DDPM's ancestral steps.")
 
 
 def draw_files_panel(state: ViewerState) -> None:
