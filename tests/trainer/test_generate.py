@@ -48,7 +48,7 @@ def space_dirs(tmp_path_factory):
     out = {}
     for seed in (0, 1):
         d = root / f"run{seed}"
-        argv = ["all", *imgs[:3], "--holdout", imgs[3], "--out", str(d), "--seed", str(seed), *TINY]
+        argv = ["all", *imgs[:3], "--holdout", imgs[3], "--out", str(d), "--seed", str(seed), "--quick", *TINY]
         generate_main(parse_generate(argv))
         out[seed] = d
     return imgs, out[0], out[1]
@@ -77,6 +77,17 @@ def test_every_stage_leaves_its_files_and_numbers(space_dirs):
     assert grid.ndim == 3 and grid.std() > 3
     strip = np.asarray(Image.open(d / "interpolation.png"))
     assert strip.shape[:2] == (32 + 4, 4 * 34 + 2)  # 4 points at twice the crop
+
+
+def test_quick_alone_runs_every_stage_on_the_bundled_pictures(tmp_path):
+    """`texinr-generate --quick --out DIR` with no stage and no images (here with even smaller settings)."""
+    d = tmp_path / "quick"
+    assert run(["--quick", "--out", str(d), *TINY, "--scale", "64"]) == 0
+    s = json.loads((d / "summary.json").read_text())
+    assert len(s["data"]["images"]) == 8 and s["data"]["holdout"] == ["skimage:grass"]
+    assert any(i.endswith("default_texture.png") for i in s["data"]["images"])
+    assert {"fit", "holdout", "prior", "samples", "interpolation", "total_seconds"} <= set(s)
+    assert len(list((d / "samples").glob("*.texinr"))) == 3 and (d / "samples.png").is_file()
 
 
 def test_samples_are_siren_models_that_decode_to_their_codes(space_dirs, tmp_path):
