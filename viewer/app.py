@@ -366,7 +366,10 @@ def packed_from_space(path: Path, layout: str):
     from texinr.trainer.packing import pack
 
     if layout != "rgb":
-        raise TexinrError(f"{path}: generated textures are colour textures; show them on one texture, not a material")
+        raise TexinrError(
+            f"{path}: generated textures are colour textures, not a material set; name one texture after the mesh "
+            "(texinr-view MESH TEXTURE --space DIR)"
+        )
     space, prior = open_space(path)
     steps, eta = int(SETTINGS["sampling_steps"].default), float(SETTINGS["eta"].default)
     code = prior.sample(1, seed=0, sampling_steps=steps, eta=eta)[0] if prior is not None else space.codes[0]

@@ -365,7 +365,7 @@ class App:
         from texinr.viewer.generate_worker import GenerateWorker
 
         if self.layout != "rgb":
-            self.state.say("error: generated textures are colour textures; open one texture, not a material")
+            self.state.say("error: generated textures are colour textures: open one texture (not a material set) first")
             return
         if self.opening is not None:
             self.opening.stop()

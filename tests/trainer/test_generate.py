@@ -175,3 +175,16 @@ def test_bad_input_is_one_line_and_writes_nothing(space_dirs, tmp_path, capsys):
         assert message in err and err.count("\n") == 1 and "Traceback" not in err, (argv, err)
     assert listing(d1) == before
     assert not any((tmp_path / n).exists() for n in ("empty", "one", "big", "big2"))
+
+
+def test_view_space_headless_and_refused_on_a_material(space_dirs):
+    from texinr.trainer.errors import TexinrError
+    from texinr.viewer.app import packed_from_space
+
+    _, d, _ = space_dirs
+    packed, levels, bits = packed_from_space(d, "rgb")  # what texinr-view --space shows first: the seed-0 sample
+    assert levels == 1 and packed.defines["N_OUT"] == 3 and bits > 0
+    with pytest.raises(TexinrError, match="colour textures, not a material set"):
+        packed_from_space(d, "base_colour,normal")
+    with pytest.raises(TexinrError, match="a prior file, not a space file"):
+        packed_from_space(d / "prior.npz", "rgb")
