@@ -342,7 +342,13 @@ def stage_fit(cmd: GenerateCommand) -> dict:
         fitted.model,
         fitted.codes,
         fitted.psnr,
-        {"crop": int(data.crops.shape[1]), "steps": cmd.steps, "seconds": fitted.seconds, "crops": len(data.crops)},
+        {
+            "crop": int(data.crops.shape[1]),
+            "scale": int(data.spec.scale),
+            "steps": cmd.steps,
+            "seconds": fitted.seconds,
+            "crops": len(data.crops),
+        },
     )
     part = {
         "functa": asdict(cmd.functa),
@@ -576,12 +582,19 @@ def _end_code(spec: str, space, cmd: GenerateCommand, size: int):
 
 
 def _centre_crop(item: str, size: int, scale: int) -> np.ndarray:
-    from texinr.trainer.crops import _load, _resize_short
+    from texinr.trainer.crops import _load
 
-    img = _load(item)
+    return centre_crop(_load(item), size, scale, item)
+
+
+def centre_crop(img: np.ndarray, size: int, scale: int, name: str = "the image") -> np.ndarray:
+    """What a texture outside the set is encoded from: shrunk as the data set's images were (shorter side at most
+    `scale`), its centre crop of `size` px, RGB."""
+    from texinr.trainer.crops import _resize_short
+
     h, w = img.shape[:2]
     if min(h, w) < size:
-        raise TexinrError(f"{item}: {w}x{h} px is smaller than a crop ({size} px)")
+        raise TexinrError(f"{name}: {w}x{h} px is smaller than a crop ({size} px)")
     if min(h, w) > scale:
         img = _resize_short(img, scale)
         h, w = img.shape[:2]

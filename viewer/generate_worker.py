@@ -34,6 +34,15 @@ class CropEnd:
 
 
 @dataclass(frozen=True)
+class EncodeEnd:
+    """A texture outside the set (the one the window shows) into end A (0) or B (1): its code, optimised alone."""
+
+    end: int
+    image: object  # (H, W, 3) float colours in [0, 1]
+    name: str
+
+
+@dataclass(frozen=True)
 class Mix:
     """Show the point t in [0, 1] between A and B."""
 
@@ -157,6 +166,21 @@ class GenerateWorker:
                 raise TexinrError(f"the space has crops 0 to {len(self.space.codes) - 1}")
             self.codes[cmd.end], self.names[cmd.end] = self.space.codes[cmd.index], f"crop {cmd.index}"
             self.t = float(cmd.end)
+        elif isinstance(cmd, EncodeEnd):
+            import time
+
+            from texinr.trainer import functa
+            from texinr.trainer.generate import SETTINGS, centre_crop
+
+            crop = centre_crop(cmd.image, self.info.crop, int(self.space.meta.get("scale", 256)), cmd.name)
+            steps = int(SETTINGS["encode_steps"].default)
+            self.events.put(f"encoding {cmd.name} ({steps} steps) ...")
+            t0 = time.perf_counter()
+            code = functa.encode(self.space.model, crop[None], steps)
+            psnr = float(functa.psnr_per_crop(self.space.model, code, crop[None])[0])
+            self.codes[cmd.end], self.names[cmd.end] = code[0], f"encoded {cmd.name}"
+            self.t = float(cmd.end)
+            self.events.put(f"encoded {cmd.name}: {psnr:.1f} dB in {time.perf_counter() - t0:.1f} s")
         elif isinstance(cmd, Mix):
             self.t = min(max(float(cmd.t), 0.0), 1.0)
         elif isinstance(cmd, SaveShown):

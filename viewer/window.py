@@ -684,6 +684,11 @@ class App:
                 self._save_model()
             elif isinstance(r, tuple) and r[0] == "generate" and self.generator is not None:
                 self.generator.send(r[1])
+            elif isinstance(r, tuple) and r[0] == "encode_texture" and self.generator is not None:
+                from texinr.viewer.generate_worker import EncodeEnd
+
+                name = Path(self.state.texture_name).name
+                self.generator.send(EncodeEnd(r[1], np.array(self.image[..., :3], np.float32), name))
 
     def _save_model(self) -> None:
         if self.generator is not None:  # the texture on show is a generated one: the generator writes it

@@ -57,6 +57,12 @@ def scenario(space: Path, tmp_path: Path) -> None:
         run_for(app, until=lambda: shown(t=0.0, ends=("sample (seed 7)", "sample (seed 1)")))
         send(CropEnd(1, 2))
         run_for(app, until=lambda: shown(t=1.0, ends=("sample (seed 7)", "crop 2")))
+        crop_b = app.target.read().astype(int)
+        app.state.requests.append(("encode_texture", 1))  # the panel's "Encode the texture into B"
+        texture = Path(app.state.texture_name).name
+        run_for(app, until=lambda: shown(t=1.0, ends=("sample (seed 7)", f"encoded {texture}")))
+        assert any(m.startswith(f"encoded {texture}: ") and m.endswith(" s") for m in app.state.messages)
+        assert np.abs(app.target.read().astype(int) - crop_b)[mesh].mean() > 0.3
         send(Mix(0.25))
         run_for(app, until=lambda: shown(t=0.25))
         screen = app.target.read().astype(int)

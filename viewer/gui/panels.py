@@ -528,6 +528,13 @@ def draw_generate_panel(state: ViewerState) -> None:
             imgui.same_line()
         if imgui.button(label):
             send(CropEnd(end, g.crop))
+    for end, label in ((0, "Encode the texture into A"), (1, "into B")):
+        if end:
+            imgui.same_line()
+        if imgui.button(label):
+            state.requests.append(("encode_texture", end))
+    if imgui.is_item_hovered():
+        imgui.set_tooltip("the texture the window loaded (its centre crop): where it sits in this space")
     changed, repeat = imgui.slider_float("texture repeats", state.view.uv_repeat, REPEAT_RANGE[0], REPEAT_RANGE[1])
     if changed:  # the same setting as the View panel's: a tile is judged repeated across the mesh
         state.view = dataclasses.replace(state.view, uv_repeat=repeat)
