@@ -122,10 +122,11 @@ def draw_gui(state: ViewerState, send) -> None:
     imgui.set_next_window_size(380, 680, imgui.FIRST_USE_EVER)
     imgui.begin("texinr")
     state.panel_rect = (*imgui.get_window_position(), *imgui.get_window_size())
-    if state.generate is not None:  # a space of textures on show: its panel first
+    if state.generate is not None:  # a space of textures on show: its panel instead of training's
         draw_generate_panel(state)
-    draw_training_panel(state, send)
-    draw_network_panel(state, send)
+    else:
+        draw_training_panel(state, send)
+        draw_network_panel(state, send)
     draw_view_panel(state)
     draw_metrics_panel(state)
     draw_inspector_panel(state)
@@ -420,6 +421,12 @@ def material_metric_lines(m: dict, images: int, bpp: float | None, block: str, c
     return lines
 
 
+def _when(m: dict) -> str:
+    """When the numbers were taken: the training step (none when nothing trains) and how long ago."""
+    step = m.get("step")
+    return f"{'' if step is None else f'at step {step}, '}{m.get('age', 0.0):.0f} s ago"
+
+
 def draw_metrics_panel(state: ViewerState) -> None:
     if not imgui.collapsing_header("Metrics", flags=imgui.TREE_NODE_DEFAULT_OPEN)[0]:
         return
@@ -434,7 +441,7 @@ def draw_metrics_panel(state: ViewerState) -> None:
         chain = images * chain_bpp(w, h, block, mips) if w and h and block else 0.0
         for line in material_metric_lines(m, images, model_bpp(state), block, chain):
             imgui.text(line)
-        imgui.text_disabled(f"at step {m.get('step', '?')}, {m.get('age', 0.0):.0f} s ago; ASTC with its mip chains")
+        imgui.text_disabled(f"{_when(m)}; ASTC with its mip chains")
         return
     w, h = state.image_size
     mips = state.snapshot.mips if state.snapshot is not None else 1
@@ -452,9 +459,7 @@ def draw_metrics_panel(state: ViewerState) -> None:
     if len(rows) == 2:
         imgui.text(ahead_line(rows["neural"], rows["astc"]))
     preset = m.get("astc_preset", "")
-    imgui.text_disabled(
-        f"at step {m.get('step', '?')}, {m.get('age', 0.0):.0f} s ago; ASTC (astcenc {preset}) with its mip chain"
-    )
+    imgui.text_disabled(f"{_when(m)}; ASTC (astcenc {preset}) with its mip chain")
 
 
 def inspector_lines(p: dict) -> list[str]:
@@ -553,6 +558,7 @@ def draw_generate_panel(state: ViewerState) -> None:
     if imgui.is_item_hovered():
         imgui.set_tooltip("a .texinr (an ordinary SIREN); the file name is the Files panel's path")
     imgui.text_wrapped("eta 0 samples with DDIM (deterministic), 1 with DDPM's ancestral steps.")
+    imgui.text_disabled("Training is off while a space of textures is shown.")
 
 
 def draw_files_panel(state: ViewerState) -> None:
