@@ -14,14 +14,15 @@ Stages, each reading what the one before left in the output folder:
     encode       images outside the set, by their code alone                       -> encoded/NAME.texinr
     all          data, fit, prior, sample, interpolate
 
-Every stage adds its numbers to summary.json. `--quick` is a tiny configuration of every stage (a few minutes on two
-cores); without a stage it runs them all on the bundled images.
+Every stage adds its numbers to summary.json. `--quick` is a tiny configuration of every stage (under a minute on
+two cores); without a stage it runs them all on the bundled images.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import math
 import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -80,7 +81,7 @@ SETTINGS = {
         Setting("hidden", int, 256, 128, "width of the prior's denoiser", 4, 4096),
         Setting("samples", int, 16, 8, "textures sampled and saved", 1, 10_000),
         Setting("evaluate", int, 256, 48, "samples drawn for the evaluation", 2, 100_000),
-        Setting("sampling_steps", int, 100, 50, "denoising steps per sample (DDIM)", 1, 1000),
+        Setting("sampling_steps", int, 100, 50, "denoising steps per sample (of the prior's 1,000)", 1, 1000),
         Setting("eta", float, 1.0, 1.0, "sampling noise: 0 DDIM (deterministic), 1 DDPM's ancestral sampling", 0, 1),
         Setting("points", int, 8, 6, "points along an interpolation", 2, 64),
         Setting("seed", int, 0, 0, "random seed", 0, None),
@@ -118,7 +119,7 @@ class GenerateCommand:
 
 
 def _check(setting: Setting, value):
-    if value < setting.low or (setting.high is not None and value > setting.high):
+    if not math.isfinite(value) or value < setting.low or (setting.high is not None and value > setting.high):
         top = "" if setting.high is None else f" and {setting.high:g}"
         word = "at least" if setting.high is None else "between"
         raise TexinrError(f"--{setting.name.replace('_', '-')} must be {word} {setting.low:g}{top}, got {value:g}")
@@ -141,7 +142,7 @@ def generate_parser() -> ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="the folder the stages read and write")
     p.add_argument("--holdout", nargs="+", default=None, help="images kept out of the set: encoded to measure it")
     p.add_argument("--prior", type=Path, help="sample: a prior file (default OUT/prior.npz)")
-    p.add_argument("--quick", action="store_true", help="a tiny configuration of every stage (a few minutes)")
+    p.add_argument("--quick", action="store_true", help="a tiny configuration of every stage (under a minute)")
     bars = p.add_mutually_exclusive_group()
     bars.add_argument("--progress", dest="progress", action="store_true", default=None, help="always show bars")
     bars.add_argument("--no-progress", dest="progress", action="store_false", help="never show progress bars")
@@ -338,6 +339,8 @@ def stage_fit(cmd: GenerateCommand) -> dict:
         )
     finally:
         bar.close()
+    if not (np.isfinite(fitted.psnr).all() and bool(fitted.codes.isfinite().all())):
+        raise TexinrError("the fit diverged (values not finite); nothing was written — try another --seed")
     space = functa.Space(
         fitted.model,
         fitted.codes,
@@ -359,7 +362,7 @@ def stage_fit(cmd: GenerateCommand) -> dict:
         "space": space.id,
         "shared_parameters": sum(p.numel() for p in fitted.model.parameters()),
     }
-    summary = {"fit": part}
+    summary = {"fit": part, "holdout": None}  # None: no held-out images in this run
     if holdout_path.is_file():
         kept = crops.load(holdout_path)
         bar = _bar(cmd, cmd.encode_steps, "encode held-out")
