@@ -460,6 +460,16 @@ def generated_file(space, code, size: int, origin: dict):
     return pack(field_, SAMPLE_BITS, size, size, 1, train={"space": space.id, "code": code.tolist(), **origin})
 
 
+def _check_same_data(space, data, out: Path) -> None:
+    """The crops the space was fitted on, not a data set made since."""
+    if len(data.crops) != len(space.codes) or int(data.crops.shape[1]) != int(space.meta.get("crop", -1)):
+        raise TexinrError(
+            f"{out / CROPS}: not the crops {out / SPACE} was fitted on ({len(data.crops)} of "
+            f"{data.crops.shape[1]} px, the space has {len(space.codes)} of {space.meta.get('crop')} px); "
+            f"run `texinr-generate fit --out {out}` again"
+        )
+
+
 def gaussian_codes(codes, n: int, seed: int):
     """The baseline a prior must beat: codes from one Gaussian with the training codes' mean and covariance."""
     import torch
@@ -479,6 +489,7 @@ def stage_sample(cmd: GenerateCommand) -> dict:
     space = functa.load_space(_needs(cmd.out, SPACE, "fit"))
     prior = load_matching_prior(space, cmd.prior or _needs(cmd.out, PRIOR, "prior"))
     data = crops.load(_needs(cmd.out, CROPS, "data"))
+    _check_same_data(space, data, cmd.out)
     size = int(data.crops.shape[1])
     t0 = time.perf_counter()
     codes = prior.sample(max(cmd.samples, cmd.evaluate), seed=cmd.seed, sampling_steps=cmd.sampling_steps, eta=cmd.eta)
@@ -486,11 +497,13 @@ def stage_sample(cmd: GenerateCommand) -> dict:
     images = functa.decode(space.model, codes, size)
     folder = cmd.out / "samples"
     folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("sample_*.texinr"):
-        old.unlink()
-    for i in range(cmd.samples):
+    names = [f"sample_{i:03d}.texinr" for i in range(cmd.samples)]
+    for i, name in enumerate(names):  # each replaces its old file whole; older extras go only afterwards
         origin = {"sample": i, "seed": cmd.seed, "sampling_steps": cmd.sampling_steps, "eta": cmd.eta}
-        save(generated_file(space, codes[i], size, origin), folder / f"sample_{i:03d}.texinr")
+        save(generated_file(space, codes[i], size, origin), folder / name)
+    for old in folder.glob("sample_*.texinr"):
+        if old.name not in names:
+            old.unlink()
     columns = int(np.ceil(np.sqrt(cmd.samples)))
     _save_png(cmd.out / "samples.png", tile(images[: cmd.samples], columns, zoom=max(1, 128 // size)))
 
@@ -537,7 +550,7 @@ def stage_sample(cmd: GenerateCommand) -> dict:
         "nearer_than_training_median": float((near_dec > np.median(own)).mean()),
         "copy_rule": f"nearest decoded training crop above {copy_db:.2f} dB (the training crops' own 99th percentile)",
         "table": table,
-        "files": [f"samples/sample_{i:03d}.texinr" for i in range(cmd.samples)],
+        "files": [f"samples/{name}" for name in names],
     }
     _update_summary(cmd.out, samples=part)
     _say(
@@ -615,6 +628,7 @@ def stage_interpolate(cmd: GenerateCommand) -> dict:
     ends = cmd.ends
     if not ends:  # two training crops from different images
         data = crops.load(_needs(cmd.out, CROPS, "data"))
+        _check_same_data(space, data, cmd.out)
         last = next(i for i in range(len(data.source) - 1, -1, -1) if data.source[i] != data.source[0])
         ends = ("crop:0", f"crop:{last}")
     (a, name_a), (b, name_b) = (_end_code(e, space, cmd, size) for e in ends)

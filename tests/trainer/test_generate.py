@@ -2,6 +2,7 @@
 that texinr-decode reads and that decode to their codes, and bad input (one line, exit 2, nothing written)."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -175,6 +176,13 @@ def test_bad_input_is_one_line_and_writes_nothing(space_dirs, tmp_path, capsys):
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1 and "Traceback" not in err, (argv, err)
     assert listing(d1) == before
+    # a data set made since the fit: sample refuses it, and leaves the folder as it was
+    other = tmp_path / "other"
+    shutil.copytree(d1, other)
+    assert run(["data", *imgs[:3], "--out", str(other), *TINY, "--per-image", "3"]) == 0
+    before = listing(other)
+    assert run(["sample", "--out", str(other), *TINY]) == 2
+    assert "not the crops" in capsys.readouterr().err and listing(other) == before
     assert not any((tmp_path / n).exists() for n in ("empty", "one", "big", "big2"))
 
 
