@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,14 +110,38 @@ class GenerateWorker:
     def _main(self) -> None:
         import torch
 
-        from texinr.trainer.generate import SETTINGS, open_space
-
         torch.set_num_threads(1)  # the training worker, if any, has the other cores
         try:
-            self.space, self.prior = open_space(self.path)
+            self._open()
         except TexinrError as e:
             self.events.put(f"error: {e}")
             return
+        except Exception as e:  # the window must stay up: the space does not open, and says why
+            self.events.put(f"error: {self.path}: cannot open the space ({type(e).__name__}: {e})")
+            return
+        while True:
+            cmd = self._inbox.get()
+            while isinstance(cmd, Mix) and not self._inbox.empty():  # a dragged slider: only its last value
+                nxt = self._inbox.get()
+                if not isinstance(nxt, Mix):
+                    self._apply(cmd, show=False)
+                cmd = nxt
+            if isinstance(cmd, StopGenerator):
+                return
+            try:
+                self._apply(cmd)
+            except TexinrError as e:
+                self.events.put(f"error: {e}")
+            except Exception as e:  # the window must stay up: say what went wrong
+                self.events.put(f"error: generate: {type(e).__name__}: {e}")
+
+    def _open(self) -> None:
+        """The space, its prior and the first two ends (the first one shown)."""
+        import torch
+
+        from texinr.trainer.generate import SETTINGS, open_space
+
+        self.space, self.prior = open_space(self.path)
         s = self.space
         self.info = SpaceInfo(
             str(self.path),
@@ -136,23 +161,8 @@ class GenerateWorker:
             self._apply(SampleEnd(1, 1, steps, eta), show=False)
             self._apply(SampleEnd(0, 0, steps, eta))
         else:
-            self._apply(CropEnd(0, 0))
             self._apply(CropEnd(1, len(s.codes) - 1), show=False)
-        while True:
-            cmd = self._inbox.get()
-            while isinstance(cmd, Mix) and not self._inbox.empty():  # a dragged slider: only its last value
-                nxt = self._inbox.get()
-                if not isinstance(nxt, Mix):
-                    self._apply(cmd, show=False)
-                cmd = nxt
-            if isinstance(cmd, StopGenerator):
-                return
-            try:
-                self._apply(cmd)
-            except TexinrError as e:
-                self.events.put(f"error: {e}")
-            except Exception as e:  # the window must stay up: say what went wrong
-                self.events.put(f"error: generate: {type(e).__name__}: {e}")
+            self._apply(CropEnd(0, 0))
 
     def _apply(self, cmd, show: bool = True) -> None:
         if isinstance(cmd, SampleEnd):
@@ -167,8 +177,6 @@ class GenerateWorker:
             self.codes[cmd.end], self.names[cmd.end] = self.space.codes[cmd.index], f"crop {cmd.index}"
             self.t = float(cmd.end)
         elif isinstance(cmd, EncodeEnd):
-            import time
-
             from texinr.trainer import functa
             from texinr.trainer.generate import SETTINGS, centre_crop
 
