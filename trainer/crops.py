@@ -41,7 +41,7 @@ class CropSet:
     spec: CropSpec
 
 
-def _load(item: str) -> np.ndarray:
+def load_input(item: str) -> np.ndarray:
     from texinr.trainer.bench import load_item
 
     if item.startswith("skimage:") and item.split(":", 1)[1] not in SKIMAGE_BUNDLED:
@@ -55,6 +55,23 @@ def _resize_short(img: np.ndarray, short: int) -> np.ndarray:
     h, w = img.shape[:2]
     k = short / min(h, w)
     return resize_image(img, (max(1, round(w * k)), max(1, round(h * k))))
+
+
+def prepared(img: np.ndarray, size: int, scale: int, name: str) -> np.ndarray:
+    """An image as crops are taken from it: shrunk so its shorter side is at most `scale` (so that a crop holds a
+    texture's pattern; never enlarged); refused if a crop of `size` px does not fit."""
+    h, w = img.shape[:2]
+    if min(h, w) < size:
+        raise TexinrError(f"{name}: {w}x{h} px is smaller than a crop ({size} px)")
+    return _resize_short(img, scale) if min(h, w) > scale else img
+
+
+def centre_crop(img: np.ndarray, size: int, scale: int, name: str = "the image") -> np.ndarray:
+    """What a texture outside the set is encoded from: prepared as the data set's images are, its centre crop, RGB."""
+    img = prepared(img, size, scale, name)
+    h, w = img.shape[:2]
+    y, x = (h - size) // 2, (w - size) // 2
+    return np.ascontiguousarray(img[y : y + size, x : x + size, :3], dtype=np.float32)
 
 
 def augmentations(n: int) -> list[tuple[int, int, bool]]:
@@ -84,12 +101,7 @@ def build(items: list[str], spec: CropSpec = CropSpec(), minimum: int = MIN_IMAG
     variants = augmentations(spec.augment)
     crops, source, transform = [], [], []
     for item in items:
-        img = _load(item)
-        if min(img.shape[:2]) < spec.size:
-            h, w = img.shape[:2]
-            raise TexinrError(f"{item}: {w}x{h} px is smaller than a crop ({spec.size} px)")
-        if min(img.shape[:2]) > spec.scale:  # shrunk so a crop holds a texture's pattern, never enlarged
-            img = _resize_short(img, spec.scale)
+        img = prepared(load_input(item), spec.size, spec.scale, item)
         h, w = img.shape[:2]
         for _ in range(spec.per_image):
             y, x = int(rng.integers(0, h - spec.size + 1)), int(rng.integers(0, w - spec.size + 1))

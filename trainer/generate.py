@@ -452,6 +452,15 @@ def open_space(path: Path):
     return space, (load_matching_prior(space, prior_path) if prior_path.is_file() else None)
 
 
+def opening_ends(space, prior) -> list[tuple[object, str]]:
+    """What a space shows first, as (code, name) for ends A and B: the prior's samples for seeds 0 and 1 (default
+    sampling settings), or without a prior the first and the last training crop. `texinr-view --space` shows A."""
+    if prior is None:
+        return [(space.codes[0], "crop 0"), (space.codes[-1], f"crop {len(space.codes) - 1}")]
+    steps, eta = int(SETTINGS["sampling_steps"].default), float(SETTINGS["eta"].default)
+    return [(prior.sample(1, seed=i, sampling_steps=steps, eta=eta)[0], f"sample (seed {i})") for i in (0, 1)]
+
+
 def generated_file(space, code, size: int, origin: dict):
     """A code as an ordinary `siren` model file, remembering its space and code (for interpolation)."""
     from texinr.trainer.modelfile import pack
@@ -598,24 +607,9 @@ def _end_code(spec: str, space, cmd: GenerateCommand, size: int):
 
 
 def _centre_crop(item: str, size: int, scale: int) -> np.ndarray:
-    from texinr.trainer.crops import _load
+    from texinr.trainer.crops import centre_crop, load_input
 
-    return centre_crop(_load(item), size, scale, item)
-
-
-def centre_crop(img: np.ndarray, size: int, scale: int, name: str = "the image") -> np.ndarray:
-    """What a texture outside the set is encoded from: shrunk as the data set's images were (shorter side at most
-    `scale`), its centre crop of `size` px, RGB."""
-    from texinr.trainer.crops import _resize_short
-
-    h, w = img.shape[:2]
-    if min(h, w) < size:
-        raise TexinrError(f"{name}: {w}x{h} px is smaller than a crop ({size} px)")
-    if min(h, w) > scale:
-        img = _resize_short(img, scale)
-        h, w = img.shape[:2]
-    y, x = (h - size) // 2, (w - size) // 2
-    return np.ascontiguousarray(img[y : y + size, x : x + size, :3], dtype=np.float32)
+    return centre_crop(load_input(item), size, scale, item)
 
 
 def stage_interpolate(cmd: GenerateCommand) -> dict:

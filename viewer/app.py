@@ -351,19 +351,23 @@ def with_layout(cmd: ViewCommand, layout: str) -> ViewCommand:
     return replace(cmd, config=for_layout(cmd.config, layout, cmd.given))
 
 
-def packed_from_file(path: Path):
-    from texinr.trainer.modelfile import load
+def packed_of(f):
+    """A stored model (a TexinrFile: its dequantised weights) in the shader's layout."""
     from texinr.trainer.packing import pack
 
+    return pack(f.model_config.to_dict(), {k: v.numpy() for k, v in f.state_dict().items()})
+
+
+def packed_from_file(path: Path):
+    from texinr.trainer.modelfile import load
+
     f = load(path)
-    weights = {k: v.numpy() for k, v in f.state_dict().items()}
-    return pack(f.model_config.to_dict(), weights), f.mips, f.payload_bits
+    return packed_of(f), f.mips, f.payload_bits
 
 
 def packed_from_space(path: Path, layout: str):
     """A space of textures' first texture (the prior's sample for seed 0, or the first training crop), packed."""
-    from texinr.trainer.generate import SETTINGS, generated_file, open_space
-    from texinr.trainer.packing import pack
+    from texinr.trainer.generate import generated_file, open_space, opening_ends
 
     if layout != "rgb":
         raise TexinrError(
@@ -371,11 +375,9 @@ def packed_from_space(path: Path, layout: str):
             "(texinr-view MESH TEXTURE --space DIR)"
         )
     space, prior = open_space(path)
-    steps, eta = int(SETTINGS["sampling_steps"].default), float(SETTINGS["eta"].default)
-    code = prior.sample(1, seed=0, sampling_steps=steps, eta=eta)[0] if prior is not None else space.codes[0]
+    code, _ = opening_ends(space, prior)[0]
     f = generated_file(space, code, int(space.meta.get("crop", 64)), {})
-    weights = {k: v.numpy() for k, v in f.state_dict().items()}
-    return pack(f.model_config.to_dict(), weights), 1, f.payload_bits
+    return packed_of(f), 1, f.payload_bits
 
 
 def train_for_view(image: np.ndarray, cmd: ViewCommand, log):

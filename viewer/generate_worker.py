@@ -50,6 +50,10 @@ class Mix:
     t: float
 
 
+DEFAULT_SAVE = "texinr-generated.texinr"
+"""Where Save writes the texture on show when the Files panel's path is empty."""
+
+
 @dataclass(frozen=True)
 class SaveShown:
     path: Path
@@ -139,7 +143,7 @@ class GenerateWorker:
         """The space, its prior and the first two ends (the first one shown)."""
         import torch
 
-        from texinr.trainer.generate import SETTINGS, open_space
+        from texinr.trainer.generate import open_space, opening_ends
 
         self.space, self.prior = open_space(self.path)
         s = self.space
@@ -153,16 +157,10 @@ class GenerateWorker:
             float(torch.tensor(s.psnr).median()),
             self.prior is not None,
         )
-        self.codes: list = [None, None]
-        self.names = ["", ""]
+        ends = opening_ends(s, self.prior)  # A shown first, as `texinr-view --space --headless` shows it
+        self.codes, self.names = [c for c, _ in ends], [n for _, n in ends]
         self.t = 0.0
-        if self.prior is not None:  # seed 0 first, as `texinr-view --space --headless` shows
-            steps, eta = int(SETTINGS["sampling_steps"].default), float(SETTINGS["eta"].default)
-            self._apply(SampleEnd(1, 1, steps, eta), show=False)
-            self._apply(SampleEnd(0, 0, steps, eta))
-        else:
-            self._apply(CropEnd(1, len(s.codes) - 1), show=False)
-            self._apply(CropEnd(0, 0))
+        self._publish()
 
     def _apply(self, cmd, show: bool = True) -> None:
         if isinstance(cmd, SampleEnd):
@@ -178,7 +176,8 @@ class GenerateWorker:
             self.t = float(cmd.end)
         elif isinstance(cmd, EncodeEnd):
             from texinr.trainer import functa
-            from texinr.trainer.generate import SETTINGS, centre_crop
+            from texinr.trainer.crops import centre_crop
+            from texinr.trainer.generate import SETTINGS
 
             crop = centre_crop(cmd.image, self.info.crop, int(self.space.meta.get("scale", 256)), cmd.name)
             steps = int(SETTINGS["encode_steps"].default)
@@ -201,7 +200,7 @@ class GenerateWorker:
             self.events.put(f"saved {cmd.path}")
             return
         if show:
-            self._publish(self._file().build())
+            self._publish()
 
     def _code(self):
         a, b = self.codes
@@ -213,9 +212,9 @@ class GenerateWorker:
         origin = {"ends": list(self.names), "t": self.t}
         return generated_file(self.space, self._code(), self.info.crop, origin)
 
-    def _publish(self, model) -> None:
-        from texinr.trainer.packing import pack
+    def _publish(self) -> None:
+        """The texture on show, as stored (half precision, what Save writes), in the shader's layout."""
+        from texinr.viewer.app import packed_of
 
-        packed = pack(model.cfg.to_dict(), {k: v.numpy() for k, v in model.state_dict().items()})
         self._version += 1
-        self.mailbox.publish(Generated(self._version, packed, self.t, tuple(self.names), self.info))
+        self.mailbox.publish(Generated(self._version, packed_of(self._file()), self.t, tuple(self.names), self.info))

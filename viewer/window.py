@@ -17,6 +17,7 @@ import moderngl
 import numpy as np
 
 from texinr.trainer.errors import TexinrError
+from texinr.trainer.generate import SPACE
 from texinr.viewer.gui.imgui_backend import GlfwInput, ImguiRenderer
 from texinr.viewer.gui.panels import ViewerState, draw_gui, match_astc_block, toggle_pause
 from texinr.viewer.render import BACKGROUND, MeshRenderer, OffscreenTarget
@@ -331,7 +332,7 @@ class App:
                     self.renderer = _rebuild(self.ctx, mesh, self.image, self.renderer, self.layout)
             elif suffix in (".png", ".jpg", ".jpeg"):
                 self._set_surface(load_image(path), "rgb", path)
-            elif suffix == ".npz" or (path.is_dir() and (path / "space.npz").is_file()):
+            elif suffix == ".npz" or (path.is_dir() and (path / SPACE).is_file()):
                 self._open_space(path)
                 return
             elif suffix == ".texinr":
@@ -401,13 +402,7 @@ class App:
             return
         g = self.state.generate
         g.info, g.t, g.ends, g.version = got.info, got.t, got.ends, got.version
-        try:
-            self.renderer.set_network(got.packed, ("generated", got.version), 1)
-        except Exception as e:
-            self.state.say(f"error: {e}")
-        if not self.weights_dirty:
-            self.weights_arrived_at = time.perf_counter()
-        self.weights_dirty = True
+        self._show_weights(got.packed, ("generated", got.version), 1)
         self._active(1)
 
     @staticmethod
@@ -631,13 +626,18 @@ class App:
             self.state.say(e)
         if snap.error:
             self.state.say(f"error: {snap.error}")
+        self._show_weights(snap.packed, snap.version, snap.mips)
+
+    def _show_weights(self, packed, version, levels: int) -> None:
+        """New weights for the renderer (training's or the generator's), drawn when the scene's share of the CPU
+        allows (see SCENE_TIME_SHARE_INV)."""
         try:
-            self.renderer.set_network(snap.packed, snap.version, snap.mips)
+            self.renderer.set_network(packed, version, levels)
         except Exception as e:
             self.state.say(f"error: {e}")
         if not self.weights_dirty:
             self.weights_arrived_at = time.perf_counter()
-        self.weights_dirty = True  # drawn when the scene's share of the CPU allows (see SCENE_TIME_SHARE_INV)
+        self.weights_dirty = True
 
     def _take_metrics(self) -> None:
         now = time.time()
@@ -692,9 +692,9 @@ class App:
 
     def _save_model(self) -> None:
         if self.generator is not None:  # the texture on show is a generated one: the generator writes it
-            from texinr.viewer.generate_worker import SaveShown
+            from texinr.viewer.generate_worker import DEFAULT_SAVE, SaveShown
 
-            path = Path(self.state.path_input.strip() or "texinr-generated.texinr")
+            path = Path(self.state.path_input.strip() or DEFAULT_SAVE)
             self.generator.send(SaveShown(path if path.suffix == ".texinr" else path.with_suffix(".texinr")))
             return
         snap = self.state.snapshot

@@ -30,7 +30,7 @@ from texinr.trainer.config import (
 )
 from texinr.trainer.generate import SETTINGS as GENERATE
 from texinr.trainer.sizing import rate_budget
-from texinr.viewer.generate_worker import CropEnd, Mix, SampleEnd
+from texinr.viewer.generate_worker import DEFAULT_SAVE, CropEnd, Mix, SampleEnd
 from texinr.viewer.render import REPEAT_RANGE, SOURCES, VIEWS, ViewSettings, channel_views
 from texinr.viewer.worker import Pause, Reset, Resume, SetLearningRate, SetThreads
 
@@ -554,7 +554,7 @@ def draw_generate_panel(state: ViewerState) -> None:
     if imgui.button("Save the texture on show"):
         state.requests.append("save_model")
     imgui.same_line()
-    imgui.text_disabled(state.path_input.strip() or "texinr-generated.texinr")
+    imgui.text_disabled(state.path_input.strip() or DEFAULT_SAVE)
     if imgui.is_item_hovered():
         imgui.set_tooltip("a .texinr (an ordinary SIREN); the file name is the Files panel's path")
     imgui.text_wrapped("eta 0 samples with DDIM (deterministic), 1 with DDPM's ancestral steps.")
