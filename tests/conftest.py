@@ -16,7 +16,7 @@ def astronaut128() -> np.ndarray:
     """scikit-image's astronaut (public domain), resized to 128x128, float32 RGB in [0, 1]."""
     from skimage import data
 
-    from texinr.trainer.data import resize_image
+    from texinr.trainer.core.data import resize_image
 
     return resize_image(data.astronaut().astype(np.float32) / 255.0, 128)
 

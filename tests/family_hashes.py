@@ -37,19 +37,28 @@ def _sha(*parts: bytes) -> str:
 
 
 def fingerprint(family: str, folder: Path) -> dict:
-    from texinr.trainer.modelfile import load
-    from texinr.trainer.packing import pack
-    from texinr.trainer.resources import DEFAULT_TEXTURE
+    from texinr.trainer.core.modelfile import load
+    from texinr.trainer.core.packing import pack
+    from texinr.trainer.core.resources import DEFAULT_TEXTURE
 
     out = folder / f"{family}.texinr"
     argv = [str(DEFAULT_TEXTURE), "-o", str(out), "--arch", family, "--steps", str(STEPS), "--threads", "1"]
     argv += ["--seed", "0", "--astc-preset", "fastest"]
-    subprocess.run([sys.executable, "-c", "import sys; from texinr.trainer.cli import train_entrypoint as m; "
-                    "sys.exit(m(sys.argv[1:]))", *argv], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from texinr.trainer.cli.train import train_entrypoint as m; sys.exit(m(sys.argv[1:]))",
+            *argv,
+        ],
+        check=True,
+        capture_output=True,
+    )
     f = load(out)
     weights = _sha(
-        json.dumps({"model": f.model_config.to_dict(), "bits": f.bits, "size": [f.width, f.height, f.mips]},
-                   sort_keys=True).encode(),
+        json.dumps(
+            {"model": f.model_config.to_dict(), "bits": f.bits, "size": [f.width, f.height, f.mips]}, sort_keys=True
+        ).encode(),
         *(t.tobytes() for t in f.tensors),
     )
     packed = pack(f.model_config.to_dict(), {k: v.numpy() for k, v in f.state_dict().items()})
@@ -60,8 +69,17 @@ def fingerprint(family: str, folder: Path) -> dict:
         json.dumps(packed.glsl, sort_keys=True).encode(),
     )
     decoded = folder / f"{family}.png"
-    subprocess.run([sys.executable, "-c", "import sys; from texinr.trainer.cli import decode_entrypoint as m; "
-                    "sys.exit(m(sys.argv[1:]))", str(out), str(decoded)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from texinr.trainer.cli.decode import decode_entrypoint as m; sys.exit(m(sys.argv[1:]))",
+            str(out),
+            str(decoded),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return {"weights": weights, "gpu": gpu, "decoded": _sha(decoded.read_bytes()), "psnr": f.metrics.get("psnr")}
 
 
@@ -69,8 +87,12 @@ def helps() -> dict:
     """Each command's --help text (its options are behaviour too)."""
     out = {}
     for name in COMMANDS:
-        r = subprocess.run([str(Path(sys.executable).with_name(name)), "--help"], capture_output=True, text=True,
-                           env={"COLUMNS": "120", "PATH": "/usr/bin:/bin"})
+        r = subprocess.run(
+            [str(Path(sys.executable).with_name(name)), "--help"],
+            capture_output=True,
+            text=True,
+            env={"COLUMNS": "120", "PATH": "/usr/bin:/bin"},
+        )
         out[name] = r.stdout
     return out
 

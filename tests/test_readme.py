@@ -28,3 +28,36 @@ def test_ci_runs_the_readme_test_command():
 def test_default_assets_exist_and_are_made_by_the_project():
     for name in ("default_texture.png", "default_mesh.obj", "default_mesh.mtl", "make_assets.py"):
         assert (REPO / "assets" / name).is_file(), name
+
+
+def _markdown_files():
+    return [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
+
+
+def test_readme_is_for_users():
+    text = (REPO / "README.md").read_text()
+    assert len(text.splitlines()) <= 400, "the README is for users: measured reports belong in docs/"
+    assert "../shared" not in text  # no paths into this machine's development data
+
+
+def test_documents_name_no_issues_and_every_link_resolves():
+    broken, history = [], []
+    for md in _markdown_files():
+        text = md.read_text()
+        if md.parent.name != "cache" and re.search(r"\bissues? ?\d+\b", text, re.I):
+            history.append(str(md.relative_to(REPO)))
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+            if "://" in target:
+                continue
+            if not (md.parent / target).exists():
+                broken.append(f"{md.relative_to(REPO)} -> {target}")
+    assert not broken, f"links to nothing: {broken}"
+    assert not history, f"documents that name issues (say what, not which ticket): {history}"
+
+
+def test_docs_index_lists_every_results_page_and_bench_folder():
+    index = (REPO / "docs" / "README.md").read_text()
+    for page in (REPO / "docs" / "results").glob("*.md"):
+        assert f"results/{page.name}" in index, page.name
+    for folder in (REPO / "docs" / "bench").iterdir():
+        assert f"bench/{folder.name}" in index, folder.name

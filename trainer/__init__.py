@@ -1,5 +1,5 @@
 """texinr trainer: fits implicit neural representations to textures. PyTorch only: no GL, no GUI imports."""
 
-from texinr.trainer.errors import TexinrError
+from texinr.trainer.core.errors import TexinrError
 
 __all__ = ["TexinrError"]

@@ -1,1 +1,1 @@
-"""texinr viewer: glfw + moderngl + pyimgui (the render core and window arrive with issues 3 and 4)."""
+"""texinr viewer: glfw + moderngl + pyimgui."""

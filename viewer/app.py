@@ -1,22 +1,22 @@
 """`texinr-view`: a mesh wearing a neural texture, beside the original and ASTC.
 
 This module holds the headless mode (one frame rendered offscreen through EGL and written as a PNG) and the
-render benchmark. The interactive window (issue 4) builds on the same render core.
+render benchmark. The interactive window builds on the same render core.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import statistics
 import sys
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from texinr.trainer.cli import (
+from texinr.trainer.core import astc
+from texinr.trainer.core.arguments import (
     ArgumentParser,
     add_astc_arguments,
     add_material_arguments,
@@ -30,55 +30,40 @@ from texinr.trainer.cli import (
     run_cli,
     size_wxh,
 )
-from texinr.trainer.config import ARCHS, Config
-from texinr.trainer.errors import TexinrError
-from texinr.trainer.resources import DEFAULT_MESH, DEFAULT_TEXTURE
-from texinr.viewer.render import (
+from texinr.trainer.core.channels import parse_layout, shipped_images
+from texinr.trainer.core.config import ARCHS, CODEC_LADDERS, model_preset
+from texinr.trainer.core.data import load_image
+from texinr.trainer.core.device import resolve as resolve_device
+from texinr.trainer.core.errors import TexinrError
+from texinr.trainer.core.models import build_model
+from texinr.trainer.core.packing import pack
+from texinr.trainer.core.resources import DEFAULT_MESH, DEFAULT_TEXTURE
+from texinr.trainer.core.sizing import rate_budget, size_for_bpp
+from texinr.viewer.bench_window import benchmark_window
+from texinr.viewer.render.mesh import load_mesh
+from texinr.viewer.render.render import (
     BACKGROUND,
     CHANNEL_VIEWS,
     REPEAT_RANGE,
     SOURCES,
     VIEWS,
+    MeshRenderer,
+    OffscreenTarget,
     ViewSettings,
-    view_needs_network,
+    create_context,
+    render_offscreen,
+    time_uv_grid,
 )
-
-HEADLESS_SECONDS = 20.0
-"""Training budget of a headless `texinr-view` run when none is given (the window trains until paused)."""
-WINDOW_SECONDS = 24 * 3600.0
-
-
-BENCHMARK_RATES = (3.56, 2.0, 0.89)
-"""The codec's rates in `texinr-view --benchmark` (the issue-12 rates the window's frame rate must hold at)."""
-
-
-@dataclass(frozen=True)
-class ViewCommand:
-    mesh: Path = DEFAULT_MESH
-    texture: Path | None = None
-    model: Path | None = None
-    config: Config = field(default_factory=lambda: parse_view([]).config)  # the command line's defaults
-    seconds_given: bool = False  # the window trains until paused unless a budget was given
-    headless: bool = False
-    screenshot: Path | None = None
-    settings: ViewSettings = field(default_factory=ViewSettings)
-    astc_block: str = "auto"
-    size: tuple[int, int] = (1280, 720)
-    yaw: float | None = None
-    pitch: float | None = None
-    distance: float | None = None
-    benchmark: bool = False
-    frames: int = 10
-    screenshot_dir: Path | None = None
-    benchmark_window: float | None = None
-    benchmark_families: tuple[str, ...] = ()
-    astc_quality: float = 98.0  # astcenc thorough (trainer.astc.DEFAULT_PRESET)
-    benchmark_rates: tuple[float, ...] = BENCHMARK_RATES
-    maps: tuple[tuple[str, Path], ...] = ()  # a material's maps named one by one
-    normal_dx: bool = False
-    material: str | None = None  # which material of a glTF with several
-    given: frozenset[str] = frozenset()  # settings the command line gave (trainer.cli.for_layout)
-    space: Path | None = None  # a space of textures: the Generate panel shows its textures (no training)
+from texinr.viewer.scene import (
+    BENCHMARK_RATES,
+    HEADLESS_SECONDS,
+    ViewCommand,
+    load_surface,
+    make_camera,
+    prepare_scene,
+    save_png,
+)
+from texinr.viewer.window import App, display_available
 
 
 def lod_arg(s: str) -> int:
@@ -187,9 +172,7 @@ def parse_view(argv: list[str] | None) -> ViewCommand:
         raise TexinrError(f"{a.space}: no such file or folder")
     config = config_from_args(a, HEADLESS_SECONDS)
     if config.train.device != "auto":  # a device this machine lacks: one line now, not a message after the window opens
-        from texinr.trainer.device import resolve
-
-        resolve(config.train.device)
+        resolve_device(config.train.device)
     families = tuple(f.strip() for f in a.benchmark_families.split(",") if f.strip())
     if any(f not in ARCHS for f in families):
         raise TexinrError(f"--benchmark-families: choose from {', '.join(ARCHS)}")
@@ -201,8 +184,6 @@ def parse_view(argv: list[str] | None) -> ViewCommand:
     if any(not 0.05 <= r <= 32 for r in rates):
         raise TexinrError(f"--benchmark-rates: rates must be between 0.05 and 32 bpp, got {a.benchmark_rates}")
     if a.astc != "auto":
-        from texinr.trainer import astc
-
         try:
             astc.parse_block(a.astc)
         except ValueError as e:
@@ -254,174 +235,7 @@ def parse_view(argv: list[str] | None) -> ViewCommand:
     )
 
 
-@dataclass
-class Scene:
-    """What one view shows: mesh, texture (or a material set's channels), ASTC's decoding of it, and the model (as
-    packed weights)."""
-
-    mesh: object
-    image: np.ndarray  # (H, W, C) in `layout`
-    astc_image: np.ndarray
-    packed: object | None
-    levels: int
-    texture_path: Path
-    layout: str = "rgb"
-    notes: tuple[str, ...] = ()
-
-
-def load_surface(cmd: ViewCommand, mesh) -> tuple[np.ndarray, str, Path, tuple[str, ...]]:
-    """What the mesh wears: (values (H, W, C), layout, where it came from, notes). A material set when the command
-    names one (a folder, maps one by one) or the mesh's material has more than a base colour (a glTF's PBR maps, an
-    .mtl with normal / roughness / ... maps); otherwise one texture, as the single-texture views always showed."""
-    from texinr.trainer.cli import is_material_input
-    from texinr.trainer.data import load_image
-    from texinr.trainer.material import load_material, mtl_maps
-
-    files = dict(cmd.maps)
-    source = None
-    if files or (cmd.texture is not None and is_material_input(cmd.texture, {})):
-        source = cmd.texture
-    elif cmd.texture is None and cmd.mesh.suffix.lower() in (".gltf", ".glb"):
-        source = cmd.mesh
-    elif cmd.texture is None and set(mtl_maps(cmd.mesh)[0]) - {"base_colour"}:
-        source = cmd.mesh
-    if source is not None or files:
-        mset = load_material(source, files, cmd.normal_dx, cmd.material)
-        notes = (*mesh.notes, *mset.notes)
-        if mset.layout == "base_colour":  # a base colour alone is one texture
-            return mset.values, "rgb", Path(mset.sources["base_colour"]), notes
-        return mset.values, mset.layout, Path(source or next(iter(files.values()))), notes
-    texture = cmd.texture or mesh.texture_path
-    if texture is None:
-        raise TexinrError(f"{cmd.mesh}: its material names no texture (map_Kd); give a TEXTURE")
-    return load_image(texture), "rgb", Path(texture), mesh.notes
-
-
-def astc_of(values: np.ndarray, layout: str, bits: float, levels: int, cmd: ViewCommand) -> tuple[np.ndarray, str]:
-    """ASTC's decoding of the set (each map as a pipeline ships it), at the command's block or, by default, the
-    block of nearest bpp (per shipped map) to the model's `bits`: (decoded, block)."""
-    from texinr.trainer import astc
-    from texinr.trainer.channels import parse_layout, shipped_images
-    from texinr.trainer.material import astc_maps
-
-    h, w = values.shape[:2]
-    images = len(shipped_images(parse_layout(layout)))
-    block = cmd.astc_block
-    if block == "auto":
-        block = astc.nearest_block(bits / (w * h) / images, w, h, levels)
-    if layout == "rgb":
-        return astc.compress(values, block, cmd.astc_quality).decoded, block
-    return astc_maps(values, layout, block, cmd.astc_quality)[0], block
-
-
-def prepare_scene(cmd: ViewCommand, log=print) -> Scene:
-    from texinr.viewer.mesh import load_mesh
-
-    mesh = load_mesh(cmd.mesh, cmd.material)
-    image, layout, texture, notes = load_surface(cmd, mesh)
-    for note in notes:
-        log(f"texinr-view: note: {note}")
-    cmd = with_layout(cmd, layout)
-    shows_astc = cmd.settings.view == "astc" or (
-        cmd.settings.view in ("split", "diff") and "astc" in (cmd.settings.left, cmd.settings.right)
-    )
-    packed, levels, bits = None, 6, None
-    if cmd.model is not None:
-        packed, levels, bits = packed_from_file(cmd.model)
-    elif cmd.space is not None:
-        packed, levels, bits = packed_from_space(cmd.space, layout)
-    elif view_needs_network(cmd.settings):
-        packed, levels, bits = train_for_view(image, cmd, log)
-    astc_image = image
-    if shows_astc:  # encode only if shown
-        h, w = image.shape[:2]
-        if bits is None:  # the bits the model would have: the block of nearest bpp to them
-            from texinr.trainer.sizing import config_bits, resolve
-
-            config = resolve(cmd.config, w, h)
-            bits, levels = config_bits(config.model, config.bits), config.train.mips
-        astc_image, _ = astc_of(image, layout, bits, levels, cmd)
-    return Scene(mesh, image, astc_image, packed, levels, texture, layout, notes)
-
-
-def with_layout(cmd: ViewCommand, layout: str) -> ViewCommand:
-    """The command with its network's outputs set to the set's channels (and a material's default rate)."""
-    from texinr.trainer.cli import for_layout
-
-    return replace(cmd, config=for_layout(cmd.config, layout, cmd.given))
-
-
-def packed_of(f):
-    """A stored model (a TexinrFile: its dequantised weights) in the shader's layout."""
-    from texinr.trainer.packing import pack
-
-    return pack(f.model_config.to_dict(), {k: v.numpy() for k, v in f.state_dict().items()})
-
-
-def packed_from_file(path: Path):
-    from texinr.trainer.modelfile import load
-
-    f = load(path)
-    return packed_of(f), f.mips, f.payload_bits
-
-
-def packed_from_space(path: Path, layout: str):
-    """A space of textures' first texture (the prior's sample for seed 0, or the first training crop), packed."""
-    from texinr.trainer.generate import generated_file, open_space, opening_ends
-
-    if layout != "rgb":
-        raise TexinrError(
-            f"{path}: generated textures are colour textures, not a material set; name one texture after the mesh "
-            "(texinr-view MESH TEXTURE --space DIR)"
-        )
-    space, prior = open_space(path)
-    code, _ = opening_ends(space, prior)[0]
-    f = generated_file(space, code, int(space.meta.get("crop", 64)), {})
-    return packed_of(f), 1, f.payload_bits
-
-
-def train_for_view(image: np.ndarray, cmd: ViewCommand, log):
-    from texinr.trainer.train import Trainer
-    from texinr.viewer.worker import stored_weights
-
-    trainer = Trainer(image, cmd.config)
-    snap = trainer.run(with_weights=False)
-    packed, bits, _ = stored_weights(trainer)
-    h, w = image.shape[:2]
-    log(
-        f"texinr-view: trained {trainer.config.model.arch} for {snap.elapsed:.1f} s ({snap.step} steps, "
-        f"batch PSNR {snap.psnr:.2f} dB, {bits / (w * h):.3f} bpp)"
-    )
-    return packed, trainer.samples.mips, bits
-
-
-def make_camera(mesh, cmd: ViewCommand, aspect: float | None = None):
-    """The camera that frames the whole mesh in a view of this aspect (default: the --size frame's)."""
-    from texinr.viewer.camera import OrbitCamera
-
-    lo, hi = mesh.bounds
-    cam = OrbitCamera.framing(lo, hi, aspect=aspect or cmd.size[0] / max(cmd.size[1], 1))
-    if cmd.yaw is not None:
-        cam = replace(cam, yaw_deg=cmd.yaw)
-    if cmd.pitch is not None:
-        cam = replace(cam, pitch_deg=cmd.pitch)
-    if cmd.distance is not None:
-        cam = replace(cam, distance=cmd.distance)
-    return cam
-
-
-def save_png(path: Path, rgb_u8: np.ndarray) -> None:
-    from PIL import Image
-
-    from texinr.trainer.modelfile import atomic_write
-
-    buf = io.BytesIO()
-    Image.fromarray(rgb_u8).save(buf, format="PNG")
-    atomic_write(path, buf.getvalue())
-
-
 def headless_main(cmd: ViewCommand) -> int:
-    from texinr.viewer.render import MeshRenderer, create_context, render_offscreen
 
     if cmd.screenshot is None:
         raise TexinrError("--headless needs --screenshot OUT.png")
@@ -440,12 +254,6 @@ def benchmark_main(cmd: ViewCommand) -> int:
     """ms per frame of the neural path of every family (default size, LOD input) and of the reference path; on a
     material (a glTF, a folder of maps, ...), of its shaded material network at the codec's rates (per map) beside
     the single-texture codec's."""
-    from texinr.trainer.config import CODEC_LADDERS, model_preset
-    from texinr.trainer.models import build_model
-    from texinr.trainer.packing import pack
-    from texinr.trainer.sizing import rate_budget, size_for_bpp
-    from texinr.viewer.mesh import load_mesh
-    from texinr.viewer.render import MeshRenderer, OffscreenTarget, create_context, time_uv_grid
 
     mesh = load_mesh(cmd.mesh, cmd.material)
     image, layout, _, _ = (
@@ -454,8 +262,6 @@ def benchmark_main(cmd: ViewCommand) -> int:
         else (None, "rgb", None, ())
     )
     if image is None:
-        from texinr.trainer.data import load_image
-
         image = load_image(DEFAULT_TEXTURE)
     ctx = create_context()
     cam = make_camera(mesh, cmd)
@@ -492,12 +298,10 @@ def benchmark_main(cmd: ViewCommand) -> int:
     models = [(f"neural {arch}", model_preset(arch, lod=True), rgb_layout) for arch in cmd.benchmark_families]
     images = 1
     if layout != "rgb":
-        from texinr.trainer.channels import parse_layout, shipped_images
-
         images = len(shipped_images(parse_layout(layout)))
     for rate in cmd.benchmark_rates:  # the window's live codec: sized to a rate with mips, as the window sizes it
         budget = rate_budget(rate, w, h, 6)
-        for ladder in CODEC_LADDERS:  # both allocations the window offers (trainer.allocation races them)
+        for ladder in CODEC_LADDERS:  # both allocations the window offers (trainer.core.allocation races them)
             cfg = size_for_bpp("codec", budget, w, h, 16, lod=True, ladder=ladder)
             models.append((f"neural codec @ {rate:.2f} {ladder} (+mips)", cfg, rgb_layout))
             if layout != "rgb":  # the material network at the same rate per map, shaded
@@ -531,13 +335,10 @@ def benchmark_main(cmd: ViewCommand) -> int:
 
 
 def view_main(cmd: ViewCommand) -> int:
-    from texinr.viewer.window import App, display_available
 
     if cmd.benchmark:
         return benchmark_main(cmd)
     if cmd.benchmark_window:
-        from texinr.viewer.bench_window import benchmark_window
-
         if not display_available():
             raise TexinrError("--benchmark-window needs a display; run it under xvfb-run")
         return benchmark_window(cmd, cmd.benchmark_window)

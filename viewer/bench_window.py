@@ -13,9 +13,17 @@ round and the median of the rounds' ratios.
 from __future__ import annotations
 
 import statistics
+import threading
 import time
 
 import numpy as np
+
+from texinr.trainer.core.data import load_image
+from texinr.trainer.core.sizing import resolve
+from texinr.trainer.core.train import Trainer
+from texinr.viewer.gui.panels import size_summary
+from texinr.viewer.render.mesh import load_mesh
+from texinr.viewer.window import App, window_config
 
 ROUNDS = 5
 
@@ -23,9 +31,6 @@ ROUNDS = 5
 def _alone(image, config, seconds: float) -> float:
     """Steps/s of the trainer alone, on a thread of its own as the window's worker has (torch's thread pools
     belong to the thread that uses them: a pool left by the main thread would make the comparison unfair)."""
-    import threading
-
-    from texinr.trainer.train import Trainer
 
     out: list[float] = []
 
@@ -43,7 +48,6 @@ def _alone(image, config, seconds: float) -> float:
 
 
 def _with_window(cmd, seconds: float) -> dict:
-    from texinr.viewer.window import App
 
     app = App(cmd, size=(1280, 720))
     try:
@@ -73,11 +77,6 @@ def _with_window(cmd, seconds: float) -> dict:
 
 
 def benchmark_window(cmd, seconds: float = 30.0) -> int:
-    from texinr.trainer.data import load_image
-    from texinr.trainer.sizing import resolve
-    from texinr.viewer.gui.panels import size_summary
-    from texinr.viewer.mesh import load_mesh
-    from texinr.viewer.window import window_config
 
     mesh = load_mesh(cmd.mesh)
     image = load_image(cmd.texture or mesh.texture_path)

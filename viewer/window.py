@@ -7,6 +7,7 @@ camera, the view or the weights changed; the panel is redrawn at a capped rate o
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import time
 from pathlib import Path
@@ -15,12 +16,33 @@ import glfw
 import imgui
 import moderngl
 import numpy as np
+import torch
+from PIL import Image
 
-from texinr.trainer.errors import TexinrError
-from texinr.trainer.generate import SPACE
+from texinr.trainer.core.arguments import for_layout
+from texinr.trainer.core.astc import nearest_block
+from texinr.trainer.core.data import load_image
+from texinr.trainer.core.device import available as available_devices
+from texinr.trainer.core.errors import TexinrError
+from texinr.trainer.core.material import gltf_materials, mtl_maps
+from texinr.trainer.core.modelfile import atomic_write, pack, save
+from texinr.trainer.core.models import build_model
+from texinr.trainer.generation.generate import SPACE
 from texinr.viewer.gui.imgui_backend import GlfwInput, ImguiRenderer
-from texinr.viewer.gui.panels import ViewerState, draw_gui, match_astc_block, toggle_pause
-from texinr.viewer.render import BACKGROUND, MeshRenderer, OffscreenTarget
+from texinr.viewer.gui.panels import GenerateState, ViewerState, draw_gui, match_astc_block, shipped_count, toggle_pause
+from texinr.viewer.render.mesh import load_mesh
+from texinr.viewer.render.render import (
+    BACKGROUND,
+    MeshRenderer,
+    OffscreenTarget,
+    ViewSettings,
+    check_layout,
+    probe_network,
+)
+from texinr.viewer.scene import WINDOW_SECONDS, load_surface, make_camera, packed_from_file, save_png, with_layout
+from texinr.viewer.workers.generate_worker import DEFAULT_SAVE, EncodeEnd, GenerateWorker, SaveShown
+from texinr.viewer.workers.metrics_worker import MetricsWorker
+from texinr.viewer.workers.worker import Reset, TrainingWorker
 
 _BLIT_VS = """#version 330 core
 out vec2 v_uv01;
@@ -71,7 +93,6 @@ def config_dir() -> Path:
 
 def remembered_size() -> tuple[int, int]:
     """The window size of the last run (config dir), or 1280 x 800."""
-    import json
 
     try:
         w, h = json.loads((config_dir() / "window.json").read_text())["size"]
@@ -83,9 +104,6 @@ def remembered_size() -> tuple[int, int]:
 
 
 def remember_size(size: tuple[int, int]) -> None:
-    import json
-
-    from texinr.trainer.modelfile import atomic_write
 
     w, h = size
     if w >= 64 and h >= 64:  # not a minimised or 1x1 window
@@ -100,11 +118,6 @@ class App:
     """One window. `step()` runs one iteration of the loop, so tests can drive it frame by frame."""
 
     def __init__(self, cmd, size: tuple[int, int] | None = None, screenshot_dir: Path | None = None):
-        from texinr.trainer.device import available as available_devices
-        from texinr.viewer.app import packed_from_file
-        from texinr.viewer.mesh import load_mesh
-        from texinr.viewer.metrics_worker import MetricsWorker
-        from texinr.viewer.worker import TrainingWorker
 
         if not glfw.init():
             raise TexinrError("cannot open a window: glfw could not initialise (no display?)")
@@ -112,7 +125,6 @@ class App:
         glfw.window_hint(glfw.CONTEXT_VERSION_MINOR, 3)
         glfw.window_hint(glfw.OPENGL_PROFILE, glfw.OPENGL_CORE_PROFILE)
         glfw.window_hint(glfw.OPENGL_FORWARD_COMPAT, True)
-        from texinr.viewer.app import load_surface, with_layout
 
         self.mesh = load_mesh(cmd.mesh, cmd.material)
         self.image, self.layout, texture, notes = load_surface(cmd, self.mesh)
@@ -221,7 +233,6 @@ class App:
         return min(1.0, max(0.2, round(s * 20) / 20))
 
     def _frame_camera(self) -> None:
-        from texinr.viewer.app import make_camera
 
         _, _, w, h = self.scene_rect()
         self.camera0 = make_camera(self.mesh, self.cmd, aspect=w / max(h, 1))
@@ -308,15 +319,10 @@ class App:
     # -- files ----------------------------------------------------------------------------------------------
     def open_path(self, path: Path) -> None:
         """Open a dropped or typed file; a failure is a message, the last good state stays."""
-        from texinr.trainer.data import load_image
-        from texinr.viewer.app import packed_from_file
-        from texinr.viewer.mesh import load_mesh
 
         try:
             suffix = path.suffix.lower()
             if suffix in (".obj", ".gltf", ".glb"):
-                from texinr.viewer.app import load_surface
-
                 mesh = load_mesh(path)
                 probe = dataclasses.replace(self.cmd, mesh=path, texture=None, maps=(), material=None)
                 values, layout, texture, notes = (
@@ -336,8 +342,6 @@ class App:
                 self._open_space(path)
                 return
             elif suffix == ".texinr":
-                from texinr.viewer.render import check_layout
-
                 packed, levels, _ = packed_from_file(path)
                 check_layout(packed, self.layout)  # another set's model: refused before training stops
                 self._stop_workers()
@@ -363,7 +367,6 @@ class App:
         """A space of textures (texinr-generate's folder or space.npz): the Generate panel and its first texture.
         It loads on its own generator thread; once its first texture arrives it takes the screen (training or the
         previous space stops). A bad file is a message, and what was on screen stays."""
-        from texinr.viewer.generate_worker import GenerateWorker
 
         if self.layout != "rgb":
             self.state.say("error: generated textures are colour textures: open one texture (not a material set) first")
@@ -375,7 +378,6 @@ class App:
         self._dirty()
 
     def _take_generated(self) -> None:
-        from texinr.viewer.gui.panels import GenerateState
 
         if self.opening is not None:
             new = self.opening
@@ -408,7 +410,6 @@ class App:
     @staticmethod
     def _has_material(path: Path) -> bool:
         """Whether a mesh file brings a material of its own (glTF's PBR maps, an .mtl beyond map_Kd)."""
-        from texinr.trainer.material import gltf_materials, mtl_maps
 
         if path.suffix.lower() in (".gltf", ".glb"):
             return bool(gltf_materials(path))
@@ -417,7 +418,6 @@ class App:
     def _set_surface(self, values: np.ndarray, layout: str, texture: Path) -> None:
         """A new texture or material set: the renderer, metrics and training follow (a new layout is a new network:
         the training restarts with its outputs)."""
-        from texinr.viewer.worker import Reset
 
         changed_layout, old_layout = layout != self.layout, self.layout
         self.image, self.layout = values, layout
@@ -429,12 +429,9 @@ class App:
         self.astc_image = values
         self.astc_shown = None
         if changed_layout:  # the same rate per shipped map, the outputs of the new set
-            from texinr.viewer.gui.panels import shipped_count
-
             scale = shipped_count(layout) / shipped_count(old_layout)
 
             def adapt(c):
-                from texinr.trainer.cli import for_layout
 
                 c = for_layout(c, layout, self.cmd.given | {"bpp"})  # the family's defaults for this set
                 return dataclasses.replace(c, bpp=c.bpp * scale if c.bpp is not None else None)
@@ -449,7 +446,6 @@ class App:
         while (self.screenshot_dir / f"texinr-{n:04d}.png").exists():
             n += 1
         path = self.screenshot_dir / f"texinr-{n:04d}.png"
-        from texinr.viewer.app import save_png
 
         if with_panel:
             fb_w, fb_h = glfw.get_framebuffer_size(self.window)
@@ -467,7 +463,6 @@ class App:
         return path
 
     def _frame_without_panel(self) -> np.ndarray:
-        from PIL import Image
 
         ww, wh = glfw.get_window_size(self.window)
         frame = np.empty((wh, ww, 3), np.uint8)
@@ -584,7 +579,6 @@ class App:
     def inspect(self, x: float, y: float) -> dict | None:
         """What is under window pixel (x, y): uv, texel, mip level, and the original, neural and ASTC colours
         there (the neural one from the shader code the view runs). None off the mesh."""
-        from texinr.viewer.render import ViewSettings, probe_network
 
         sx, sy, sw, sh = self.scene_rect()
         if self.target.fbo is None or not (sx <= x < sx + sw and sy <= y < sy + sh):
@@ -647,9 +641,6 @@ class App:
             nearest = None
             snap = self.state.snapshot
             if snap is not None:
-                from texinr.trainer.astc import nearest_block
-                from texinr.viewer.gui.panels import shipped_count
-
                 w, h = self.state.image_size
                 per_map = snap.payload_bits / max(w * h, 1) / shipped_count(self.state.layout)
                 nearest = nearest_block(per_map, w, h, snap.mips)
@@ -685,15 +676,11 @@ class App:
             elif isinstance(r, tuple) and r[0] == "generate" and self.generator is not None:
                 self.generator.send(r[1])
             elif isinstance(r, tuple) and r[0] == "encode_texture" and self.generator is not None:
-                from texinr.viewer.generate_worker import EncodeEnd
-
                 name = Path(self.state.texture_name).name
                 self.generator.send(EncodeEnd(r[1], np.array(self.image[..., :3], np.float32), name))
 
     def _save_model(self) -> None:
         if self.generator is not None:  # the texture on show is a generated one: the generator writes it
-            from texinr.viewer.generate_worker import DEFAULT_SAVE, SaveShown
-
             path = Path(self.state.path_input.strip() or DEFAULT_SAVE)
             self.generator.send(SaveShown(path if path.suffix == ".texinr" else path.with_suffix(".texinr")))
             return
@@ -701,10 +688,6 @@ class App:
         if snap is None:
             self.state.say("nothing to save yet")
             return
-        import torch
-
-        from texinr.trainer.modelfile import pack, save
-        from texinr.trainer.models import build_model
 
         path = Path(self.state.path_input.strip() or "texinr-model.texinr")
         if path.suffix != ".texinr":
@@ -742,7 +725,6 @@ class App:
 
 def window_config(cmd):
     """The command line's training settings; without a budget given, the window trains until paused."""
-    from texinr.viewer.app import WINDOW_SECONDS
 
     if cmd.seconds_given:
         return cmd.config

@@ -4,8 +4,8 @@ import pytest
 @pytest.fixture(scope="session")
 def gl():
     """A standalone EGL context (Mesa's llvmpipe here); skip where no EGL driver exists."""
-    from texinr.trainer.errors import TexinrError
-    from texinr.viewer.render import create_context
+    from texinr.trainer.core.errors import TexinrError
+    from texinr.viewer.render.render import create_context
 
     try:
         ctx = create_context()
@@ -17,6 +17,6 @@ def gl():
 
 @pytest.fixture(scope="session")
 def programs(gl):
-    from texinr.viewer.shader_lib import ProgramCache
+    from texinr.viewer.render.shader_lib import ProgramCache
 
     return ProgramCache(gl)

@@ -5,14 +5,14 @@ import numpy as np
 import pytest
 
 from tests.material_fixtures import write_glb, write_gltf
-from texinr.trainer.config import model_preset
-from texinr.trainer.errors import TexinrError
-from texinr.trainer.material import load_material
-from texinr.trainer.models import build_model
-from texinr.trainer.packing import pack
-from texinr.viewer.camera import OrbitCamera
-from texinr.viewer.mesh import load_mesh, vertex_tangents
-from texinr.viewer.render import MeshRenderer, ViewSettings, channel_views, render_offscreen
+from texinr.trainer.core.config import model_preset
+from texinr.trainer.core.errors import TexinrError
+from texinr.trainer.core.material import load_material
+from texinr.trainer.core.models import build_model
+from texinr.trainer.core.packing import pack
+from texinr.viewer.render.camera import OrbitCamera
+from texinr.viewer.render.mesh import load_mesh, vertex_tangents
+from texinr.viewer.render.render import MeshRenderer, ViewSettings, channel_views, render_offscreen
 
 SIZE = (96, 96)
 

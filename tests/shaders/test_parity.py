@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from texinr.trainer.config import ARCHS, model_preset
-from texinr.trainer.modelfile import pack as pack_file
-from texinr.trainer.models import build_model
-from texinr.trainer.packing import pack
-from texinr.trainer.train import render
-from texinr.viewer.render import render_uv_grid
+from texinr.trainer.core.config import ARCHS, model_preset
+from texinr.trainer.core.modelfile import pack as pack_file
+from texinr.trainer.core.models import build_model
+from texinr.trainer.core.packing import pack
+from texinr.trainer.core.train import render
+from texinr.viewer.render.render import render_uv_grid
 
 SIZES = {
     "width": 20,
@@ -117,7 +117,7 @@ def test_material_outputs_match_torch(gl, programs, arch, channels, width):
 
 
 def test_probe_reads_every_channel(gl, programs):
-    from texinr.viewer.render import WeightsTexture, probe_network
+    from texinr.viewer.render.render import WeightsTexture, probe_network
 
     model = textured_model("codec", True, channels=ODD)
     packed = pack(model.cfg.to_dict(), {k: v.detach().numpy() for k, v in model.state_dict().items()})
@@ -134,7 +134,7 @@ def test_probe_reads_every_channel(gl, programs):
 def test_generated_texture_matches_the_modulated_network(gl, programs):
     """A generated texture is the shared network with a code: the shader, given the code's SIREN (as the window's
     generator packs it), draws what the modulated network computes."""
-    from texinr.trainer.functa import FunctaConfig, ModulatedSiren, pixel_grid
+    from texinr.trainer.generation.functa import FunctaConfig, ModulatedSiren, pixel_grid
 
     torch.manual_seed(3)
     net = ModulatedSiren(FunctaConfig(width=24, depth=3, latent=6))

@@ -1,6 +1,6 @@
 import pytest
 
-from texinr.viewer.shader_lib import ShaderError, active_requirements, build_source, expand
+from texinr.viewer.render.shader_lib import ShaderError, active_requirements, build_source, expand
 
 
 def test_includes_are_expanded_and_defines_injected_after_version():
@@ -49,7 +49,7 @@ def test_missing_file_is_an_error():
 
 
 def test_program_cache_builds_once_per_network_and_keeps_a_bounded_number(gl):
-    from texinr.viewer.shader_lib import NETWORK_PROGRAMS_KEPT, ProgramCache
+    from texinr.viewer.render.shader_lib import NETWORK_PROGRAMS_KEPT, ProgramCache
 
     programs = ProgramCache(gl)
     a = _relu_packed(width=12, seed=0)
@@ -80,7 +80,7 @@ def test_driver_compile_errors_become_shader_errors(gl, programs):
 
 def _relu_packed(width: int = 20, seed: int = 0):
     from tests.shaders.test_parity import textured_model
-    from texinr.trainer.packing import pack
+    from texinr.trainer.core.packing import pack
 
     m = textured_model("relu", False, width=width, seed=seed)
     return pack(m.cfg.to_dict(), {k: v.detach().numpy() for k, v in m.state_dict().items()})

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from texinr.trainer.config import Config, TrainConfig, model_preset
-from texinr.trainer.packing import pack
-from texinr.trainer.train import fit
-from texinr.viewer.camera import OrbitCamera
-from texinr.viewer.mesh import load_mesh
-from texinr.viewer.render import MeshRenderer, ViewSettings, render_offscreen
+from texinr.trainer.core.config import Config, TrainConfig, model_preset
+from texinr.trainer.core.fit import fit
+from texinr.trainer.core.packing import pack
+from texinr.viewer.render.camera import OrbitCamera
+from texinr.viewer.render.mesh import load_mesh
+from texinr.viewer.render.render import MeshRenderer, ViewSettings, render_offscreen
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
 QUAD_OBJ = "v -1 -1 0\nv 1 -1 0\nv 1 1 0\nv -1 1 0\nvt 0 0\nvt 1 0\nvt 1 1\nvt 0 1\nf 1/1 2/2 3/3 4/4\n"
@@ -129,8 +129,8 @@ def _compare_or_regenerate(request, frame: np.ndarray, name: str, gl) -> None:
 )
 def test_reference_images(gl, request, name, settings):
     from tests.shaders.test_parity import textured_model
-    from texinr.trainer.data import load_image
-    from texinr.trainer.resources import ASSETS
+    from texinr.trainer.core.data import load_image
+    from texinr.trainer.core.resources import ASSETS
 
     mesh = load_mesh(ASSETS / "default_mesh.obj")
     img = load_image(ASSETS / "default_texture.png")
@@ -147,7 +147,7 @@ def test_reference_images(gl, request, name, settings):
 @pytest.mark.parametrize("view", ["reference", "neural"])
 def test_texture_repeats_across_the_uv_square(gl, quad_scene, view):
     """--repeat 2: the quad shows the texture twice in each direction, the right way up, in both paths."""
-    from texinr.viewer.render import BACKGROUND
+    from texinr.viewer.render.render import BACKGROUND
 
     renderer, cam = quad_scene
     frame = render_offscreen(gl, renderer, cam, (128, 128), ViewSettings(view=view, uv_repeat=2.0)) / 255.0

@@ -5,11 +5,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-from texinr.trainer import allocation
-from texinr.trainer.config import CODEC_LADDERS, Config, TrainConfig, model_preset, parse_codec_grids
-from texinr.trainer.errors import TexinrError
-from texinr.trainer.sizing import TOLERANCE, config_bits
-from texinr.trainer.train import render
+from texinr.trainer.core import allocation
+from texinr.trainer.core.config import CODEC_LADDERS, Config, TrainConfig, model_preset, parse_codec_grids
+from texinr.trainer.core.errors import TexinrError
+from texinr.trainer.core.sizing import TOLERANCE, config_bits
+from texinr.trainer.core.train import render
 
 
 def codec_config(bpp=2.0, steps=60, alloc="race", mips=1):
@@ -38,7 +38,7 @@ def test_candidates_spend_the_same_bits_differently():
 def astronaut256():
     from skimage import data
 
-    from texinr.trainer.data import resize_image
+    from texinr.trainer.core.data import resize_image
 
     return resize_image(data.astronaut().astype(np.float32) / 255.0, 256)  # both ladders differ from 256^2 on
 
@@ -62,7 +62,7 @@ def test_race_keeps_the_best_and_charges_the_losers(astronaut256):
 
 
 def test_the_race_prefers_the_first_config_within_the_margin(astronaut256):
-    from texinr.trainer.tuning import race
+    from texinr.trainer.core.tuning import race
 
     cfgs = [c for _, c in allocation.candidates(codec_config(steps=40), 256, 256)]
     same = race(astronaut256, [cfgs[0], cfgs[0]], 0.5, averaged=True, margin=0.1)  # equal scores: the first

@@ -3,8 +3,8 @@ import itertools
 import numpy as np
 import pytest
 
-from texinr.trainer import astc
-from texinr.trainer.metrics import psnr
+from texinr.trainer.core import astc
+from texinr.trainer.core.metrics import psnr
 
 
 @pytest.fixture(scope="module")

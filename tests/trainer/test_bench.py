@@ -9,8 +9,9 @@ import pytest
 from PIL import Image
 
 from tests.conftest import random_image
-from texinr.trainer.bench import bench_main, parse_bench
-from texinr.trainer.errors import TexinrError
+from texinr.trainer.batch.bench import bench_main
+from texinr.trainer.cli.bench import parse_bench
+from texinr.trainer.core.errors import TexinrError
 
 
 def test_quick_bench_writes_results_and_resumes(tmp_path, capsys):
@@ -70,7 +71,7 @@ def test_quick_bench_writes_results_and_resumes(tmp_path, capsys):
 
 
 def test_against_astc_counts_psnr_and_flip_wins_per_texture(tmp_path):
-    from texinr.trainer.bench_report import versus_astc
+    from texinr.trainer.batch.bench_report import versus_astc
 
     cmd = parse_bench(["--quick", "--families", "codec", "--bpp", "2", "--out", str(tmp_path)])
 
@@ -104,7 +105,7 @@ def test_out_that_is_a_file_is_refused_before_any_work(tmp_path):
 
 
 def test_rate_distortion_report_names_every_texture_where_more_bits_scored_less():
-    from texinr.trainer.bench_report import monotonicity
+    from texinr.trainer.batch.bench_report import monotonicity
 
     def row(texture, bpp, psnr):
         return {"texture": texture, "method": "codec", "target_bpp": bpp, "bpp": bpp, "psnr": psnr}
@@ -120,7 +121,7 @@ def test_rate_distortion_report_names_every_texture_where_more_bits_scored_less(
 
 
 def test_unreachable_rate_or_unknown_allocation_fails_before_anything_is_written(tmp_path, capsys):
-    from texinr.trainer.cli import run_cli
+    from texinr.trainer.core.arguments import run_cli
 
     Image.fromarray((random_image(16, 16) * 255).astype(np.uint8)).save(tmp_path / "t16.png")
     out = tmp_path / "out"
@@ -145,7 +146,7 @@ def test_bench_on_ray_fills_the_same_cache_with_bc_baselines(tmp_path):
     out = tmp_path / "bench"
     argv = ["--quick", "--seconds", "1", "--size", "64", "--families", "codec,relu", "--bpp", "4", "--out", str(out)]
     ray_run = subprocess.run(
-        [sys.executable, "-m", "texinr.trainer.bench", *argv, "--ray", "--ray-cpus", "2"],
+        [sys.executable, "-m", "texinr.trainer.cli.bench", *argv, "--ray", "--ray-cpus", "2"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -161,7 +162,7 @@ def test_bench_on_ray_fills_the_same_cache_with_bc_baselines(tmp_path):
         assert {r["method"] for r in rows if r["texture"] == t and r["steps"]} == {"codec", "relu"}
     assert "## Against the desktop formats" in (out / "summary.md").read_text()
     again = subprocess.run(
-        [sys.executable, "-m", "texinr.trainer.bench", *argv], capture_output=True, text=True, timeout=300, cwd=REPO
+        [sys.executable, "-m", "texinr.trainer.cli.bench", *argv], capture_output=True, text=True, timeout=300, cwd=REPO
     )
     assert again.returncode == 0, again.stderr
     assert json.loads((out / "results.json").read_text())["rows"] == rows  # every model came from the cache

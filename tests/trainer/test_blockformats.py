@@ -4,8 +4,8 @@ close to the source, edge padding for sides that are not multiples of 4."""
 import numpy as np
 import pytest
 
-from texinr.trainer import blockformats
-from texinr.trainer.metrics import psnr
+from texinr.trainer.batch import blockformats
+from texinr.trainer.core.metrics import psnr
 
 
 def smooth(h: int, w: int) -> np.ndarray:

@@ -10,7 +10,9 @@ import pytest
 from PIL import Image
 
 from tests.conftest import REPO, random_image
-from texinr.trainer.cli import decode_main, parse_decode, parse_train, run_cli, train_main
+from texinr.trainer.cli.decode import decode_main, parse_decode
+from texinr.trainer.cli.train import parse_train, train_main
+from texinr.trainer.core.arguments import run_cli
 
 FAST = ["--arch", "grid", "--grid-base-res", "8", "--grid-finest-res", "16", "--batch", "4096", "--mips", "3"]
 
@@ -176,8 +178,8 @@ def test_codec_sized_to_a_bpp_and_tuned(tmp_path, capsys):
 
 
 def test_codec_races_its_allocations_and_the_file_says_which_won(tmp_path, capsys):
-    from texinr.trainer.config import CODEC_LADDERS
-    from texinr.trainer.modelfile import load
+    from texinr.trainer.core.config import CODEC_LADDERS
+    from texinr.trainer.core.modelfile import load
 
     p = tmp_path / "tex256.png"
     Image.fromarray((random_image(256, 256) * 255).astype(np.uint8)).save(p)
@@ -196,7 +198,7 @@ def test_codec_races_its_allocations_and_the_file_says_which_won(tmp_path, capsy
 
 
 def test_astc_preset_and_quality_options():
-    from texinr.trainer.bench import parse_bench
+    from texinr.trainer.cli.bench import parse_bench
 
     base = ["tex.png", "-o", "m.texinr"]
     assert parse_train(base).astc_quality == 98.0  # thorough by default
@@ -208,7 +210,7 @@ def test_astc_preset_and_quality_options():
 
 
 def test_verdict_says_who_wins_in_words():
-    from texinr.trainer.report import verdict
+    from texinr.trainer.core.report import verdict
 
     def report(psnr, flip, bpp, a_psnr, a_flip, a_bpp):
         return {

@@ -18,17 +18,19 @@ from PIL import Image
 
 from tests.conftest import REPO
 from tests.material_fixtures import write_gltf
-from texinr.trainer.cli import run_cli
-from texinr.trainer.compress import (
+from texinr.trainer.batch.compress import (
+    HOLD_ENV,
+    JOURNAL,
     TARGET_LADDER,
     compress_main,
     ladder_for,
     list_sources,
-    parse_compress,
     smallest_passing,
 )
-from texinr.trainer.errors import TexinrError
-from texinr.trainer.modelfile import load
+from texinr.trainer.cli.compress import parse_compress
+from texinr.trainer.core.arguments import run_cli
+from texinr.trainer.core.errors import TexinrError
+from texinr.trainer.core.modelfile import load
 
 QUICK = ["--steps", "12", "--seed", "0", "--threads", "1"]
 VOLATILE = ("seconds", "host", "train_seconds")
@@ -259,7 +261,7 @@ def test_a_material_set_is_one_row(tmp_path, capsys):
 # ------------------------------------------------------------------------------------------------------- Ray
 def run_cli_process(args, env=None, timeout=300):
     return subprocess.run(
-        [sys.executable, "-m", "texinr.trainer.compress", *map(str, args)],
+        [sys.executable, "-m", "texinr.trainer.cli.compress", *map(str, args)],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -293,23 +295,35 @@ def test_ray_gives_the_same_manifest_survives_a_killed_worker_and_records_a_corr
             assert sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
+def rows_done(out: Path) -> set[str]:
+    """Textures a running compress has finished: manifest.json's rows and the journal's whole lines."""
+    rows = []
+    if (out / "manifest.json").exists():
+        rows += json.loads((out / "manifest.json").read_text())["rows"]
+    if (out / JOURNAL).exists():
+        text = (out / JOURNAL).read_text()
+        rows += [json.loads(line) for line in text[: text.rfind("\n") + 1].splitlines() if line]
+    return {r["texture"] for r in rows if r["status"] == "done"}
+
+
 def test_ctrl_c_on_ray_keeps_what_finished_and_a_second_run_finishes_the_rest(tmp_path):
     pytest.importorskip("ray", reason="Ray is the optional extra texinr[ray] (the README's test set-up installs it)")
     lib, out = write_library(tmp_path / "lib"), tmp_path / "out"
     args = [lib, "--out", out, "--steps", "150", "--seed", "0", "--threads", "1"]
+    gate = tmp_path / "release-wood"  # wood/diffuse.png waits for this file: it is unfinished when Ctrl-C comes
     p = subprocess.Popen(
-        [sys.executable, "-m", "texinr.trainer.compress", *map(str, args), "--ray", "--ray-cpus", "1"],
+        [sys.executable, "-m", "texinr.trainer.cli.compress", *map(str, args), "--ray", "--ray-cpus", "1"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         cwd=REPO,
+        env={**os.environ, HOLD_ENV: f"{gate}:wood/diffuse.png"},
     )
     try:
-        # wait (bounded) for a finished row to be on disk: the driver wrote it before the signal arrives
+        # wait (bounded) until every texture but the held one is finished on disk (journal or manifest)
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline and p.poll() is None:
-            m = out / "manifest.json"
-            if m.exists() and any(r["status"] == "done" for r in json.loads(m.read_text())["rows"]):
+            if {"rock/diffuse.png", "top.png"} <= rows_done(out):
                 break
             time.sleep(0.1)
         p.send_signal(signal.SIGINT)
@@ -322,8 +336,9 @@ def test_ctrl_c_on_ray_keeps_what_finished_and_a_second_run_finishes_the_rest(tm
     assert "interrupted" in stderr and "Traceback" not in stderr + stdout
     rows = manifest(out)["rows"]  # whole JSON: written atomically
     done = [r for r in rows if r["status"] == "done"]
-    assert done and len(done) < 3
+    assert sorted(r["texture"] for r in done) == ["rock/diffuse.png", "top.png"]  # wood was held back
     assert all((out / r["output"]).is_file() for r in done)
+    gate.touch()
     rerun = run_cli_process(args)
     assert rerun.returncode == 0, rerun.stderr
     assert f"{len(done)} already done" in rerun.stdout
@@ -331,7 +346,7 @@ def test_ctrl_c_on_ray_keeps_what_finished_and_a_second_run_finishes_the_rest(tm
 
 
 def test_one_run_at_a_time_per_folder(tmp_path, capsys):
-    from texinr.trainer.compress import _Lock
+    from texinr.trainer.batch.compress import _Lock
 
     lib, out = write_library(tmp_path / "lib"), tmp_path / "out"
     out.mkdir()
@@ -344,7 +359,7 @@ def test_one_run_at_a_time_per_folder(tmp_path, capsys):
 def test_rows_in_the_journal_survive_a_kill_before_the_manifest_is_rewritten(tmp_path, monkeypatch):
     """A run killed hard (no final save) has its finished rows in the journal only; opening OUT again replays them,
     skips the line the kill cut short, and compacts everything into manifest.json."""
-    from texinr.trainer import compress as c
+    from texinr.trainer.batch import compress as c
 
     monkeypatch.setattr(c, "SAVE_EVERY_S", 1e9)  # no rewrite while the run goes on
     settings = parse_compress(["x.png", "--out", str(tmp_path), *QUICK]).settings
@@ -363,8 +378,8 @@ def test_rows_in_the_journal_survive_a_kill_before_the_manifest_is_rewritten(tmp
 def test_with_mips_a_target_searches_rates_between_astcs():
     """A rate with mips normally means ASTC's chain at the nearest square block (six rates); the target search sizes
     to the ladder rate itself (times the chain's share), so each ladder rate is its own model."""
-    from texinr.trainer import astc
-    from texinr.trainer.sizing import rate_budget
+    from texinr.trainer.core import astc
+    from texinr.trainer.core.sizing import rate_budget
 
     chain = astc.chain_bpp(512, 512, "4x4", 6) / astc.chain_bpp(512, 512, "4x4", 1)
     assert rate_budget(2.52, 512, 512, 6, exact=True) == pytest.approx(2.52 * chain)

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from texinr.trainer.crops import CropSpec, apply, augmentations, build, build_cached, load
-from texinr.trainer.errors import TexinrError
+from texinr.trainer.core.errors import TexinrError
+from texinr.trainer.generation.crops import CropSpec, apply, augmentations, build, build_cached, load
 
 
 @pytest.fixture

@@ -4,14 +4,14 @@ import torch
 from PIL import Image
 
 from tests.conftest import random_image
-from texinr.trainer.data import (
+from texinr.trainer.core.data import (
     TextureSamples,
     bilinear_sample_repeat,
     build_pyramid,
     load_image,
     pixel_centres_uv01,
 )
-from texinr.trainer.errors import TexinrError
+from texinr.trainer.core.errors import TexinrError
 
 
 def test_pixel_centre_convention():

@@ -7,11 +7,12 @@ import torch
 
 from tests.conftest import random_image
 from tests.trainer.test_cli import FAST, train
-from texinr.trainer.config import Config, TrainConfig, check_device_spec, model_preset
-from texinr.trainer.device import available, resolve
-from texinr.trainer.errors import TexinrError
-from texinr.trainer.modelfile import load
-from texinr.trainer.train import Trainer, fit, render
+from texinr.trainer.core.config import Config, TrainConfig, check_device_spec, model_preset
+from texinr.trainer.core.device import available, resolve
+from texinr.trainer.core.errors import TexinrError
+from texinr.trainer.core.fit import fit
+from texinr.trainer.core.modelfile import load
+from texinr.trainer.core.train import Trainer, render
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
 no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")

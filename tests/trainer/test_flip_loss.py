@@ -3,8 +3,8 @@ import pytest
 import torch
 
 from tests.conftest import random_image
-from texinr.trainer import metrics
-from texinr.trainer.flip_loss import flip_map
+from texinr.trainer.core import metrics
+from texinr.trainer.core.flip_loss import flip_map
 
 
 def _t(img: np.ndarray) -> torch.Tensor:

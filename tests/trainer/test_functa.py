@@ -4,9 +4,9 @@ and the shader), auto-decoding fits a small set, and a new texture is encoded by
 import numpy as np
 import torch
 
-from texinr.trainer.functa import FunctaConfig, ModulatedSiren, encode, fit, pixel_grid, psnr_per_crop
-from texinr.trainer.modelfile import decode, pack
-from texinr.trainer.modelfile import encode as encode_file
+from texinr.trainer.core.modelfile import decode, pack
+from texinr.trainer.core.modelfile import encode as encode_file
+from texinr.trainer.generation.functa import FunctaConfig, ModulatedSiren, encode, fit, pixel_grid, psnr_per_crop
 
 
 def crops(n: int, size: int = 16, seed: int = 0) -> np.ndarray:
@@ -55,8 +55,8 @@ def test_auto_decoding_fits_a_set_and_encodes_a_new_crop():
 def test_space_file_round_trip_and_damage(tmp_path):
     import pytest
 
-    from texinr.trainer.errors import TexinrError
-    from texinr.trainer.functa import Space, load_space, save_space
+    from texinr.trainer.core.errors import TexinrError
+    from texinr.trainer.generation.functa import Space, load_space, save_space
 
     model = ModulatedSiren(FunctaConfig(width=8, depth=2, latent=4))
     space = Space(model, torch.randn(5, 4), np.arange(5, dtype=np.float32), {"crop": 16})

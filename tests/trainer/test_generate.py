@@ -1,4 +1,4 @@
-"""texinr-generate (issue 16) end to end on a tiny configuration: every stage's files and numbers, generated models
+"""texinr-generate end to end on a tiny configuration: every stage's files and numbers, generated models
 that texinr-decode reads and that decode to their codes, and bad input (one line, exit 2, nothing written)."""
 
 import json
@@ -9,9 +9,10 @@ import pytest
 import torch
 from PIL import Image
 
-from texinr.trainer import functa
-from texinr.trainer.generate import entrypoint, generate_main, parse_generate
-from texinr.trainer.modelfile import load
+from texinr.trainer.cli.generate import entrypoint, parse_generate
+from texinr.trainer.core.modelfile import load
+from texinr.trainer.generation import functa
+from texinr.trainer.generation.generate import generate_main
 
 TINY = [
     "--crop", "16", "--per-image", "2", "--scale", "48", "--augment", "3", "--width", "16", "--depth", "2",
@@ -92,7 +93,7 @@ def test_quick_alone_runs_every_stage_on_the_bundled_pictures(tmp_path):
 
 
 def test_samples_are_siren_models_that_decode_to_their_codes(space_dirs, tmp_path):
-    from texinr.trainer.cli import decode_entrypoint
+    from texinr.trainer.cli.decode import decode_entrypoint
 
     _, d, _ = space_dirs
     space = functa.load_space(d / "space.npz")
@@ -107,7 +108,7 @@ def test_samples_are_siren_models_that_decode_to_their_codes(space_dirs, tmp_pat
     got = np.asarray(Image.open(png), np.float32) / 255
     assert got.shape == (16, 16, 3)
     assert np.abs(got - expected).max() <= 3 / 255  # half-precision weights: a level or two
-    from texinr.viewer.app import packed_from_file  # what texinr-view --model reads
+    from texinr.viewer.scene import packed_from_file
 
     packed, levels, _ = packed_from_file(d / "samples" / "sample_001.texinr")
     assert levels == 1 and packed.defines["N_OUT"] == 3
@@ -187,8 +188,8 @@ def test_bad_input_is_one_line_and_writes_nothing(space_dirs, tmp_path, capsys):
 
 
 def test_view_space_headless_and_refused_on_a_material(space_dirs):
-    from texinr.trainer.errors import TexinrError
-    from texinr.viewer.app import packed_from_space
+    from texinr.trainer.core.errors import TexinrError
+    from texinr.viewer.scene import packed_from_space
 
     _, d, _ = space_dirs
     packed, levels, bits = packed_from_space(d, "rgb")  # what texinr-view --space shows first: the seed-0 sample

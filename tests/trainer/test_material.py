@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from tests.material_fixtures import maps, png_bytes, write_folder, write_glb, write_gltf, write_obj
-from texinr.trainer.channels import normal_xyz, parse_layout, shipped_images
-from texinr.trainer.errors import TexinrError
-from texinr.trainer.material import angular_error_deg, astc_maps, load_material, map_metrics, to_map_images
+from texinr.trainer.core.channels import normal_xyz, parse_layout, shipped_images
+from texinr.trainer.core.errors import TexinrError
+from texinr.trainer.core.material import angular_error_deg, astc_maps, load_material, map_metrics, to_map_images
 
 FULL = "base_colour,normal,occlusion,roughness,metallic"
 
@@ -179,8 +179,9 @@ def test_train_decode_and_bench_on_a_material(tmp_path, capsys):
     """The command line end to end on a tiny set: train (report per map beside ASTC), decode every map, bench."""
     from PIL import Image
 
-    from texinr.trainer.cli import decode_entrypoint, train_entrypoint
-    from texinr.trainer.modelfile import load
+    from texinr.trainer.cli.decode import decode_entrypoint
+    from texinr.trainer.cli.train import train_entrypoint
+    from texinr.trainer.core.modelfile import load
 
     gltf = write_gltf(tmp_path / "g", size=32)
     out = tmp_path / "q.texinr"
@@ -199,7 +200,7 @@ def test_train_decode_and_bench_on_a_material(tmp_path, capsys):
         assert Image.open(tmp_path / f"d_{name}.png").size == (32, 32)
     assert not (tmp_path / "d.png").exists()
 
-    from texinr.trainer.bench import entrypoint
+    from texinr.trainer.cli.bench import entrypoint
 
     bench_out = tmp_path / "bench"
     argv = ["--materials", str(gltf), "--blocks", "12x12", "--steps", "20", "--mips", "2", "--out", str(bench_out)]
@@ -234,7 +235,7 @@ def test_train_decode_and_bench_on_a_material(tmp_path, capsys):
     ],
 )
 def test_material_command_line_errors(tmp_path, capsys, argv, message):
-    from texinr.trainer.cli import train_entrypoint
+    from texinr.trainer.cli.train import train_entrypoint
 
     gltf = write_gltf(tmp_path / "g")
     img = tmp_path / "g" / "quad_diff.png"
@@ -250,9 +251,9 @@ def test_material_command_line_errors(tmp_path, capsys, argv, message):
 
 def test_view_refuses_a_model_of_another_set_in_one_line(tmp_path, capsys):
     """texinr-view on a material with a .texinr of one RGB texture: exit 2, one line, no screenshot."""
-    from texinr.trainer.config import model_preset
-    from texinr.trainer.modelfile import pack, save
-    from texinr.trainer.models import build_model
+    from texinr.trainer.core.config import model_preset
+    from texinr.trainer.core.modelfile import pack, save
+    from texinr.trainer.core.models import build_model
     from texinr.viewer.app import entrypoint
 
     gltf = write_gltf(tmp_path / "g")

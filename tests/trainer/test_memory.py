@@ -5,11 +5,11 @@ import pytest
 import torch
 
 from tests.conftest import random_image
-from texinr.trainer import memory
-from texinr.trainer.config import Config, TrainConfig, model_preset
-from texinr.trainer.errors import TexinrError
-from texinr.trainer.sizing import resolve
-from texinr.trainer.train import Trainer
+from texinr.trainer.core import memory
+from texinr.trainer.core.config import Config, TrainConfig, model_preset
+from texinr.trainer.core.errors import TexinrError
+from texinr.trainer.core.sizing import resolve
+from texinr.trainer.core.train import Trainer
 
 
 def codec(size: int, bpp: float, mips: int) -> Config:
@@ -39,7 +39,7 @@ def test_machine_memory_is_known_here():
 def test_trainer_refuses_before_allocating_when_memory_is_short(monkeypatch):
     monkeypatch.setattr(memory, "available_bytes", lambda device: 1 << 20)  # 1 MiB free
     built = []
-    monkeypatch.setattr("texinr.trainer.train.TextureSamples", lambda *a, **k: built.append(1))
+    monkeypatch.setattr("texinr.trainer.core.train.TextureSamples", lambda *a, **k: built.append(1))
     cfg = Config(model_preset("grid", lod=True, grid_finest_res=64), TrainConfig(mips=3, steps=1), 16, None)
     with pytest.raises(TexinrError) as e:
         Trainer(random_image(256, 256), cfg)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import random_image
-from texinr.trainer import metrics
+from texinr.trainer.core import metrics
 
 
 def test_psnr_mse_mae_values():

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from texinr.trainer.config import ARCHS, model_preset
-from texinr.trainer.errors import TexinrError
-from texinr.trainer.modelfile import FORMAT_VERSION, MAGIC, decode, encode, load, model_bits, pack, save
-from texinr.trainer.models import build_model
-from texinr.trainer.train import render
+from texinr.trainer.core.config import ARCHS, model_preset
+from texinr.trainer.core.errors import TexinrError
+from texinr.trainer.core.modelfile import FORMAT_VERSION, MAGIC, decode, encode, load, model_bits, pack, save
+from texinr.trainer.core.models import build_model
+from texinr.trainer.core.train import render
 
 SMALL = {
     "width": 16,
@@ -158,7 +158,7 @@ def model_bits_of(p: torch.Tensor, name: str, bits: int) -> int:
 
 def test_codec_latents_are_bit_packed(tmp_path):
     """1-8-bit latent codes survive the file exactly, packed B bits per value."""
-    from texinr.trainer.quantize import pack_codes, unpack_codes
+    from texinr.trainer.core.quantize import pack_codes, unpack_codes
 
     rng = np.random.default_rng(0)
     for bits in range(1, 9):

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from texinr.trainer.config import ARCHS, ModelConfig, model_preset
-from texinr.trainer.encodings import HASH_PRIME_Y, FourierFeatures, HashGrid, log_bands
-from texinr.trainer.models import build_model
+from texinr.trainer.core.config import ARCHS, ModelConfig, model_preset
+from texinr.trainer.core.encodings import HASH_PRIME_Y, FourierFeatures, HashGrid, log_bands
+from texinr.trainer.core.models import build_model
 
 SMALL = {
     "width": 16,
@@ -131,7 +131,7 @@ def test_hash_grid_interpolates_between_vertices():
 
 
 def test_dense_grid_vertex_layout():
-    from texinr.trainer.encodings import DenseGrid
+    from texinr.trainer.core.encodings import DenseGrid
 
     g = DenseGrid(levels=1, channels=1, base_res=4, finest_res=4)
     with torch.no_grad():
@@ -150,7 +150,7 @@ def test_width_and_depth_are_configurable():
 def test_int8_training_runs_the_stored_decoder(arch):
     """With weight_bits 8 the MLP computes with the very weights an 8-bit file stores (one outlier per row makes
     the rounding visible), and gradients still reach the float weights (straight-through)."""
-    from texinr.trainer.modelfile import pack
+    from texinr.trainer.core.modelfile import pack
 
     uv, t = torch.rand(500, 2), torch.rand(500, 1)
     outs = {}
@@ -170,7 +170,7 @@ def test_int8_training_runs_the_stored_decoder(arch):
 
 def test_fused_quantisation_is_the_unfused_one_bit_for_bit():
     """QuantizedGrids.quantized (one fused buffer) equals v + (vq - v).detach() in value and gradient."""
-    from texinr.trainer.encodings import QuantizedGrids, dequantize_codes, latent_codes
+    from texinr.trainer.core.encodings import QuantizedGrids, dequantize_codes, latent_codes
 
     g = QuantizedGrids([(40, 3, b) for b in range(1, 9)], 0)
     with torch.no_grad():

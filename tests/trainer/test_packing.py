@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from texinr.trainer import encodings, packing
-from texinr.trainer.config import ARCHS, model_preset
-from texinr.trainer.models import build_model
+from texinr.trainer.core import encodings, packing
+from texinr.trainer.core.config import ARCHS, model_preset
+from texinr.trainer.core.models import build_model
 
 
 def test_level_resolutions_agree_with_the_trainer():

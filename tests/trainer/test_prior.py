@@ -1,10 +1,10 @@
-"""The diffusion prior over codes (issue 16): on a known distribution (two clusters in 6-D) its samples land on
+"""The diffusion prior over codes: on a known distribution (two clusters in 6-D) its samples land on
 the clusters in the right proportions, are not copies of the training points, and repeat for a seed."""
 
 import numpy as np
 import torch
 
-from texinr.trainer.prior import PriorConfig, cosine_alpha_bar, train_prior
+from texinr.trainer.generation.prior import PriorConfig, cosine_alpha_bar, train_prior
 
 
 def two_clusters(n: int = 400, seed: int = 0) -> np.ndarray:
@@ -38,9 +38,9 @@ def test_samples_follow_the_distribution_without_copying_it():
 def test_prior_file_round_trip_and_wrong_files(tmp_path):
     import pytest
 
-    from texinr.trainer import arrayfile
-    from texinr.trainer.errors import TexinrError
-    from texinr.trainer.prior import PriorConfig, load_prior, save_prior, train_prior
+    from texinr.trainer.core.errors import TexinrError
+    from texinr.trainer.generation import arrayfile
+    from texinr.trainer.generation.prior import PriorConfig, load_prior, save_prior, train_prior
 
     codes = torch.randn(64, 4)
     prior = train_prior(codes, PriorConfig(steps=50, hidden=16, layers=1), iterations=20)

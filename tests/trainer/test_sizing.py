@@ -2,11 +2,11 @@
 
 import pytest
 
-from texinr.trainer.config import ARCHS, parse_codec_grids
-from texinr.trainer.errors import TexinrError
-from texinr.trainer.modelfile import model_bits
-from texinr.trainer.models import build_model
-from texinr.trainer.sizing import TOLERANCE, config_bits, size_for_bpp
+from texinr.trainer.core.config import ARCHS, parse_codec_grids
+from texinr.trainer.core.errors import TexinrError
+from texinr.trainer.core.modelfile import model_bits
+from texinr.trainer.core.models import build_model
+from texinr.trainer.core.sizing import TOLERANCE, config_bits, size_for_bpp
 
 
 @pytest.mark.parametrize("arch", ARCHS)
@@ -45,9 +45,9 @@ def test_unreachable_target_is_a_clear_error():
 def test_codec_sizing_holds_at_2k_and_4k(size):
     """Every candidate allocation the race may train lands within 5 % of the budget at 2k and 4k (with and without
     mips), counted on the meta device: nothing is allocated."""
-    from texinr.trainer.allocation import candidates
-    from texinr.trainer.config import Config, TrainConfig, model_preset
-    from texinr.trainer.sizing import rate_budget
+    from texinr.trainer.core.allocation import candidates
+    from texinr.trainer.core.config import Config, TrainConfig, model_preset
+    from texinr.trainer.core.sizing import rate_budget
 
     for mips in (1, 6):
         for rate in (0.89, 1.28, 2.0, 3.56):

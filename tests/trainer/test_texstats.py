@@ -1,8 +1,8 @@
-"""The statistics generated textures are judged by (issue 16), on images whose answers are known."""
+"""The statistics generated textures are judged by, on images whose answers are known."""
 
 import numpy as np
 
-from texinr.trainer import texstats
+from texinr.trainer.generation import texstats
 
 
 def stripes(freq: int, size: int = 32, phase: float = 0.0) -> np.ndarray:

@@ -4,10 +4,10 @@ import dataclasses
 
 import numpy as np
 
-from texinr.trainer.config import Config, TrainConfig, model_preset
-from texinr.trainer.sizing import config_bits
-from texinr.trainer.train import render
-from texinr.trainer.tuning import candidates, tune
+from texinr.trainer.core.config import Config, TrainConfig, model_preset
+from texinr.trainer.core.sizing import config_bits
+from texinr.trainer.core.train import render
+from texinr.trainer.core.tuning import candidates, tune
 
 
 def stripes(side: int, cycles: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The Generate panel in the real window (issue 16), run by test_window.py in its own process: open a space, move
+"""The Generate panel in the real window, run by test_window.py in its own process: open a space, move
 between two textures with the slider's command, sample a new one, save what is shown and check that the screen is
 that file, and refuse a file that is not a space with a message while the screen stays."""
 
@@ -12,10 +12,11 @@ from tests.viewer.window_scenario import run_for
 
 
 def scenario(space: Path, tmp_path: Path) -> None:
-    from texinr.viewer.app import packed_from_file, parse_view
-    from texinr.viewer.generate_worker import CropEnd, Mix, SampleEnd
-    from texinr.viewer.render import BACKGROUND, OffscreenTarget
+    from texinr.viewer.app import parse_view
+    from texinr.viewer.render.render import BACKGROUND, OffscreenTarget
+    from texinr.viewer.scene import packed_from_file
     from texinr.viewer.window import App
+    from texinr.viewer.workers.generate_worker import CropEnd, Mix, SampleEnd
 
     app = App(parse_view(["--space", str(space), "--yaw", "30"]), size=(640, 400), screenshot_dir=tmp_path)
 

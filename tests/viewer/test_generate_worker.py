@@ -7,8 +7,9 @@ import time
 import numpy as np
 import pytest
 
-from texinr.trainer.generate import generate_main, parse_generate
-from texinr.viewer.generate_worker import CropEnd, EncodeEnd, GenerateWorker, Mix, SampleEnd
+from texinr.trainer.cli.generate import parse_generate
+from texinr.trainer.generation.generate import generate_main
+from texinr.viewer.workers.generate_worker import CropEnd, EncodeEnd, GenerateWorker, Mix, SampleEnd
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from texinr.trainer.errors import TexinrError
-from texinr.viewer.camera import OrbitCamera
-from texinr.viewer.mesh import load_mesh
+from texinr.trainer.core.errors import TexinrError
+from texinr.viewer.render.camera import OrbitCamera
+from texinr.viewer.render.mesh import load_mesh
 
 QUAD_OBJ = """o quad
 v -1 -1 0

@@ -6,11 +6,11 @@ import imgui
 import numpy as np
 import pytest
 
-from texinr.trainer.config import Config, TrainConfig, model_preset
+from texinr.trainer.core.config import Config, TrainConfig, model_preset
 from texinr.viewer.app import parse_view
 from texinr.viewer.gui import panels
 from texinr.viewer.gui.panels import RingBuffer, ViewerState, apply_config, match_astc_block, toggle_pause
-from texinr.viewer.worker import Pause, Reset, Resume
+from texinr.viewer.workers.worker import Pause, Reset, Resume
 
 
 @pytest.fixture
@@ -47,10 +47,36 @@ def state() -> ViewerState:
     return ViewerState(config=cfg, edit=cfg, image_size=(512, 512))
 
 
-def test_every_panel_draws_with_and_without_data(frame):
+class RecordingImgui:
+    """imgui as the panels see it, with every string they draw recorded (labels, text, headers, buttons)."""
+
+    def __init__(self, real):
+        self._real, self.seen = real, []
+
+    def __getattr__(self, name):
+        value = getattr(self._real, name)
+        if not callable(value) or name.startswith(("get_", "is_", "push_", "pop_", "set_")):
+            return value
+
+        def call(*args, **kwargs):
+            self.seen += [a for a in args if isinstance(a, str)]
+            return value(*args, **kwargs)
+
+        return call
+
+    def shown(self) -> str:
+        return "\n".join(self.seen)
+
+
+def test_every_panel_draws_with_and_without_data(frame, monkeypatch):
+    ui = RecordingImgui(imgui)
+    monkeypatch.setattr(panels, "imgui", ui)
     s = state()
     sent = []
     panels.draw_gui(s, sent.append)  # nothing yet
+    empty = ui.shown()
+    assert "Training" in empty and "View" in empty
+    ui.seen.clear()
     s.snapshot = FakeSnapshot()
     for v in (1e-2, 5e-3, 1e-3):
         s.loss.push(v)
@@ -66,6 +92,9 @@ def test_every_panel_draws_with_and_without_data(frame):
     }
     s.view = dataclasses.replace(s.view, view="split")
     panels.draw_gui(s, sent.append)
+    shown = ui.shown()
+    for expected in ("step 120", "30.00", "35.00", "6x6"):  # the snapshot's and the metrics' numbers are on screen
+        assert expected in shown, (expected, shown)
     s.view = dataclasses.replace(s.view, view="diff", fixed_level=2)
     panels.draw_gui(s, sent.append)
     assert sent == []  # drawing alone sends nothing
@@ -181,7 +210,7 @@ def test_allocation_combo_offers_the_ladders_and_restarts_with_the_choice(frame,
 
 def test_device_combo_offers_what_the_machine_has_and_restarts_there(frame, monkeypatch):
     s = state()
-    s.devices = ("auto", "cuda:0", "cpu")  # as the window fills it from trainer.device.available()
+    s.devices = ("auto", "cuda:0", "cpu")  # as the window fills it from trainer.core.device.available()
     assert s.edit.train.device == "auto"
     seen = choose_in_combo(monkeypatch, "device", "cpu")
     sent = []
@@ -245,8 +274,8 @@ def test_a_click_shorter_than_a_frame_still_presses_a_button(monkeypatch):
 
 
 def test_generate_panel_draws_while_opening_with_and_without_a_prior(frame):
-    from texinr.viewer.generate_worker import SpaceInfo
     from texinr.viewer.gui.panels import GenerateState
+    from texinr.viewer.workers.generate_worker import SpaceInfo
 
     s = state()
     panels.draw_gui(s, [].append)  # no space: the panel says how to open one

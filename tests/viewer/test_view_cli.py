@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from tests.trainer.test_cli import assert_one_line_error
-from texinr.trainer.cli import run_cli
+from texinr.trainer.core.arguments import run_cli
 from texinr.viewer.app import parse_view, view_main
 
 QUAD = "v -1 -1 0\nv 1 -1 0\nv 1 1 0\nv -1 1 0\nvt 0 0\nvt 1 0\nvt 1 1\nvt 0 1\nf 1/1 2/2 3/3 4/4\n"
@@ -145,7 +145,7 @@ VIEW_FRONT = ["--view", "neural", "--size", "64x48", "--yaw", "0", "--pitch", "0
 
 def test_a_codec_model_file_renders_in_the_viewer(scene, capsys):
     """Train a small codec with texinr-train, then open its .texinr in texinr-view: the red quadrant shows."""
-    from texinr.trainer.cli import parse_train, train_main
+    from texinr.trainer.cli.train import parse_train, train_main
 
     model = scene / "codec.texinr"
     argv = [scene / "tex.png", "-o", model, "--arch", "codec", "--codec-grids", "16x2x2,4x4x4", "--mips", "1"]

@@ -72,7 +72,8 @@ def test_generate_panel_samples_and_interpolates_on_the_mesh(display, tmp_path):
     """A space of textures in the real window: the Generate panel's commands (slider, samples, crops), Save model
     writing what is shown, and a wrong file refused with a message (tests/viewer/generate_scenario.py)."""
     from tests.trainer.test_generate import TINY, textures
-    from texinr.trainer.generate import generate_main, parse_generate
+    from texinr.trainer.cli.generate import parse_generate
+    from texinr.trainer.generation.generate import generate_main
 
     space = tmp_path / "space"
     generate_main(parse_generate(["all", *textures(tmp_path), "--out", str(space), *TINY]))

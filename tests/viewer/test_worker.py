@@ -1,8 +1,8 @@
 import time
 
 from tests.conftest import random_image
-from texinr.trainer.config import Config, TrainConfig, model_preset
-from texinr.viewer.worker import Mailbox, Pause, Reset, Resume, SetLearningRate, TrainingWorker
+from texinr.trainer.core.config import Config, TrainConfig, model_preset
+from texinr.viewer.workers.worker import Mailbox, Pause, Reset, Resume, SetLearningRate, TrainingWorker
 
 
 def config(**model):
@@ -106,10 +106,10 @@ def test_metrics_worker_takes_a_new_set_before_the_request_after_it(tmp_path):
     import numpy as np
 
     from tests.material_fixtures import write_gltf
-    from texinr.trainer.config import model_preset
-    from texinr.trainer.material import load_material
-    from texinr.trainer.models import build_model
-    from texinr.viewer.metrics_worker import MetricsWorker
+    from texinr.trainer.core.config import model_preset
+    from texinr.trainer.core.material import load_material
+    from texinr.trainer.core.models import build_model
+    from texinr.viewer.workers.metrics_worker import MetricsWorker
 
     mset = load_material(write_gltf(tmp_path / "g", size=16))
     model = build_model(model_preset("grid", lod=False, channels=mset.layout, grid_base_res=2, grid_finest_res=4))

@@ -31,7 +31,7 @@ def shows_latest(app) -> bool:
 
 
 def pause_and_show_latest(app) -> None:
-    from texinr.viewer.worker import Pause
+    from texinr.viewer.workers.worker import Pause
 
     app.worker.send(Pause())
     run_for(app, until=lambda: app.state.snapshot.paused)
@@ -41,8 +41,8 @@ def pause_and_show_latest(app) -> None:
 def screen_equals_saved_file(app, tmp_path: Path, name: str) -> None:
     """The neural render on screen equals the render of the same weights saved to a .texinr and loaded the way
     --model loads it, through the window's camera at the same size: <= 1 level off on >= 99.9% of mesh pixels."""
-    from texinr.viewer.app import packed_from_file
-    from texinr.viewer.render import BACKGROUND, OffscreenTarget
+    from texinr.viewer.render.render import BACKGROUND, OffscreenTarget
+    from texinr.viewer.scene import packed_from_file
 
     pause_and_show_latest(app)
     screen = app.target.read().astype(int)
@@ -68,7 +68,7 @@ def screen_equals_saved_file(app, tmp_path: Path, name: str) -> None:
 def scenario(tmp_path: Path) -> None:
     from texinr.viewer.app import parse_view
     from texinr.viewer.gui.panels import apply_config
-    from texinr.viewer.render import BACKGROUND
+    from texinr.viewer.render.render import BACKGROUND
     from texinr.viewer.window import App
 
     spot = SHARED_DATA / "meshes/spot/spot.obj"
@@ -105,7 +105,7 @@ def scenario(tmp_path: Path) -> None:
 
         # split view (neural | reference): the left half is the neural render, the right half the reference. Training
         # is paused so the neural render holds still between the captures (a tiny network keeps converging otherwise)
-        from texinr.viewer.worker import Pause, Resume
+        from texinr.viewer.workers.worker import Pause, Resume
 
         pause_and_show_latest(app)
         captures = {}
@@ -126,7 +126,7 @@ def scenario(tmp_path: Path) -> None:
         app.worker.send(Resume())
 
         # every family switched live (the panel's Apply, small sizes): what is on screen is what a saved file holds
-        from texinr.trainer.config import ARCHS, model_preset
+        from texinr.trainer.core.config import ARCHS, model_preset
 
         small = {
             "relu": {"width": 8},
@@ -158,7 +158,7 @@ def scenario(tmp_path: Path) -> None:
         app.state.view = dataclasses.replace(app.state.view, view="neural", lit=False)
         pause_and_show_latest(app)
         frame = app.target.read().astype(int)
-        from texinr.viewer.render import BACKGROUND
+        from texinr.viewer.render.render import BACKGROUND
 
         bg = np.round(np.array(BACKGROUND[:3]) * 255).astype(int)
         rows, cols = np.nonzero(np.abs(frame - bg).sum(axis=2) > 30)
@@ -227,7 +227,7 @@ def scenario(tmp_path: Path) -> None:
         assert app.renderer.defines == good
 
         # a diverging run (an absurd learning rate set live): reported in the panel, training goes on
-        from texinr.viewer.worker import SetLearningRate
+        from texinr.viewer.workers.worker import SetLearningRate
 
         app.worker.send(SetLearningRate(1e6))
         app.worker.send(Resume())

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 import imgui
 import numpy as np
 
-from texinr.trainer.astc import SQUARE_BLOCKS, block_bits, chain_bpp, nearest_block, nominal_bpp
-from texinr.trainer.config import (
+from texinr.trainer.core.astc import SQUARE_BLOCKS, block_bits, chain_bpp, nearest_block, nominal_bpp
+from texinr.trainer.core.channels import parse_layout, shipped_images
+from texinr.trainer.core.config import (
     ARCH_NAMES,
     ARCHS,
     BPP_RANGE,
@@ -28,11 +29,12 @@ from texinr.trainer.config import (
     model_preset,
     setting_spec,
 )
-from texinr.trainer.generate import SETTINGS as GENERATE
-from texinr.trainer.sizing import rate_budget
-from texinr.viewer.generate_worker import DEFAULT_SAVE, CropEnd, Mix, SampleEnd
-from texinr.viewer.render import REPEAT_RANGE, SOURCES, VIEWS, ViewSettings, channel_views
-from texinr.viewer.worker import Pause, Reset, Resume, SetLearningRate, SetThreads
+from texinr.trainer.core.report import map_rows
+from texinr.trainer.core.sizing import rate_budget
+from texinr.trainer.generation.generate import SETTINGS as GENERATE
+from texinr.viewer.render.render import REPEAT_RANGE, SOURCES, VIEWS, ViewSettings, channel_views
+from texinr.viewer.workers.generate_worker import DEFAULT_SAVE, CropEnd, Mix, SampleEnd
+from texinr.viewer.workers.worker import Pause, Reset, Resume, SetLearningRate, SetThreads
 
 
 class RingBuffer:
@@ -87,13 +89,13 @@ class ViewerState:
     render_scale: float = 1.0
     target_fps: float = 30.0
     threads: int = 0
-    devices: tuple[str, ...] = ("auto", "cpu")  # what the device combo offers (trainer.device.available)
+    devices: tuple[str, ...] = ("auto", "cpu")  # what the device combo offers (trainer.core.device.available)
     fps: float = 0.0
     render_size: tuple[int, int] = (0, 0)
     image_size: tuple[int, int] = (0, 0)
     mesh_name: str = ""
     texture_name: str = ""
-    layout: str = "rgb"  # what the set's channels are (trainer/channels.py): one texture, or a material's maps
+    layout: str = "rgb"  # what the set's channels are (trainer/core/channels.py): one texture, or a material's maps
     show_panel: bool = True
     inspect_on: bool = True  # the pixel inspector follows the cursor (key I)
     inspect: dict | None = None  # what is under the cursor (App.inspect)
@@ -202,7 +204,7 @@ def toggle_pause(state: ViewerState, send) -> None:
 
 def draw_rate_control(state: ViewerState, send) -> None:
     """The bit rate: a slider and one button per square ASTC block (its bpp for this texture). A change re-sizes
-    the model (trainer.sizing.resolve, in the worker) and restarts training."""
+    the model (trainer.core.sizing.resolve, in the worker) and restarts training."""
     bpp = state.edit.bpp
     changed, on = imgui.checkbox("size to a bit rate", bpp is not None)
     if changed:
@@ -271,7 +273,7 @@ def draw_network_panel(state: ViewerState, send) -> None:
         for name in sizes:
             imgui.text_disabled(f"  {name.replace('_', ' ')}: {getattr(sized, name) if sized else '(sizing...)'}")
     else:
-        # every setting of this family, with the range, choices and help of its one definition (trainer/config.py)
+        # every setting of this family, with the range, choices and help of its one definition (trainer/core/config.py)
         for name in sizes:
             m = _setting(m, name)
     if t.batch is None:
@@ -405,7 +407,6 @@ def angles_direction(az: float, el: float) -> tuple[float, float, float]:
 
 def material_metric_lines(m: dict, images: int, bpp: float | None, block: str, chain: float) -> list[str]:
     """The Metrics panel for a material: the set's bits, then each judged number, model beside ASTC."""
-    from texinr.trainer.report import map_rows
 
     lines = [f"set: model {bpp or 0.0:.3f} bpp, ASTC {block} per map ({images} maps) {chain:.3f} bpp"]
     neural, astc = (m.get("neural") or {}).get("maps"), (m.get("astc") or {}).get("maps")
@@ -608,6 +609,5 @@ def match_astc_block(state: ViewerState) -> str:
 
 def shipped_count(layout: str) -> int:
     """How many images ASTC ships for the set (its bits are their sum)."""
-    from texinr.trainer.channels import parse_layout, shipped_images
 
     return len(shipped_images(parse_layout(layout)))
