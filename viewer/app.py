@@ -6,7 +6,6 @@ render benchmark. The interactive window builds on the same render core.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -20,8 +19,10 @@ from texinr.trainer.core.arguments import (
     ArgumentParser,
     add_astc_arguments,
     add_material_arguments,
+    add_setting,
     add_training_arguments,
     astc_quality_from_args,
+    bpp_list,
     check_writable,
     config_from_args,
     given_settings,
@@ -31,10 +32,11 @@ from texinr.trainer.core.arguments import (
     size_wxh,
 )
 from texinr.trainer.core.channels import parse_layout, shipped_images
-from texinr.trainer.core.config import ARCHS, CODEC_LADDERS, model_preset
+from texinr.trainer.core.config import CODEC_LADDERS, model_preset, validate_settings
 from texinr.trainer.core.data import load_image
 from texinr.trainer.core.device import resolve as resolve_device
 from texinr.trainer.core.errors import TexinrError
+from texinr.trainer.core.families import names as family_names
 from texinr.trainer.core.models import build_model
 from texinr.trainer.core.packing import pack
 from texinr.trainer.core.resources import DEFAULT_MESH, DEFAULT_TEXTURE
@@ -43,10 +45,7 @@ from texinr.viewer.bench_window import benchmark_window
 from texinr.viewer.render.mesh import load_mesh
 from texinr.viewer.render.render import (
     BACKGROUND,
-    CHANNEL_VIEWS,
-    REPEAT_RANGE,
-    SOURCES,
-    VIEWS,
+    VIEW_OPTIONS,
     MeshRenderer,
     OffscreenTarget,
     ViewSettings,
@@ -64,18 +63,6 @@ from texinr.viewer.scene import (
     save_png,
 )
 from texinr.viewer.window import App, display_available
-
-
-def lod_arg(s: str) -> int:
-    if s == "auto":
-        return -1
-    try:
-        v = int(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected 'auto' or a mip level (0, 1, ...), got {s!r}") from None
-    if not 0 <= v <= 15:
-        raise argparse.ArgumentTypeError(f"mip level must be between 0 and 15, got {v}")
-    return v
 
 
 def view_parser() -> ArgumentParser:
@@ -103,12 +90,8 @@ def view_parser() -> ArgumentParser:
     add_training_arguments(p, seconds_default=f"{HEADLESS_SECONDS:g} headless; the window trains until paused")
     p.add_argument("--headless", action="store_true", help="render offscreen (EGL), no window")
     p.add_argument("--screenshot", type=Path, help="write the frame to this PNG")
-    p.add_argument("--view", choices=tuple(VIEWS), default="neural")
-    p.add_argument("--left", choices=tuple(SOURCES), default="neural", help="split: left side; diff: a")
-    p.add_argument("--right", choices=tuple(SOURCES), default="reference", help="split: right side; diff: b")
-    p.add_argument("--divider", type=float, default=0.5, help="split position, fraction of the width")
-    p.add_argument("--diff-gain", type=positive_float, default=4.0)
-    p.add_argument("--heat", action="store_true", help="difference as a heat map of the mean error")
+    for name in VIEW_OPTIONS[:6]:
+        add_setting(p, ViewSettings, name, with_default=True)
     p.add_argument(
         "--astc",
         default="auto",
@@ -116,20 +99,8 @@ def view_parser() -> ArgumentParser:
         "counted when it has mips) or a block such as 6x6",
     )
     add_astc_arguments(p)
-    p.add_argument("--lod", type=lod_arg, default=-1, help="'auto' (screen-space derivatives) or a fixed level")
-    p.add_argument("--lit", action="store_true", help="one texture: a simple directional light instead of unlit")
-    p.add_argument(
-        "--repeat",
-        type=positive_float,
-        default=1.0,
-        help="the texture repeats this many times across the UV square (e.g. a generated tile; default 1)",
-    )
-    p.add_argument(
-        "--channel",
-        choices=tuple(CHANNEL_VIEWS),
-        default="shaded",
-        help="a material: shaded (default) or one of its maps on its own",
-    )
+    for name in VIEW_OPTIONS[6:]:
+        add_setting(p, ViewSettings, name, with_default=True)
     add_material_arguments(p)
     p.add_argument("--size", type=size_wxh, default=(1280, 720), help="frame size WxH (1280x720)")
     p.add_argument("--yaw", type=float)
@@ -143,12 +114,13 @@ def view_parser() -> ArgumentParser:
     p.add_argument("--frames", type=int, default=10, help="frames timed per row of --benchmark")
     p.add_argument(
         "--benchmark-families",
-        default=",".join(ARCHS),
+        default=",".join(family_names()),
         help="families timed by --benchmark at their default size (default: all; the 256x3 MLPs take minutes)",
     )
     p.add_argument(
         "--benchmark-rates",
-        default=",".join(f"{r:g}" for r in BENCHMARK_RATES),
+        type=bpp_list,
+        default=BENCHMARK_RATES,
         help="bit rates of the codec rows of --benchmark, each sized with mips and both allocations "
         f"(default {','.join(f'{r:g}' for r in BENCHMARK_RATES)})",
     )
@@ -174,38 +146,18 @@ def parse_view(argv: list[str] | None) -> ViewCommand:
     if config.train.device != "auto":  # a device this machine lacks: one line now, not a message after the window opens
         resolve_device(config.train.device)
     families = tuple(f.strip() for f in a.benchmark_families.split(",") if f.strip())
-    if any(f not in ARCHS for f in families):
-        raise TexinrError(f"--benchmark-families: choose from {', '.join(ARCHS)}")
-    try:
-        rates = tuple(float(r) for r in a.benchmark_rates.split(",") if r.strip())
-    except ValueError:
-        got = a.benchmark_rates
-        raise TexinrError(f"--benchmark-rates: expected numbers such as 3.56,2,0.89, got {got!r}") from None
-    if any(not 0.05 <= r <= 32 for r in rates):
-        raise TexinrError(f"--benchmark-rates: rates must be between 0.05 and 32 bpp, got {a.benchmark_rates}")
+    if any(f not in family_names() for f in families):
+        raise TexinrError(f"--benchmark-families: choose from {', '.join(family_names())}")
+    rates = a.benchmark_rates
     if a.astc != "auto":
         try:
             astc.parse_block(a.astc)
         except ValueError as e:
             raise TexinrError(str(e)) from None
-    if not REPEAT_RANGE[0] <= a.repeat <= REPEAT_RANGE[1]:
-        raise TexinrError(f"--repeat must be between {REPEAT_RANGE[0]:g} and {REPEAT_RANGE[1]:g}, got {a.repeat:g}")
-    if not 0.0 <= a.divider <= 1.0:
-        raise TexinrError(f"--divider must be between 0 and 1, got {a.divider}")
     if a.screenshot is not None and a.screenshot.suffix.lower() != ".png":
         raise TexinrError(f"{a.screenshot}: screenshots are PNG files")
-    settings = ViewSettings(
-        view=a.view,
-        left=a.left,
-        right=a.right,
-        divider=a.divider,
-        diff_gain=a.diff_gain,
-        diff_heat=a.heat,
-        fixed_level=a.lod,
-        lit=a.lit,
-        channel=a.channel,
-        uv_repeat=a.repeat,
-    )
+    settings = ViewSettings(**{name: getattr(a, name) for name in VIEW_OPTIONS})
+    validate_settings(settings, as_options=True)
     return ViewCommand(
         a.mesh,
         a.texture,

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from texinr.trainer.core.config import ARCHS, model_preset
+from texinr.trainer.core.config import model_preset
+from texinr.trainer.core.families import names as family_names
 from texinr.trainer.core.modelfile import pack as pack_file
 from texinr.trainer.core.models import build_model
 from texinr.trainer.core.packing import pack
@@ -46,7 +47,7 @@ def textured_model(arch: str, lod: bool, seed: int = 0, **extra):
     return model.eval()
 
 
-@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("arch", family_names())
 @pytest.mark.parametrize("lod", [False, True])
 @pytest.mark.parametrize("bits", [32, 16, 8])
 def test_shader_matches_torch(gl, programs, arch, lod, bits):
@@ -101,7 +102,7 @@ ODD = "base_colour,normal,roughness,alpha,emissive"  # 10 channels: the last blo
 
 @pytest.mark.parametrize(
     "arch, channels, width",
-    [(arch, MATERIAL, 20) for arch in ARCHS] + [("codec", ODD, 20), ("siren", ODD, 20), ("relu", ODD, 72)],
+    [(arch, MATERIAL, 20) for arch in family_names()] + [("codec", ODD, 20), ("siren", ODD, 20), ("relu", ODD, 72)],
 )
 def test_material_outputs_match_torch(gl, programs, arch, channels, width):
     """Every output channel of a material network, through both MLP paths (written out, looped over the texture)."""

@@ -170,7 +170,7 @@ def test_bad_input_is_one_line_and_writes_nothing(space_dirs, tmp_path, capsys):
         (["interpolate", "crop:999", "crop:0", "--out", str(d1)], "has crops 0 to"),
         (["--out", str(d1)], "name a stage"),
         (["sample", "--out", str(d1), "--eta", "2"], "--eta must be between"),
-        (["sample", "--out", str(d1), "--eta", "nan"], "--eta must be between"),
+        (["sample", "--out", str(d1), "--eta", "nan"], "--eta must be a number"),
     ]
     for argv, message in cases:
         assert run(argv) == 2, argv

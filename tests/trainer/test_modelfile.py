@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from texinr.trainer.core.config import ARCHS, model_preset
+from texinr.trainer.core.config import model_preset
 from texinr.trainer.core.errors import TexinrError
+from texinr.trainer.core.families import names as family_names
 from texinr.trainer.core.modelfile import FORMAT_VERSION, MAGIC, decode, encode, load, model_bits, pack, save
 from texinr.trainer.core.models import build_model
 from texinr.trainer.core.train import render
@@ -40,7 +41,7 @@ def trained_like(arch: str, lod=True):
     return model
 
 
-@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("arch", family_names())
 def test_fp32_round_trip_is_bit_exact(arch, tmp_path):
     model = trained_like(arch)
     f = pack(model, 32, 64, 48, 6, metrics={"psnr": 30.0})
@@ -53,7 +54,7 @@ def test_fp32_round_trip_is_bit_exact(arch, tmp_path):
     np.testing.assert_array_equal(render(g.build(), 8, 8), render(model.eval(), 8, 8))
 
 
-@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("arch", family_names())
 @pytest.mark.parametrize(("bits", "rel"), [(16, 1e-3), (8, 1.0 / 127 + 1e-6)])
 def test_fp16_and_int8_round_trip_error_is_bounded(arch, bits, rel, tmp_path):
     model = trained_like(arch)
@@ -75,7 +76,7 @@ def test_fp16_and_int8_round_trip_error_is_bounded(arch, bits, rel, tmp_path):
     assert float((a - b).abs().max()) < 0.2
 
 
-@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("arch", family_names())
 @pytest.mark.parametrize("bits", [32, 16, 8])
 def test_reported_bits_equal_payload_bits(arch, bits):
     model = trained_like(arch)

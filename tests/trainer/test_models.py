@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from texinr.trainer.core.config import ARCHS, ModelConfig, model_preset
+from texinr.trainer.core.config import ModelConfig, model_preset
 from texinr.trainer.core.encodings import HASH_PRIME_Y, FourierFeatures, HashGrid, log_bands
+from texinr.trainer.core.families import names as family_names
 from texinr.trainer.core.models import build_model
 
 SMALL = {
@@ -20,7 +21,7 @@ SMALL = {
 }
 
 
-@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("arch", family_names())
 @pytest.mark.parametrize("lod", [False, True])
 def test_every_family_outputs_rgb_in_unit_range(arch, lod):
     model = build_model(model_preset(arch, lod=lod, **SMALL))
@@ -36,7 +37,7 @@ def test_every_family_outputs_rgb_in_unit_range(arch, lod):
     assert float(y.max()) == 1.0  # the bias of 5 was clamped, not squashed
 
 
-@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("arch", family_names())
 def test_coordinates_repeat(arch):
     model = build_model(model_preset(arch, lod=False, **SMALL))
     uv = torch.rand(64, 2) * 0.98 + 0.01
@@ -46,7 +47,7 @@ def test_coordinates_repeat(arch):
     torch.testing.assert_close(a, b, atol=2e-5, rtol=0)
 
 
-@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("arch", family_names())
 def test_lod_input_is_used(arch):
     model = build_model(model_preset(arch, lod=True, **SMALL))
     uv = torch.rand(64, 2)

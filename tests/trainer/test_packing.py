@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from texinr.trainer.core import encodings, packing
-from texinr.trainer.core.config import ARCHS, model_preset
+from texinr.trainer.core.config import model_preset
+from texinr.trainer.core.families import names as family_names
 from texinr.trainer.core.models import build_model
 
 
@@ -22,7 +23,7 @@ def test_matrix_blocks_hold_columns():
     np.testing.assert_array_equal(t[8], [w[4, 0], w[5, 0], 0, 0])  # block (1, 0): padded outputs
 
 
-@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("arch", family_names())
 def test_pack_layout_fits_and_defines_are_complete(arch):
     m = build_model(
         model_preset(arch, lod=True, width=20, hash_table_log2=10, hash_levels=4, codec_grids="32x3x2,8x5x4")

@@ -2,14 +2,15 @@
 
 import pytest
 
-from texinr.trainer.core.config import ARCHS, parse_codec_grids
+from texinr.trainer.core.config import parse_codec_grids
 from texinr.trainer.core.errors import TexinrError
+from texinr.trainer.core.families import names as family_names
 from texinr.trainer.core.modelfile import model_bits
 from texinr.trainer.core.models import build_model
 from texinr.trainer.core.sizing import TOLERANCE, config_bits, size_for_bpp
 
 
-@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("arch", family_names())
 @pytest.mark.parametrize("bpp", [8.0, 2.0, 0.89])
 def test_every_family_lands_on_the_target(arch, bpp):
     bits = 8 if arch == "codec" else 16

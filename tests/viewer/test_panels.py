@@ -59,7 +59,8 @@ class RecordingImgui:
             return value
 
         def call(*args, **kwargs):
-            self.seen += [a for a in args if isinstance(a, str)]
+            for a in args:  # a string, or a list of them (a combo's items)
+                self.seen += [a] if isinstance(a, str) else [x for x in a if isinstance(x, str)] if isinstance(a, list) else []
             return value(*args, **kwargs)
 
         return call

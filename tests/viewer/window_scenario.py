@@ -126,7 +126,8 @@ def scenario(tmp_path: Path) -> None:
         app.worker.send(Resume())
 
         # every family switched live (the panel's Apply, small sizes): what is on screen is what a saved file holds
-        from texinr.trainer.core.config import ARCHS, model_preset
+        from texinr.trainer.core.config import model_preset
+        from texinr.trainer.core.families import names as family_names
 
         small = {
             "relu": {"width": 8},
@@ -137,7 +138,7 @@ def scenario(tmp_path: Path) -> None:
             "codec": {"width": 8, "codec_grids": "128x1x2,32x4x4"},
         }
         app.state.view = dataclasses.replace(app.state.view, view="neural")
-        for arch in ARCHS:
+        for arch in family_names():
             cfg = dataclasses.replace(
                 fast,
                 model=model_preset(arch, lod=True, **small[arch]),

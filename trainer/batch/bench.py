@@ -31,16 +31,20 @@ from texinr.trainer.batch.bench_report import CODEC_DECODER_BITS, format_psnr_ta
 from texinr.trainer.batch.distributed import Job, Lost, RaySettings
 from texinr.trainer.core import astc
 from texinr.trainer.core.allocation import RACE_FRACTION, candidates, start
-from texinr.trainer.core.config import ARCHS, CODEC_LADDERS, DEFAULT_FLIP_FINISH, Config, TrainConfig, model_preset
+from texinr.trainer.core.arguments import bpp_list, family_list
+from texinr.trainer.core.config import CODEC_LADDERS, WEIGHT_BITS, Config, TrainConfig, model_preset, setting
 from texinr.trainer.core.data import lod_of_level
 from texinr.trainer.core.device import describe as describe_device
 from texinr.trainer.core.device import resolve as resolve_device
 from texinr.trainer.core.errors import TexinrError
+from texinr.trainer.core.families import get as family_of
+from texinr.trainer.core.families import names as family_names
+from texinr.trainer.core.families import summary as family_summary
 from texinr.trainer.core.inputs import expand_inputs, load_texture, texture_name
 from texinr.trainer.core.metrics import all_metrics, laplacian_variance, psnr, select_by_lapv
 from texinr.trainer.core.modelfile import atomic_write, pack
 from texinr.trainer.core.resources import DEFAULT_TEXTURE
-from texinr.trainer.core.sizing import rate_budget, resolve, size_for_bpp
+from texinr.trainer.core.sizing import resolve
 from texinr.trainer.core.train import RECIPE, Trainer, render
 from texinr.trainer.core.tuning import SEARCH_FRACTION, tune
 
@@ -54,26 +58,43 @@ DEFAULT_MIPS_BPPS = (2.0, 0.89)
 
 @dataclass(frozen=True)
 class BenchCommand:
+    """A bench run: its inputs and settings, each setting defined once here (texinr-bench's options are made from
+    these definitions)."""
+
     inputs: tuple[str, ...]
-    size: int = 512
-    seconds: float = 120.0
-    bpps: tuple[float, ...] = DEFAULT_BPPS
-    bits: int = 16
-    families: tuple[str, ...] = ARCHS
-    mips: int = 1
-    select: int | None = None
+    size: int = setting(512, "resize every texture to SIZE x SIZE", 16, 4096, quick=128)
+    seconds: float = setting(120.0, "training budget per model, in seconds", 0.001, 1e9, quick=3.0)
+    bpps: tuple[float, ...] = setting(
+        DEFAULT_BPPS, "target bits per pixel, comma-separated", parse=bpp_list,
+        flag="bpp", quick=(2.0,),
+    )  # fmt: skip
+    bits: int = setting(
+        16, "stored weight precision of every family but the codec (its decoder: fp16)", choices=WEIGHT_BITS
+    )
+    families: tuple[str, ...] = setting(None, "comma-separated families (default: all)", parse=family_list)
+    mips: int = setting(1, "also fit N mip levels (mip-aware rows; ASTC stores its chain)", 1, 16)
+    select: int | None = setting(None, "pick N inputs at regular intervals of their LAPV ranking", 1, 10**6)
     out: Path | None = None
     astc_quality: float = 98.0  # astcenc thorough (trainer.core.astc.DEFAULT_PRESET)
-    threads: int = 0
-    seed: int = 0
+    threads: int = setting(0, "torch CPU threads per model (0: every core; 1 per Ray task)", 0, 1024)
+    seed: int = setting(0, "seed of initialisation and sampling", 0, 2**31 - 1)
     progress: bool | None = None
-    flip: bool = True
-    mips_bpps: tuple[float, ...] = DEFAULT_MIPS_BPPS
-    colour_only: bool = False
-    tune: bool = False
-    allocation: str = "race"  # the codec's (trainer.core.config.ALLOCATIONS)
-    device: str = "auto"  # torch device that trains (trainer.core.device)
+    flip: bool = setting(True, "skip FLIP (saves ~0.4 s per 512^2 evaluation)")
+    mips_bpps: tuple[float, ...] = setting(
+        DEFAULT_MIPS_BPPS,
+        "targets of the mip-aware rows, comma-separated (default 2,0.89)",
+        parse=bpp_list,
+        flag="mips_bpp",
+    )
+    colour_only: bool = setting(False, "skip grey images (R = G = B everywhere)")
+    tune: bool = setting(False, "also rows '<family>+tuned': a short race of settings first")
+    allocation: str = "race"  # the codec's (its definition: Config.allocation)
+    device: str = "auto"  # torch device that trains (its definition: TrainConfig.device)
     ray: RaySettings = field(default_factory=RaySettings)  # --ray: each model a Ray task
+
+    def __post_init__(self):
+        if self.families is None:  # every registered family
+            object.__setattr__(self, "families", family_names())
 
     def methods(self) -> list[tuple[str, str]]:
         """(family, tag): every family at its fixed defaults, and with --tune also after a short race."""
@@ -94,7 +115,8 @@ class BenchCommand:
 
 
 def weight_bits(arch: str, cmd: BenchCommand) -> int:
-    return CODEC_DECODER_BITS if arch == "codec" else cmd.bits
+    fixed = family_of(arch).bench_bits  # the codec's decoder: always fp16
+    return fixed if fixed is not None else cmd.bits
 
 
 # ------------------------------------------------------------------------------------------------- inputs
@@ -157,15 +179,15 @@ def family_row(
     bits = weight_bits(arch, cmd)
     train = TrainConfig(mips=mips, seconds=cmd.seconds, seed=cmd.seed, threads=cmd.threads, device=cmd.device)
     tuned, searched, allocation = "", 0.0, None
-    if arch == "codec" and tag != "+tuned":
-        started = start(image, Config(model_preset(arch, lod=mips > 1), train, bits, bpp, cmd.allocation))
+    if family_of(arch).allocations and tag != "+tuned":
+        started = start(image, Config(model_preset(arch), train, bits, bpp, cmd.allocation))
         trainer, allocation = started.trainer, started.allocation
         model_cfg = trainer.config.model
         searched = (allocation or {}).get("seconds_on_losers", 0.0)
     else:
         # mip-aware: the model gets the bits ASTC spends on its whole chain at this base rate (about 4/3 of them)
-        model_cfg = size_for_bpp(arch, rate_budget(bpp, w, h, mips), w, h, bits, lod=mips > 1)
-        cfg = Config(model_cfg, train, bits)
+        cfg = resolve(Config(model_preset(arch), train, bits, bpp), w, h)
+        model_cfg = cfg.model
         if tag == "+tuned":
             t = tune(image, cfg)  # the winner comes part-trained
             trainer, searched, tuned = t.trainer, t.seconds, f" {t.field}={t.value:g}"
@@ -180,17 +202,7 @@ def family_row(
         for k, ref in enumerate(trainer.samples.pyramid):
             lh, lw = ref.shape[:2]
             levels.append(round(psnr(ref, render(model, lh, lw, lod_of_level(k, len(trainer.samples.pyramid)))), 3))
-    sizes = {"relu": "width", "siren": "width", "fourier": "width"}
-    desc = (
-        f"{model_cfg.width}x{model_cfg.depth}"
-        if arch in sizes
-        else f"L{model_cfg.hash_levels} T2^{model_cfg.hash_table_log2} mlp {model_cfg.width}x{model_cfg.depth}"
-        if arch == "hashgrid"
-        else f"{model_cfg.codec_grids} pe{model_cfg.codec_pe} mlp {model_cfg.width}x{model_cfg.depth} {bits}-bit"
-        if arch == "codec"
-        else f"{model_cfg.grid_levels}x{model_cfg.grid_channels}ch {model_cfg.grid_base_res}-"
-        f"{model_cfg.grid_finest_res} mlp {model_cfg.width}x{model_cfg.depth}"
-    )
+    desc = f"{family_summary(model_cfg)}, {bits}-bit"
     return {
         "texture": name,
         "method": arch + tag + ("+mips" if mips > 1 else ""),
@@ -217,14 +229,14 @@ def check_sizes(cmd: BenchCommand) -> None:
     for _, mips, bpps in cmd.variants():
         for fam, tag in cmd.methods():
             for bpp in bpps:
-                if fam == "codec" and tag != "+tuned":
-                    cfg = Config(model_preset(fam), TrainConfig(mips=mips), CODEC_DECODER_BITS, bpp, cmd.allocation)
+                if family_of(fam).allocations and tag != "+tuned":
+                    cfg = Config(model_preset(fam), TrainConfig(mips=mips), weight_bits(fam, cmd), bpp, cmd.allocation)
                     if cmd.allocation == "race":
                         candidates(cfg, s, s)
                     else:
                         resolve(cfg, s, s)
                 else:
-                    size_for_bpp(fam, rate_budget(bpp, s, s, mips), s, s, weight_bits(fam, cmd), lod=mips > 1)
+                    resolve(Config(model_preset(fam), TrainConfig(mips=mips), weight_bits(fam, cmd), bpp), s, s)
 
 
 def settings_key(cmd: BenchCommand) -> str:
@@ -236,14 +248,15 @@ def settings_key(cmd: BenchCommand) -> str:
         "q": cmd.astc_quality,
         "seed": cmd.seed,
         "flip": cmd.flip,
-        "flip_finish": DEFAULT_FLIP_FINISH,  # training recipe: results from another one are not reused
+        # training recipe: results from another one are not reused
+        "flip_finish": {f: family_of(f).flip_finish for f in family_names() if family_of(f).flip_finish},
         "codec_decoder_bits": CODEC_DECODER_BITS,
         "recipe": RECIPE,
     }
     device = resolve_device(cmd.device)
     if device.type != "cpu":  # a budget in seconds buys far more steps there: its results are its own
         d["device"] = describe_device(device)
-    if "codec" in cmd.families:  # how the codec allocates its bits (a race, or one ladder)
+    if any(family_of(f).allocations for f in cmd.families):  # how the codec allocates its bits (race, or one ladder)
         d["allocation"] = [cmd.allocation, RACE_FRACTION, CODEC_LADDERS] if cmd.allocation == "race" else cmd.allocation
     if cmd.tune:  # the search's recipe too ('+tuned' rows); runs without --tune keep their key
         d["tune"] = f"race {SEARCH_FRACTION}"

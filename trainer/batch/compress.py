@@ -45,7 +45,7 @@ from texinr.trainer.batch import blockformats
 from texinr.trainer.batch.blockformats import BC7_UBER_LEVEL
 from texinr.trainer.batch.distributed import Job, Lost, RaySettings
 from texinr.trainer.core import allocation as alloc
-from texinr.trainer.core import astc
+from texinr.trainer.core import astc, families
 from texinr.trainer.core.allocation import candidates
 from texinr.trainer.core.arguments import (
     check_writable_folder,
@@ -391,7 +391,7 @@ def ladder_for(config: Config, width: int, height: int) -> list[float]:
     for bpp in TARGET_LADDER:
         cfg = dataclasses.replace(config, bpp=bpp)
         try:
-            if cfg.model.arch == "codec" and cfg.allocation == "race":
+            if families.get(cfg.model.arch).allocations and cfg.allocation == "race":
                 made = tuple(c.model for _, c in candidates(cfg, width, height))
             else:
                 made = (resolve(cfg, width, height).model,)

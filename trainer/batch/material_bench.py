@@ -25,8 +25,9 @@ from tqdm import tqdm
 
 from texinr.trainer.batch.material_report import format_rows, write_outputs
 from texinr.trainer.core import astc
+from texinr.trainer.core.arguments import block_list
 from texinr.trainer.core.channels import parse_layout, shipped_images, shipped_members
-from texinr.trainer.core.config import Config, TrainConfig, model_preset
+from texinr.trainer.core.config import Config, TrainConfig, model_preset, setting
 from texinr.trainer.core.errors import TexinrError
 from texinr.trainer.core.fit import fit
 from texinr.trainer.core.material import astc_maps, load_material, map_metrics
@@ -45,18 +46,25 @@ def default_materials() -> list[Path]:
 
 @dataclass(frozen=True)
 class MaterialBenchCommand:
+    """A material bench run; each setting is defined once here (texinr-bench --materials' options are made from
+    these definitions)."""
+
     inputs: tuple[Path, ...]
-    blocks: tuple[str, ...] = DEFAULT_BLOCKS
-    seconds: float = 120.0
-    steps: int | None = None
-    mips: int = 6
-    separate: bool = False
-    separate_split: bool = False  # the per-map codecs share the one network's seconds (equal compute)
+    blocks: tuple[str, ...] = setting(
+        DEFAULT_BLOCKS, "ASTC blocks per map, comma-separated (default 8x8,12x12)", parse=block_list
+    )
+    seconds: float = setting(120.0, "training budget per network, in seconds", 0.001, 1e9)
+    steps: int | None = setting(None, "a step budget instead (repeatable bit for bit)", 1, 10**9)
+    mips: int = setting(6, "mip levels fitted; ASTC stores its chains", 1, 16)
+    separate: bool = setting(False, "also one codec per shipped map at its share of the bits, same seconds each")
+    separate_split: bool = setting(
+        False, "also one codec per shipped map at its share of the bits and of the seconds (equal compute)"
+    )
     out: Path | None = None
     astc_quality: float = 98.0
-    threads: int = 0
-    seed: int = 0
-    device: str = "cpu"
+    threads: int = setting(0, "torch CPU threads (0: every core)", 0, 1024)
+    seed: int = setting(0, "seed of initialisation and sampling", 0, 2**31 - 1)
+    device: str = "cpu"  # its definition: TrainConfig.device (the CPU unless asked: comparable timings)
     progress: bool | None = None
 
     def key(self) -> str:
@@ -77,7 +85,7 @@ def _config(layout: str, rate: float, cmd: MaterialBenchCommand):
         threads=cmd.threads,
         device=cmd.device,
     )
-    return Config(model_preset("codec", channels=layout, lod=cmd.mips > 1), train, 16, rate)
+    return Config(model_preset("codec", channels=layout), train, 16, rate)
 
 
 def fit_and_judge(values: np.ndarray, layout: str, rate: float, cmd: MaterialBenchCommand) -> dict:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from texinr.trainer.core import profile
+from texinr.trainer.core import families, profile
 from texinr.trainer.core.arguments import (
     ArgumentParser,
     add_profile_argument,
@@ -21,7 +21,7 @@ from texinr.trainer.core.arguments import (
     run_cli,
     size_wxh,
 )
-from texinr.trainer.core.config import ARCH_NAMES, DEVICE_HELP, check_device_spec
+from texinr.trainer.core.config import DEVICE_HELP, check_device_spec
 from texinr.trainer.core.device import resolve as resolve_device
 from texinr.trainer.core.errors import TexinrError
 from texinr.trainer.core.material import to_map_images
@@ -100,7 +100,7 @@ def decode_main(cmd: DecodeCommand) -> int:
             encoded[path] = buf.getvalue()
         for path, data in encoded.items():
             atomic_write(path, data)
-    what = f"{w}x{h}, lod {cmd.lod:g}, {ARCH_NAMES[f.model_config.arch]}"
+    what = f"{w}x{h}, lod {cmd.lod:g}, {families.get(f.model_config.arch).label}"
     print(f"texinr-decode: wrote {', '.join(str(p) for p in encoded)} ({what})")
     if cmd.profile:
         print(profile.table())

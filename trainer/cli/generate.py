@@ -4,17 +4,19 @@ The stages themselves are trainer.generation.generate; this module only parses a
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
-from texinr.trainer.core.arguments import ArgumentParser, nonneg_int, positive_int, run_cli
+from texinr.trainer.core.arguments import ArgumentParser, add_setting, run_cli
+from texinr.trainer.core.config import validate_settings
 from texinr.trainer.core.errors import TexinrError
 from texinr.trainer.generation.generate import (
     DEFAULT_HOLDOUT,
     SETTINGS,
     STAGES,
     GenerateCommand,
-    check_setting,
+    GenerateSettings,
     default_images,
     generate_main,
 )
@@ -40,12 +42,8 @@ def generate_parser() -> ArgumentParser:
     bars = p.add_mutually_exclusive_group()
     bars.add_argument("--progress", dest="progress", action="store_true", default=None, help="always show bars")
     bars.add_argument("--no-progress", dest="progress", action="store_false", help="never show progress bars")
-    for s in SETTINGS.values():
-        conv = {int: positive_int if s.low >= 1 else nonneg_int, float: float}[s.kind]
-        p.add_argument(
-            f"--{s.name.replace('_', '-')}", dest=s.name, type=conv, default=None,
-            help=f"{s.help} (default {s.default:g}, --quick {s.quick:g})",
-        )  # fmt: skip
+    for name in SETTINGS:
+        add_setting(p, GenerateSettings, name)
     return p
 
 
@@ -54,10 +52,13 @@ def parse_generate(argv: list[str] | None) -> GenerateCommand:
     stage = a.stage or ("all" if a.quick else None)
     if stage is None:
         raise TexinrError(f"name a stage ({', '.join(STAGES)}), or give --quick to run them all")
-    values = {}
-    for s in SETTINGS.values():
-        given = getattr(a, s.name)
-        values[s.name] = check_setting(s, s.kind(given if given is not None else (s.quick if a.quick else s.default)))
+    chosen = {}
+    for name, spec in SETTINGS.items():
+        given = getattr(a, name)
+        chosen[name] = given if given is not None else (spec["quick"] if a.quick else spec["default"])
+    settings = GenerateSettings(**chosen)
+    validate_settings(settings, as_options=True)
+    values = dataclasses.asdict(settings)
     if values["crop"] > values["scale"]:
         raise TexinrError(f"crops of {values['crop']} px are larger than the images (--scale {values['scale']} px)")
     inputs = tuple(a.inputs)

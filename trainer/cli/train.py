@@ -15,7 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from texinr.trainer.core import allocation as alloc
-from texinr.trainer.core import profile
+from texinr.trainer.core import families, profile
 from texinr.trainer.core.arguments import (
     ArgumentParser,
     add_astc_arguments,
@@ -141,7 +141,7 @@ def train_main(cmd: TrainCommand) -> int:
     print(f"texinr-train: training on {describe_device(device)}")
     trainer, allocation, started = None, None, None
     if config.bpp is not None:
-        with profile.phase("size" + (" and race allocations" if config.model.arch == "codec" else "")):
+        with profile.phase("size" + (" and race allocations" if families.get(config.model.arch).allocations else "")):
             started = alloc.start(image, config)  # sizes the family; the codec races its candidate allocations
         trainer, allocation = started.trainer, started.allocation
         config = trainer.config

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from texinr.trainer.core import families
 from texinr.trainer.core.config import CODEC_LADDERS, Config
 from texinr.trainer.core.errors import TexinrError
 from texinr.trainer.core.metrics import psnr_from_mse
@@ -67,7 +68,7 @@ def start(rgb01: np.ndarray, config: Config) -> Start:
 
     config = config.validate()
     h, w = rgb01.shape[:2]
-    if config.bpp is None or config.model.arch != "codec":
+    if config.bpp is None or not families.get(config.model.arch).allocations:
         return Start(Trainer(rgb01, config), None)
     if config.allocation != "race":
         trainer = Trainer(rgb01, config)

@@ -14,14 +14,13 @@ import os
 import sys
 from pathlib import Path
 
-from texinr.trainer.core import astc
+from texinr.trainer.core import astc, families
 from texinr.trainer.core.astc import preset_quality
 from texinr.trainer.core.channels import parse_layout, shipped_images
 from texinr.trainer.core.config import (
-    ARCHS,
+    BPP_RANGE,
     DEFAULT_ARCH,
     DEFAULT_BPP,
-    PRESETS,
     Config,
     ModelConfig,
     TrainConfig,
@@ -78,6 +77,18 @@ def nonneg_float(s: str) -> float:
     if not (math.isfinite(v) and v >= 0):
         raise argparse.ArgumentTypeError(f"must be a non-negative number, got {s}")
     return v
+
+
+def bpp_list(s: str) -> tuple[float, ...]:
+    """Comma-separated bit rates, each within the one range a rate may have (config.BPP_RANGE)."""
+    try:
+        values = tuple(float(x) for x in s.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers such as 8,2,0.89, got {s!r}") from None
+    lo, hi = BPP_RANGE
+    if not values or any(not (math.isfinite(v) and lo <= v <= hi) for v in values):
+        raise argparse.ArgumentTypeError(f"each bpp must be between {lo:g} and {hi:g}, got {s}")
+    return values
 
 
 def size_wxh(s: str) -> tuple[int, int]:
@@ -152,7 +163,7 @@ def check_writable_folder(path: Path) -> None:
 
 def for_layout(config: Config, layout: str, given: frozenset[str]) -> Config:
     """`config` for a set of this channel layout: the network's outputs are its channels, a family's material
-    defaults (config.MATERIAL_PRESETS) apply to what the command line did not give, and the default rate
+    defaults (its registry entry's material_preset) apply to what the command line did not give, and the default rate
     (DEFAULT_BPP, ASTC 8x8's) applies to every map ASTC would ship, so that a material's default is 8x8 per map."""
 
     m = config.model
@@ -166,10 +177,10 @@ def for_layout(config: Config, layout: str, given: frozenset[str]) -> Config:
 
 
 def _preset_of(arch: str, layout: str) -> dict:
-    """The family's defaults for this layout (a material's differ: config.MATERIAL_PRESETS)."""
+    """The family's defaults for this layout (a material's differ: its material_preset)."""
 
     cfg = model_preset(arch, channels=layout)
-    return {k: getattr(cfg, k) for k in {**PRESETS[arch]}}
+    return {k: getattr(cfg, k) for k in families.get(arch).preset}
 
 
 def given_settings(a: argparse.Namespace) -> frozenset[str]:
@@ -195,18 +206,67 @@ def float_arg(s: str) -> float:
 def add_setting(group, cls, name: str, with_default: bool = False, note: str = "", aliases=()) -> None:
     """One command-line option from the setting's single definition (trainer.core.config.setting): type, choices,
     help and range (checked by validate(), as for the panel). Without `with_default` the option is None when not
-    given, so a caller can tell what was given; `note` is added to the help."""
+    given, so a caller can tell what was given; `note` is added to the help. A flag that is on by default becomes
+    --no-NAME."""
     spec = setting_spec(cls, name)
     help_text = spec["help"] + note
+    if spec["quick"] is not None and not note:
+        help_text += f"; default {_shown(spec['default'])}, --quick {_shown(spec['quick'])}"
     if spec["lo"] is not None and spec["choices"] is None:
         help_text += f" ({spec['lo']:g}..{spec['hi']:g})"
-    args = ["--" + name.replace("_", "-"), *aliases]
+    option = "--" + (spec.get("flag") or name).replace("_", "-")
     if spec["type"] == "bool":
-        group.add_argument(*args, action="store_true", help=help_text)
+        if spec["default"]:
+            group.add_argument("--no-" + option[2:], dest=name, action="store_false", help=help_text)
+        else:
+            group.add_argument(option, *aliases, dest=name, action="store_true", help=help_text)
         return
-    typ = {"int": int_arg, "float": float_arg}.get(spec["type"], str)
+    typ = spec.get("parse") or {"int": int_arg, "float": float_arg}.get(spec["type"], str)
     default = spec["default"] if with_default else None
-    group.add_argument(*args, type=typ, choices=spec["choices"], default=default, help=help_text)
+    metavar = option[2:].replace("-", "_").upper() if spec.get("flag") else None
+    group.add_argument(
+        option, *aliases, dest=name, type=typ, choices=spec["choices"], default=default, help=help_text, metavar=metavar
+    )
+
+
+def _shown(value) -> str:
+    return ",".join(f"{v:g}" for v in value) if isinstance(value, tuple) else f"{value:g}"
+
+
+def chosen_settings(a: argparse.Namespace, cls, names, quick: bool = False) -> dict:
+    """The values of settings `names` of `cls` a command line chose: what it gave, else the --quick value (with
+    `quick`, where the setting has one), else the default."""
+    out = {}
+    for name in names:
+        spec, given = setting_spec(cls, name), getattr(a, name)
+        out[name] = (
+            given if given is not None else spec["quick"] if quick and spec["quick"] is not None else spec["default"]
+        )
+    return out
+
+
+def block_list(s: str) -> tuple[str, ...]:
+    """Comma-separated ASTC blocks (4x4 ... 12x12)."""
+    blocks = tuple(b.strip() for b in s.split(",") if b.strip())
+    if not blocks:
+        raise argparse.ArgumentTypeError(f"expected ASTC blocks such as 8x8,12x12, got {s!r}")
+    for b in blocks:
+        try:
+            astc.parse_block(b)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    return blocks
+
+
+def family_list(s: str) -> tuple[str, ...]:
+    """Comma-separated family names, each one the registry knows."""
+    names = tuple(x.strip() for x in s.split(",") if x.strip())
+    bad = [f for f in names if f not in families.names()]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown family {','.join(bad) or s!r}; choose from {', '.join(families.names())}"
+        )
+    return names
 
 
 MODEL_ARGS = tuple(f.name for f in dataclasses.fields(ModelConfig) if f.name not in ("arch", "lod", "channels"))
@@ -217,7 +277,10 @@ from --mips and from the input)."""
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("network (each family has its own defaults: the README's family table)")
     g.add_argument(
-        "--arch", default=DEFAULT_ARCH, metavar="FAMILY", help=f"family: {' | '.join(ARCHS)} (default {DEFAULT_ARCH})"
+        "--arch",
+        default=DEFAULT_ARCH,
+        metavar="FAMILY",
+        help=f"family: {' | '.join(families.names())} (default {DEFAULT_ARCH})",
     )
     for name in MODEL_ARGS:
         add_setting(g, ModelConfig, name)
@@ -247,10 +310,11 @@ def config_from_args(a: argparse.Namespace, seconds: float) -> Config:
     given = {k: getattr(a, k) for k in MODEL_ARGS if getattr(a, k) is not None}
     check_family_options(a.arch, given)
     bpp = a.bpp if a.bpp is not None else (None if given else DEFAULT_BPP)
-    if a.allocation is not None and (a.arch != "codec" or bpp is None):  # it would be silently ignored
-        why = f"the {a.arch} family" if a.arch != "codec" else "sizes given by hand (no bit rate)"
+    allocates = a.arch in families.names() and families.get(a.arch).allocations
+    if a.allocation is not None and (not allocates or bpp is None):  # it would be silently ignored
+        why = f"the {a.arch} family" if not allocates else "sizes given by hand (no bit rate)"
         raise TexinrError(f"--allocation applies to the codec sized to a bit rate, not to {why}")
-    model = model_preset(a.arch, lod=a.mips > 1, **given)
+    model = model_preset(a.arch, **given)
     train = TrainConfig(
         mips=a.mips,
         jitter=a.jitter,

@@ -10,37 +10,13 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from texinr.trainer.core import families
 from texinr.trainer.core.channels import is_material, layout_width, parse_layout
 from texinr.trainer.core.errors import TexinrError
-
-ARCHS = ("relu", "siren", "fourier", "hashgrid", "grid", "codec")
-"""Model families: ReLU MLP, SIREN, Fourier-feature MLP, multi-resolution hash grid, dense latent grid, and the
-quantised latent-grid codec (latents stored at 1-8 bits, fp16 decoder)."""
-
-ARCH_NAMES = {
-    "relu": "ReLU MLP",
-    "siren": "SIREN",
-    "fourier": "Fourier-feature MLP",
-    "hashgrid": "hash grid + MLP",
-    "grid": "latent grid + MLP",
-    "codec": "quantised latent codec",
-}
 
 WEIGHT_BITS = (32, 16, 8)
 OPTIMIZERS = ("adam", "rprop")
 SCHEDULES = ("constant", "cosine", "exponential")
-
-# Default learning rates per family, measured on short CPU budgets (a SIREN at 1e-4 needs thousands of steps;
-# grids want large steps, as instant-ngp's 1e-2).
-DEFAULT_LR = {"relu": 3e-3, "siren": 5e-4, "fourier": 3e-3, "hashgrid": 1e-2, "grid": 1e-2, "codec": 3e-2}
-DEFAULT_BATCH = {"codec": 1 << 14}
-"""Samples per step where a family differs from TrainConfig's 65536: the codec's quantised latents learn faster
-from more, smaller steps (measured on astronaut 512^2, 40 s: 32.2 dB at 16k vs 31.1 dB at 64k)."""
-
-DEFAULT_FLIP_FINISH = {"codec": 0.3}
-"""Fraction of the budget spent, at its end, on the LDR-FLIP loss where a family differs from 0. Measured on
-brick_wall_001 at 2 bpp, 60 s: MSE only 37.16 dB / FLIP 0.0568; last 30% on FLIP 37.50 dB / 0.0453 (ASTC 8x8:
-0.0491); last 50% 37.28 / 0.0453; last 15% 37.03 / 0.0523."""
 
 DEVICE_HELP = "torch device that trains: auto (CUDA, then Apple's MPS, then the CPU), cpu, cuda, cuda:N or mps"
 _DEVICE_SPEC = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
@@ -103,29 +79,38 @@ def format_codec_grids(levels: list[tuple[int, int, int]]) -> str:
     return ",".join(f"{r}x{c}x{b}" for r, c, b in levels)
 
 
-def setting(default, help: str, lo=None, hi=None, choices=None):
-    """One setting's single definition: default, range (lo..hi, or choices) and help. The command line
+def setting(default, help: str, lo=None, hi=None, choices=None, quick=None, parse=None, flag=None):
+    """One setting's single definition: default, range (lo..hi, or choices: a tuple, or a function returning one,
+    read when asked, as the family registry's names are) and help; `quick` is the value a command's --quick takes;
+    `parse` turns a command-line string into a value that is not a plain number or string (e.g. a list of rates);
+    `flag` is the option's name where it differs from the field's. The command line
     (trainer/cli/train.py), the window's panel (viewer/gui/panels.py) and validate() all read it."""
-    return field(default=default, metadata={"help": help, "lo": lo, "hi": hi, "choices": choices})
+    meta = {"help": help, "lo": lo, "hi": hi, "choices": choices, "quick": quick, "parse": parse, "flag": flag}
+    return field(default=default, metadata=meta)
 
 
 def setting_spec(cls, name: str) -> dict:
     """The metadata of `cls`'s setting `name`, with its type ('int', 'float', 'str', 'bool') and default."""
     f = next(f for f in dataclasses.fields(cls) if f.name == name)
     kind = str(f.type).split("|")[0].strip()
-    return {**f.metadata, "type": kind, "default": f.default}
+    choices = f.metadata.get("choices")
+    return {**f.metadata, "choices": choices() if callable(choices) else choices, "type": kind, "default": f.default}
 
 
-def validate_settings(obj) -> None:
-    """Check every setting of a settings dataclass against its definition; raise TexinrError naming the first."""
+def validate_settings(obj, as_options: bool = False) -> None:
+    """Check every setting of a settings dataclass against its definition; raise TexinrError naming the first (as
+    its command-line option, --name, with `as_options`)."""
     for f in dataclasses.fields(obj):
         meta, value = f.metadata, getattr(obj, f.name)
         if value is None or "help" not in meta:
             continue
-        label = f.name.replace("_", " ")
-        if meta.get("choices") is not None:
-            if value not in meta["choices"]:
-                raise TexinrError(f"{label}: {value!r} is not one of {', '.join(map(str, meta['choices']))}")
+        label = "--" + (meta.get("flag") or f.name).replace("_", "-") if as_options else f.name.replace("_", " ")
+        choices = meta.get("choices")
+        if callable(choices):
+            choices = choices()
+        if choices is not None:
+            if value not in choices:
+                raise TexinrError(f"{label}: {value!r} is not one of {', '.join(map(str, choices))}")
         elif str(f.type).startswith("int"):
             _check_range(label, value, meta["lo"], meta["hi"])
         elif str(f.type).startswith("float"):
@@ -139,10 +124,10 @@ def validate_settings(obj) -> None:
 class ModelConfig:
     """What the network is: family and sizes. A change here means a different shader."""
 
-    arch: str = setting("grid", "family", choices=ARCHS)
+    arch: str = setting("grid", "family", choices=families.names)
     width: int = setting(32, "units per hidden layer of the MLP (the decoder of the grid families)", 1, 4096)
     depth: int = setting(2, "hidden layers", 1, 16)
-    lod: bool = setting(True, "the level of detail t in [0, 1] is an input (derived: mips > 1)")
+    lod: bool = setting(True, "the level of detail t in [0, 1] is an input (derived by Config from mips > 1)")
     channels: str = setting(
         "rgb", "what the outputs are: 'rgb' (one texture) or a material's maps as NAME:COUNT:SPACE,... (derived)"
     )
@@ -170,8 +155,7 @@ class ModelConfig:
 
     def validate(self) -> ModelConfig:
         """Return self, or raise TexinrError naming the first bad field."""
-        if self.arch not in ARCHS:
-            raise TexinrError(f"unknown family {self.arch!r}; choose one of {', '.join(ARCHS)}")
+        families.get(self.arch)  # an unknown family: one line naming the choices
         validate_settings(self)
         _check_range("hash finest resolution", self.hash_finest_res, self.hash_base_res, 1 << 16)
         _check_range("grid finest resolution", self.grid_finest_res, self.grid_base_res, 8192)
@@ -196,56 +180,23 @@ class ModelConfig:
         return ModelConfig(**d).validate()
 
 
-PRESETS: dict[str, dict] = {
-    "relu": {"width": 256, "depth": 3},
-    "siren": {"width": 256, "depth": 3, "omega0": 30.0},
-    "fourier": {"width": 256, "depth": 3, "fourier_bands": 16, "fourier_max_freq": 128.0},
-    "hashgrid": {"width": 64, "depth": 2, "hash_levels": 16, "hash_features": 2, "hash_table_log2": 14},
-    "grid": {"width": 16, "depth": 2, "grid_levels": 3, "grid_channels": 4},
-    "codec": {"width": 16, "depth": 2, "codec_grids": "512x1x1,256x1x2,128x1x4,32x8x4", "codec_pe": 1},
-}
-"""Per-family defaults: the paper's MLP size (256 x 3), instant-ngp's image hash grid, a small latent grid whose
-16 x 2 decoder renders at >= 10 frames/s on 2-core software GL (measured: docs/results/render-core.md) and trains faster than 32 x 2.
-The codec's decoder is 16 x 2 too: on llvmpipe a 32-wide layer costs 5x a 16-wide one per pixel (register
-spills), and at 2 bpp with mips, 60 s, the 16 x 2 decoder scored 34.27 / 32.91 / 40.53 dB against 34.83 / 31.63 /
-39.71 for 32 x 2 on brick_wall, astronaut and Metal055A (single runs; the bits it saves go to the grids)."""
-
-
-MATERIAL_PRESETS: dict[str, dict] = {"codec": {"width": 32}}
-"""Where a family's defaults differ for a material set (more than one map): the codec's decoder is 32 wide, since
-8 outputs through 16 hidden units lost 0.7 dB on base colour and 1.2-1.6 dB on occlusion / roughness / metallic
-(wooden_crate_01, 1k, 12x12-equal bits, 60 s: 34.10 / 34.04 / 33.46 / 34.97 dB at 16 wide, 34.77 / 35.21 / 34.29 /
-35.55 at 32, normal 2.44 -> 2.16 degrees). It costs frame time (docs/results/materials.md)."""
-
-
 def model_preset(arch: str, **overrides) -> ModelConfig:
     """The family's default ModelConfig with `overrides` (fields left None are ignored)."""
-    if arch not in ARCHS:
-        raise TexinrError(f"unknown family {arch!r}; choose one of {', '.join(ARCHS)}")
+    family = families.get(arch)
     names = {f.name for f in dataclasses.fields(ModelConfig)}
     unknown = set(overrides) - names
     if unknown:
         raise TexinrError(f"unknown model setting(s): {', '.join(sorted(unknown))}")
     given = {k: v for k, v in overrides.items() if v is not None}
     material = "channels" in given and is_material(parse_layout(given["channels"]))
-    values = {**PRESETS[arch], **(MATERIAL_PRESETS.get(arch, {}) if material else {}), **given}
+    values = {**family.preset, **(family.material_preset if material else {}), **given}
     return ModelConfig(arch=arch, **values).validate()
-
-
-FAMILY_OPTIONS = {
-    "siren": ("omega0",),
-    "fourier": ("fourier_bands", "fourier_mode", "fourier_max_freq", "fourier_sigma", "fourier_seed"),
-    "hashgrid": ("hash_levels", "hash_features", "hash_table_log2", "hash_base_res", "hash_finest_res"),
-    "grid": ("grid_levels", "grid_channels", "grid_base_res", "grid_finest_res"),
-    "codec": ("codec_grids", "codec_pe"),
-}
-"""The ModelConfig fields only one family reads; width and depth apply to every family."""
 
 
 def check_family_options(arch: str, given: dict) -> None:
     """Refuse an option that the chosen family does not read (it would be silently ignored)."""
-    for family, names in FAMILY_OPTIONS.items():
-        for name in names:
+    for family in families.names():
+        for name in families.get(family).options:
             if name in given and family != arch:
                 raise TexinrError(f"--{name.replace('_', '-')} applies to the {family} family only, not {arch}")
 
@@ -257,7 +208,7 @@ class TrainConfig:
     mips: int = setting(6, "mip levels fitted (bilinear 2x downsampling), with t as input when > 1", 1, 16)
     jitter: bool = setting(False, "off-grid samples with bilinearly interpolated targets")
     optimizer: str = setting("adam", "optimizer", choices=OPTIMIZERS)
-    lr: float | None = setting(None, "learning rate (default per family: DEFAULT_LR)", 1e-9, 1e9)
+    lr: float | None = setting(None, "learning rate (default per family)", 1e-9, 1e9)
     schedule: str = setting("cosine", "learning-rate schedule over the budget", choices=SCHEDULES)
     batch: int | None = setting(None, "samples per step (default 65536; codec 16384)", 1, 1 << 24)
     flip_finish: float | None = setting(
@@ -312,6 +263,13 @@ class Config:
     rate_exact: bool = False
     """With mips, size to bpp x the chain's share (sizing.rate_budget's `exact`) instead of ASTC's chain at the
     nearest block: texinr-compress's quality targets search rates between ASTC's. Not a user setting."""
+
+    def __post_init__(self):
+        # the level of detail t is a network input exactly when more than one level is fitted: derived here, once,
+        # whatever the caller built the model with
+        lod = isinstance(self.train.mips, int) and self.train.mips > 1
+        if self.model.lod != lod:
+            object.__setattr__(self, "model", dataclasses.replace(self.model, lod=lod))
 
     def validate(self) -> Config:
         self.model.validate()

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import torch
 
-from texinr.trainer.core import profile
-from texinr.trainer.core.config import DEFAULT_BATCH, Config
+from texinr.trainer.core import families, profile
+from texinr.trainer.core.config import Config
 from texinr.trainer.core.data import max_mip_levels
 from texinr.trainer.core.errors import TexinrError
 from texinr.trainer.core.models import TextureField
@@ -57,7 +57,7 @@ def _parameters(config: Config) -> int:
 def _batch(config: Config) -> int:
 
     tc = config.train
-    return tc.batch if tc.batch is not None else DEFAULT_BATCH.get(config.model.arch, 1 << 16)
+    return tc.batch if tc.batch is not None else families.get(config.model.arch).default_batch
 
 
 def estimate(width: int, height: int, configs: list[Config], with_samples: bool = True) -> dict[str, int]:

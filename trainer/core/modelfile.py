@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from texinr.trainer.core import packing
-from texinr.trainer.core.config import ModelConfig, parse_codec_grids
+from texinr.trainer.core import families, packing
+from texinr.trainer.core.config import ModelConfig
 from texinr.trainer.core.errors import TexinrError
 from texinr.trainer.core.models import TextureField
 from texinr.trainer.core.quantize import (
@@ -85,7 +85,8 @@ def learned_names(model: TextureField) -> set[str]:
 
 def codec_bits(cfg: ModelConfig) -> list[int] | None:
     """The codec's latent bit depth per grid (None for other families)."""
-    return [b for _, _, b in parse_codec_grids(cfg.codec_grids)] if cfg.arch == "codec" else None
+    latent_bits = families.get(cfg.arch).latent_bits
+    return latent_bits(cfg) if latent_bits is not None else None
 
 
 def quantize_model(model: TextureField, bits: int) -> list[QTensor]:

@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from texinr.trainer.core.config import ModelConfig, parse_codec_grids
-from texinr.trainer.core.encodings import DenseGrid, FourierFeatures, HashGrid, PmOne, QuantizedGrids
+from texinr.trainer.core import families
+from texinr.trainer.core.config import ModelConfig
 
 
 def fake_int8(w: Tensor) -> Tensor:
@@ -74,17 +74,8 @@ class Siren(nn.Module):
 
 
 def make_encoding(cfg: ModelConfig) -> nn.Module:
-    if cfg.arch in ("relu", "siren"):
-        return PmOne()
-    if cfg.arch == "fourier":
-        return FourierFeatures(
-            cfg.fourier_bands, cfg.fourier_mode, cfg.fourier_max_freq, cfg.fourier_sigma, cfg.fourier_seed
-        )
-    if cfg.arch == "hashgrid":
-        return HashGrid(cfg.hash_levels, cfg.hash_features, cfg.hash_table_log2, cfg.hash_base_res, cfg.hash_finest_res)
-    if cfg.arch == "codec":
-        return QuantizedGrids(parse_codec_grids(cfg.codec_grids), cfg.codec_pe)
-    return DenseGrid(cfg.grid_levels, cfg.grid_channels, cfg.grid_base_res, cfg.grid_finest_res)
+    """The encoding of cfg's family (its registry entry builds it)."""
+    return families.get(cfg.arch).encoding(cfg)
 
 
 class TextureField(nn.Module):
@@ -95,7 +86,7 @@ class TextureField(nn.Module):
         self.cfg = cfg.validate()
         self.encoding = make_encoding(cfg)
         n_in = self.encoding.out_dim + (1 if cfg.lod else 0)
-        if cfg.arch == "siren":
+        if families.get(cfg.arch).activation == "sine":
             self.mlp = Siren(n_in, cfg.width, cfg.depth, cfg.omega0, cfg.outputs)
         else:
             self.mlp = ReluMLP(n_in, cfg.width, cfg.depth, cfg.outputs)

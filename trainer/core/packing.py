@@ -33,14 +33,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from texinr.trainer.core import families
 from texinr.trainer.core.channels import layout_width, parse_layout
 from texinr.trainer.core.config import parse_codec_grids
+from texinr.trainer.core.errors import TexinrError
 from texinr.trainer.core.quantize import latent_codes
 
 WEIGHTS_TEX_WIDTH = 1024
 _CODES_F16 = np.arange(256, dtype=np.float16)
 """uint8 code -> the same number as a half float (a table lookup: 2-3x faster than numpy's cast)."""
-FAMILY_IDS = {"relu": 0, "siren": 1, "fourier": 2, "hashgrid": 3, "grid": 4, "codec": 5}
 
 
 @dataclass(frozen=True)
@@ -146,18 +147,98 @@ def _int_array(values: list[int]) -> str:
 
 
 def encoding_width(cfg: dict) -> int:
-    """Length of the encoding's feature vector (before t)."""
-    arch = cfg["arch"]
-    if arch in ("relu", "siren"):
-        return 2
-    if arch == "fourier":
-        rows = cfg["fourier_bands"] * (2 if cfg["fourier_mode"] == "log" else 1)
-        return 2 + 2 * rows
-    if arch == "hashgrid":
-        return cfg["hash_levels"] * cfg["hash_features"]
-    if arch == "codec":
-        return sum(c for _, c, _ in parse_codec_grids(cfg["codec_grids"])) + 4 * cfg["codec_pe"]
+    """Length of the encoding's feature vector (before t): the family's own rule."""
+    return families.get(cfg["arch"]).feature_width(cfg)
+
+
+# ---- each family's features: its width, and its texels and defines (registered in its registry entry) ----------
+def coordinates_width(cfg: dict) -> int:
+    return 2
+
+
+def pack_coordinates(cfg: dict, weights: dict, tex: _Texels, d: dict) -> None:
+    """Plain coordinates (xy_pm1): nothing to store."""
+
+
+def fourier_width(cfg: dict) -> int:
+    rows = cfg["fourier_bands"] * (2 if cfg["fourier_mode"] == "log" else 1)
+    return 2 + 2 * rows
+
+
+def pack_fourier(cfg: dict, weights: dict, tex: _Texels, d: dict) -> None:
+    """One texel (fx, fy, 0, 0) per frequency row (log bands are written out too)."""
+    if cfg["fourier_mode"] == "log":
+        f = log_bands(cfg["fourier_bands"], cfg["fourier_max_freq"])
+        freqs = np.zeros((2 * len(f), 2), np.float32)
+        freqs[0::2, 0], freqs[1::2, 1] = f, f
+    else:
+        freqs = np.asarray(weights["encoding.freqs"], np.float32)
+    texels = np.zeros((freqs.shape[0], 4), np.float32)
+    texels[:, :2] = freqs
+    d["FOURIER_OFFSET"] = tex.add(texels)
+    d["N_FREQS"] = freqs.shape[0]
+
+
+def _pack_tables(prefix: str, levels: int, feats: int, res: list[int], weights: dict, tex: _Texels, d: dict) -> None:
+    offsets = []
+    for lvl in range(levels):
+        table = np.asarray(weights[f"encoding.tables.{lvl}"], np.float32).reshape(-1, feats)
+        offsets.append(tex.add(_entries_to_texels(table)))
+    d[f"{prefix}_LEVELS"] = levels
+    d[f"{prefix}_FEATURES"] = feats
+    d[f"{prefix}_TEXELS_PER_ENTRY"] = _ceil4(feats)
+    d[f"{prefix}_RES"] = _int_array(res)
+    d[f"{prefix}_OFFSET"] = _int_array(offsets)
+
+
+def hash_grid_width(cfg: dict) -> int:
+    return cfg["hash_levels"] * cfg["hash_features"]
+
+
+def pack_hash_grid(cfg: dict, weights: dict, tex: _Texels, d: dict) -> None:
+    """Per level, one run of texels per table entry, and the table's mask and which levels are dense."""
+    levels, feats = cfg["hash_levels"], cfg["hash_features"]
+    res = level_resolutions(levels, cfg["hash_base_res"], cfg["hash_finest_res"])
+    _pack_tables("HASH", levels, feats, res, weights, tex, d)
+    table_size = 1 << cfg["hash_table_log2"]
+    d["HASH_TABLE_MASK"] = table_size - 1
+    d["HASH_DENSE"] = _int_array([int((r + 1) ** 2 <= table_size) for r in res])
+
+
+def dense_grid_width(cfg: dict) -> int:
     return cfg["grid_levels"] * cfg["grid_channels"]
+
+
+def pack_dense_grid(cfg: dict, weights: dict, tex: _Texels, d: dict) -> None:
+    """Per level, one run of texels per vertex: vertex (i, j) of level l is entry j * (res_l + 1) + i."""
+    levels, feats = cfg["grid_levels"], cfg["grid_channels"]
+    res = level_resolutions(levels, cfg["grid_base_res"], cfg["grid_finest_res"])
+    _pack_tables("GRID", levels, feats, res, weights, tex, d)
+
+
+def codec_width(cfg: dict) -> int:
+    return sum(c for _, c, _ in parse_codec_grids(cfg["codec_grids"])) + 4 * cfg["codec_pe"]
+
+
+def pack_codec_grids(cfg: dict, weights: dict, tex: _Texels, d: dict) -> np.ndarray:
+    """The latent codes in their own atlas (returned: PackedWeights.latents), and where each tile is."""
+    levels = parse_codec_grids(cfg["codec_grids"])
+    tiles = []
+    for lvl, (_, ch, bits) in enumerate(levels):
+        codes = _CODES_F16[latent_codes(np.asarray(weights[f"encoding.tables.{lvl}"], np.float32), bits)]
+        tiles += [(codes, part) for part in range(_ceil4(ch))]
+    latents, origins = _atlas(tiles)
+    d["CODEC_LEVELS"] = len(levels)
+    d["CODEC_RES"] = _int_array([r for r, _, _ in levels])
+    d["CODEC_CH"] = _int_array([c for _, c, _ in levels])
+    d["CODEC_TILE_X"] = _int_array([x for x, _ in origins])
+    d["CODEC_TILE_Y"] = _int_array([y for _, y in origins])
+    d["CODEC_FEAT"] = _int_array([sum(c for _, c, _ in levels[:lvl]) for lvl in range(len(levels))])
+    d["CODEC_DEQ"] = "float[](" + ", ".join(f"{2.0 / ((1 << b) - 1)!r}" for _, _, b in levels) + ")"
+    d["CODEC_PE"] = int(cfg["codec_pe"])
+    d["CODEC_PE_RES"] = max(r for r, _, _ in levels)
+    d["CODEC_ATLAS_W"], d["CODEC_ATLAS_H"] = latents.shape[1], latents.shape[0]
+    return latents
 
 
 def pack(cfg: dict, weights: dict[str, np.ndarray]) -> PackedWeights:
@@ -167,59 +248,16 @@ def pack(cfg: dict, weights: dict[str, np.ndarray]) -> PackedWeights:
     shader (glsl["mlp"]) and the shader reads it from there.
     """
     arch = cfg["arch"]
-    tex = _Texels()
-    d: dict[str, int | float | str] = {"FAMILY": FAMILY_IDS[arch], "LOD_INPUT": int(bool(cfg["lod"]))}
-    d[f"FAMILY_{arch.upper()}"] = 1
-    if arch == "fourier":
-        if cfg["fourier_mode"] == "log":
-            f = log_bands(cfg["fourier_bands"], cfg["fourier_max_freq"])
-            freqs = np.zeros((2 * len(f), 2), np.float32)
-            freqs[0::2, 0], freqs[1::2, 1] = f, f
-        else:
-            freqs = np.asarray(weights["encoding.freqs"], np.float32)
-        texels = np.zeros((freqs.shape[0], 4), np.float32)
-        texels[:, :2] = freqs
-        d["FOURIER_OFFSET"] = tex.add(texels)
-        d["N_FREQS"] = freqs.shape[0]
-    elif arch in ("hashgrid", "grid"):
-        prefix = "HASH" if arch == "hashgrid" else "GRID"
-        levels = cfg["hash_levels"] if arch == "hashgrid" else cfg["grid_levels"]
-        feats = cfg["hash_features"] if arch == "hashgrid" else cfg["grid_channels"]
-        res = (
-            level_resolutions(levels, cfg["hash_base_res"], cfg["hash_finest_res"])
-            if arch == "hashgrid"
-            else level_resolutions(levels, cfg["grid_base_res"], cfg["grid_finest_res"])
+    family = families.get(arch)
+    family_id = family.packing_id
+    if family_id is None:
+        raise TexinrError(
+            f"the {arch} family has no GPU path (no shader block): it trains and decodes, but is not drawn"
         )
-        offsets = []
-        for lvl in range(levels):
-            table = np.asarray(weights[f"encoding.tables.{lvl}"], np.float32).reshape(-1, feats)
-            offsets.append(tex.add(_entries_to_texels(table)))
-        d[f"{prefix}_LEVELS"] = levels
-        d[f"{prefix}_FEATURES"] = feats
-        d[f"{prefix}_TEXELS_PER_ENTRY"] = _ceil4(feats)
-        d[f"{prefix}_RES"] = _int_array(res)
-        d[f"{prefix}_OFFSET"] = _int_array(offsets)
-        if arch == "hashgrid":
-            table_size = 1 << cfg["hash_table_log2"]
-            d["HASH_TABLE_MASK"] = table_size - 1
-            d["HASH_DENSE"] = _int_array([int((r + 1) ** 2 <= table_size) for r in res])
-    elif arch == "codec":
-        levels = parse_codec_grids(cfg["codec_grids"])
-        tiles = []
-        for lvl, (_, ch, bits) in enumerate(levels):
-            codes = _CODES_F16[latent_codes(np.asarray(weights[f"encoding.tables.{lvl}"], np.float32), bits)]
-            tiles += [(codes, part) for part in range(_ceil4(ch))]
-        latents, origins = _atlas(tiles)
-        d["CODEC_LEVELS"] = len(levels)
-        d["CODEC_RES"] = _int_array([r for r, _, _ in levels])
-        d["CODEC_CH"] = _int_array([c for _, c, _ in levels])
-        d["CODEC_TILE_X"] = _int_array([x for x, _ in origins])
-        d["CODEC_TILE_Y"] = _int_array([y for _, y in origins])
-        d["CODEC_FEAT"] = _int_array([sum(c for _, c, _ in levels[:lvl]) for lvl in range(len(levels))])
-        d["CODEC_DEQ"] = "float[](" + ", ".join(f"{2.0 / ((1 << b) - 1)!r}" for _, _, b in levels) + ")"
-        d["CODEC_PE"] = int(cfg["codec_pe"])
-        d["CODEC_PE_RES"] = max(r for r, _, _ in levels)
-        d["CODEC_ATLAS_W"], d["CODEC_ATLAS_H"] = latents.shape[1], latents.shape[0]
+    tex = _Texels()
+    d: dict[str, int | float | str] = {"FAMILY": family_id, "LOD_INPUT": int(bool(cfg["lod"]))}
+    d[f"FAMILY_{arch.upper()}"] = 1  # the family's block in shaders/include/network.glsl
+    latents = family.pack_features(cfg, weights, tex, d)
     n_enc = encoding_width(cfg)
     n_in = n_enc + (1 if cfg["lod"] else 0)
     width, depth = cfg["width"], cfg["depth"]
@@ -227,9 +265,9 @@ def pack(cfg: dict, weights: dict[str, np.ndarray]) -> PackedWeights:
     in4, hid4, out4 = _ceil4(n_in), _ceil4(width), _ceil4(n_out)
     d.update({"N_ENC": n_enc, "N_IN": n_in, "MLP_IN4": in4, "MLP_HIDDEN4": hid4, "MLP_DEPTH": depth})
     d.update({"N_OUT": n_out, "MLP_OUT4": out4})
-    d["ACT_SIREN"] = int(arch == "siren")
+    d["ACT_SIREN"] = int(family.activation == "sine")
     mlp_base = tex.size
-    if arch == "siren":
+    if family.activation == "sine":
         d["OMEGA0"] = float(cfg["omega0"])
     for layer in range(depth):
         w = np.asarray(weights[f"mlp.hidden.{layer}.weight"], np.float32)
@@ -258,7 +296,7 @@ def pack(cfg: dict, weights: dict[str, np.ndarray]) -> PackedWeights:
     d["WEIGHTS_TEX_WIDTH"] = data.shape[1]
     mlp = data.reshape(-1, 4)[mlp_base : tex.size]
     glsl = {"mlp": mlp_glsl(d, mlp), "codec_encode": codec_encode_glsl(d)}
-    return PackedWeights(d, data, latents if arch == "codec" else None, glsl)
+    return PackedWeights(d, data, latents, glsl)
 
 
 def texture_sizes(packed: PackedWeights) -> dict[str, tuple[int, int]]:

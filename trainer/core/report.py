@@ -7,9 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from texinr.trainer.core import astc
+from texinr.trainer.core import astc, families
 from texinr.trainer.core.channels import parse_layout, shipped_images
-from texinr.trainer.core.config import ARCH_NAMES
 from texinr.trainer.core.data import build_pyramid
 from texinr.trainer.core.material import astc_maps, map_metrics
 from texinr.trainer.core.metrics import UNAVAILABLE, all_metrics, lpips_status, psnr, to_8bit
@@ -72,7 +71,7 @@ def file_facts(f: TexinrFile, width: int, height: int) -> dict:
     train = f.train
     return {
         "arch": f.model_config.arch,
-        "family": ARCH_NAMES[f.model_config.arch],
+        "family": families.get(f.model_config.arch).label,
         "steps": train.get("steps_done"),
         "seconds": train.get("seconds_done"),
         "bits": f.bits,

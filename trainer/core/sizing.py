@@ -10,7 +10,7 @@ import dataclasses
 
 import torch
 
-from texinr.trainer.core import astc
+from texinr.trainer.core import astc, families
 from texinr.trainer.core.channels import parse_layout, shipped_images
 from texinr.trainer.core.config import (
     CODEC_LADDERS,
@@ -91,7 +91,7 @@ def resolve(config: Config, width: int, height: int) -> Config:
     (`config.bpp`) gets its family sized to rate_budget() for this texture, the codec along the ladder its
     `allocation` names ("race" is decided by trainer.core.allocation, which resolves each candidate; resolved directly
     it takes DEFAULT_LADDER). The result has its sizes fixed (bpp None), so resolving it again changes nothing."""
-    model = dataclasses.replace(config.model, lod=config.train.mips > 1)
+    model = config.model
     if config.bpp is not None:
         ladder = config.allocation if config.allocation in CODEC_LADDERS else DEFAULT_LADDER
         images = len(shipped_images(parse_layout(model.channels)))
@@ -114,28 +114,43 @@ def size_model(
     target = round(bpp * width * height)
     arch = base.arch
     side = max(width, height)
-    if arch in ("relu", "siren", "fourier"):
-        cfg = _search_int(lambda w: dataclasses.replace(base, width=w), 2, 4096, target, bits)
-    elif arch == "grid":
-        levels = base.grid_levels
-
-        def make(r):
-            return dataclasses.replace(base, grid_base_res=max(1, r // 4) if levels > 1 else r, grid_finest_res=r)
-
-        cfg = _search_int(make, 4, 8192, target, bits)
-        if abs(config_bits(cfg, bits) - target) > TOLERANCE * target:  # resolution steps too coarse: fill with width
-            r = cfg.grid_finest_res if config_bits(cfg, bits) <= target else max(4, cfg.grid_finest_res - 1)
-            cfg = _search_int(lambda w: dataclasses.replace(make(r), width=w), 4, 256, target, bits)
-    elif arch == "codec":
-        cfg = _size_codec(base, target, bits, side, CODEC_LADDERS[ladder])
-    else:
-        cfg = _size_hashgrid(base, target, bits, side)
+    cfg = families.get(arch).size(base, target, bits, side, ladder)
     got = config_bits(cfg, bits)
     if abs(got - target) > TOLERANCE * target:
         raise TexinrError(
             f"cannot size {arch} to {bpp:g} bpp at {width}x{height} (nearest: {got / (width * height):.3f} bpp)"
         )
     return cfg
+
+
+def size_width(base: ModelConfig, target: int, bits: int, side: int, ladder: str) -> ModelConfig:
+    """An MLP family's sizing rule: its preset depth, the width that lands nearest the target."""
+    return _search_int(lambda w: dataclasses.replace(base, width=w), 2, 4096, target, bits)
+
+
+def size_dense_grid(base: ModelConfig, target: int, bits: int, side: int, ladder: str) -> ModelConfig:
+    """The latent grid's sizing rule: its levels and channels kept (finest = 4 x coarsest), the resolution grown;
+    where resolution steps are too coarse, the decoder's width fills the rest."""
+    levels = base.grid_levels
+
+    def make(r):
+        return dataclasses.replace(base, grid_base_res=max(1, r // 4) if levels > 1 else r, grid_finest_res=r)
+
+    cfg = _search_int(make, 4, 8192, target, bits)
+    if abs(config_bits(cfg, bits) - target) > TOLERANCE * target:
+        r = cfg.grid_finest_res if config_bits(cfg, bits) <= target else max(4, cfg.grid_finest_res - 1)
+        cfg = _search_int(lambda w: dataclasses.replace(make(r), width=w), 4, 256, target, bits)
+    return cfg
+
+
+def size_hash_grid(base: ModelConfig, target: int, bits: int, side: int, ladder: str) -> ModelConfig:
+    """The hash grid's sizing rule: see _size_hashgrid."""
+    return _size_hashgrid(base, target, bits, side)
+
+
+def size_codec(base: ModelConfig, target: int, bits: int, side: int, ladder: str) -> ModelConfig:
+    """The codec's sizing rule: its grids grown along `ladder` (a key of CODEC_LADDERS); see _size_codec."""
+    return _size_codec(base, target, bits, side, CODEC_LADDERS[ladder])
 
 
 def _size_hashgrid(base: ModelConfig, target: int, bits: int, side: int) -> ModelConfig:

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from texinr.trainer.core import memory
+from texinr.trainer.core import families, memory
 from texinr.trainer.core.channels import colour_map, is_material, parse_layout
-from texinr.trainer.core.config import DEFAULT_BATCH, DEFAULT_FLIP_FINISH, DEFAULT_LR, Config
+from texinr.trainer.core.config import Config
 from texinr.trainer.core.data import TextureSamples, pixel_centres_uv01
 from texinr.trainer.core.device import describe as describe_device
 from texinr.trainer.core.device import is_out_of_memory
@@ -136,10 +136,11 @@ class Trainer:
                 self.samples = TextureSamples(rgb01, tc.mips, self.device)
         # initialised on the CPU from the seed, then moved: every device starts from the same weights
         self.model = build_model(config.model, tc.seed, config.bits).to(self.device)
-        self.base_lr = tc.lr if tc.lr is not None else DEFAULT_LR[config.model.arch]
-        self.batch = tc.batch if tc.batch is not None else DEFAULT_BATCH.get(config.model.arch, 1 << 16)
+        family = families.get(config.model.arch)
+        self.base_lr = tc.lr if tc.lr is not None else family.lr
+        self.batch = tc.batch if tc.batch is not None else family.default_batch
         ff = tc.flip_finish
-        self.flip_finish = ff if ff is not None else DEFAULT_FLIP_FINISH.get(config.model.arch, 0.0)
+        self.flip_finish = ff if ff is not None else family.flip_finish
         self.colour = colour_map(parse_layout(config.model.channels))  # what the FLIP finish judges
         if self.colour is None:
             self.flip_finish = 0.0

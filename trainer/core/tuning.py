@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from texinr.trainer.core import memory
-from texinr.trainer.core.config import DEFAULT_LR, Config
+from texinr.trainer.core import families, memory
+from texinr.trainer.core.config import Config
 from texinr.trainer.core.device import resolve
 from texinr.trainer.core.train import Trainer, render
 
@@ -37,13 +37,11 @@ class TuneResult:
 def candidates(config: Config, side: int) -> tuple[str, list[float]]:
     """The field to search and its values, around the family's default."""
     m = config.model
-    if m.arch == "siren":
-        return "omega0", [15.0, 30.0, 60.0, 120.0]
-    if m.arch == "fourier":
-        if m.fourier_mode == "gaussian":
-            return "fourier_sigma", [5.0, 10.0, 20.0, 40.0]
-        return "fourier_max_freq", [float(f) for f in (side / 16, side / 8, side / 4, side / 2) if f >= 1]
-    base = config.train.lr if config.train.lr is not None else DEFAULT_LR[m.arch]
+    family = families.get(m.arch)
+    own = family.tune(m, side) if family.tune is not None else None
+    if own is not None:
+        return own
+    base = config.train.lr if config.train.lr is not None else family.lr
     return "lr", [base / 3, base, base * 3]
 
 

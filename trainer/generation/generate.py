@@ -20,9 +20,9 @@ two cores); without a stage it runs them all on the bundled images.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
-import math
 import os
 import sys
 import time
@@ -35,6 +35,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from texinr.trainer.core.arguments import check_writable_folder
+from texinr.trainer.core.config import setting, setting_spec
 from texinr.trainer.core.errors import TexinrError
 from texinr.trainer.core.inputs import expand_inputs, texture_name
 from texinr.trainer.core.modelfile import atomic_write, load, pack, save
@@ -56,44 +57,40 @@ def default_images() -> tuple[str, ...]:
     return (str(DEFAULT_TEXTURE), *(f"skimage:{n}" for n in SKIMAGE_BUNDLED if f"skimage:{n}" not in DEFAULT_HOLDOUT))
 
 
+BIG = 10**9
+"""The upper end of a count that has no natural one."""
+
+
 @dataclass(frozen=True)
-class Setting:
-    """One option: its flag, type, default, the --quick value, and help (the one definition the command line and
-    the window's Generate panel read)."""
+class GenerateSettings:
+    """Every stage's numbers, each defined once (default, range, help, and the value --quick takes): the command
+    line and the window's Generate panel read these definitions."""
 
-    name: str
-    kind: type
-    default: float
-    quick: float
-    help: str
-    low: float = 1
-    high: float | None = None
-
-
-SETTINGS = {
-    s.name: s
-    for s in (
-        Setting("crop", int, 64, 32, "crop side in pixels", 4, 1024),
-        Setting("per_image", int, 8, 6, "crops taken from each image", 1, 10_000),
-        Setting("scale", int, 256, 128, "images are shrunk first so their shorter side is at most this", 4, 8192),
-        Setting("augment", int, 6, 6, "copies of each crop: RGB permutations x flips and turns (1-48)", 1, 48),
-        Setting("width", int, 64, 32, "width of the shared SIREN", 4, 512),
-        Setting("depth", int, 3, 2, "hidden layers of the shared SIREN", 1, 8),
-        Setting("latent", int, 64, 16, "length of a texture's code", 1, 1024),
-        Setting("steps", int, 4000, 400, "fitting steps (network and codes together)", 1, None),
-        Setting("batch", int, 64, 32, "crops per fitting step (each code learns only when its crop is in)", 1, 4096),
-        Setting("pixels", int, 256, 256, "pixels per crop per fitting step", 1, None),
-        Setting("encode_steps", int, 300, 100, "steps to encode a texture outside the set (its code alone)", 1, None),
-        Setting("iterations", int, 12000, 600, "prior training iterations", 1, None),
-        Setting("hidden", int, 256, 128, "width of the prior's denoiser", 4, 4096),
-        Setting("samples", int, 16, 8, "textures sampled and saved", 1, 10_000),
-        Setting("evaluate", int, 256, 48, "samples drawn for the evaluation", 2, 100_000),
-        Setting("sampling_steps", int, 100, 50, "denoising steps per sample (of the prior's 1,000)", 1, 1000),
-        Setting("eta", float, 1.0, 1.0, "sampling noise: 0 DDIM (deterministic), 1 DDPM's ancestral sampling", 0, 1),
-        Setting("points", int, 8, 6, "points along an interpolation", 2, 64),
-        Setting("seed", int, 0, 0, "random seed", 0, None),
+    crop: int = setting(64, "crop side in pixels", 4, 1024, quick=32)
+    per_image: int = setting(8, "crops taken from each image", 1, 10_000, quick=6)
+    scale: int = setting(256, "images are shrunk first so their shorter side is at most this", 4, 8192, quick=128)
+    augment: int = setting(6, "copies of each crop: RGB permutations x flips and turns", 1, 48, quick=6)
+    width: int = setting(64, "width of the shared SIREN", 4, 512, quick=32)
+    depth: int = setting(3, "hidden layers of the shared SIREN", 1, 8, quick=2)
+    latent: int = setting(64, "length of a texture's code", 1, 1024, quick=16)
+    steps: int = setting(4000, "fitting steps (network and codes together)", 1, BIG, quick=400)
+    batch: int = setting(64, "crops per fitting step (each code learns only when its crop is in)", 1, 4096, quick=32)
+    pixels: int = setting(256, "pixels per crop per fitting step", 1, BIG, quick=256)
+    encode_steps: int = setting(300, "steps to encode a texture outside the set (its code alone)", 1, BIG, quick=100)
+    iterations: int = setting(12000, "prior training iterations", 1, BIG, quick=600)
+    hidden: int = setting(256, "width of the prior's denoiser", 4, 4096, quick=128)
+    samples: int = setting(16, "textures sampled and saved", 1, 10_000, quick=8)
+    evaluate: int = setting(256, "samples drawn for the evaluation", 2, 100_000, quick=48)
+    sampling_steps: int = setting(100, "denoising steps per sample (of the prior's 1,000)", 1, 1000, quick=50)
+    eta: float = setting(
+        1.0, "sampling noise: 0 DDIM (deterministic), 1 DDPM's ancestral sampling", 0.0, 1.0, quick=1.0
     )
-}
+    points: int = setting(8, "points along an interpolation", 2, 64, quick=6)
+    seed: int = setting(0, "random seed", 0, 2**31 - 1, quick=0)
+
+
+SETTINGS = {f.name: setting_spec(GenerateSettings, f.name) for f in dataclasses.fields(GenerateSettings)}
+"""Each setting's definition (default, lo, hi, quick, help, type), by name, for the panel and the worker."""
 
 
 @dataclass(frozen=True)
@@ -123,14 +120,6 @@ class GenerateCommand:
     @property
     def prior_config(self) -> PriorConfig:
         return PriorConfig(hidden=self.hidden)
-
-
-def check_setting(setting: Setting, value):
-    if not math.isfinite(value) or value < setting.low or (setting.high is not None and value > setting.high):
-        top = "" if setting.high is None else f" and {setting.high:g}"
-        word = "at least" if setting.high is None else "between"
-        raise TexinrError(f"--{setting.name.replace('_', '-')} must be {word} {setting.low:g}{top}, got {value:g}")
-    return value
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -387,7 +376,7 @@ def opening_ends(space, prior) -> list[tuple[object, str]]:
     sampling settings), or without a prior the first and the last training crop. `texinr-view --space` shows A."""
     if prior is None:
         return [(space.codes[0], "crop 0"), (space.codes[-1], f"crop {len(space.codes) - 1}")]
-    steps, eta = int(SETTINGS["sampling_steps"].default), float(SETTINGS["eta"].default)
+    steps, eta = int(SETTINGS["sampling_steps"]["default"]), float(SETTINGS["eta"]["default"])
     return [(prior.sample(1, seed=i, sampling_steps=steps, eta=eta)[0], f"sample (seed {i})") for i in (0, 1)]
 
 

@@ -12,18 +12,14 @@ from dataclasses import dataclass, field
 import imgui
 import numpy as np
 
+from texinr.trainer.core import families
 from texinr.trainer.core.astc import SQUARE_BLOCKS, block_bits, chain_bpp, nearest_block, nominal_bpp
 from texinr.trainer.core.channels import parse_layout, shipped_images
 from texinr.trainer.core.config import (
-    ARCH_NAMES,
-    ARCHS,
     BPP_RANGE,
     CODEC_LADDERS,
-    DEFAULT_BATCH,
     DEFAULT_BPP,
-    DEFAULT_FLIP_FINISH,
     DEFAULT_LADDER,
-    FAMILY_OPTIONS,
     Config,
     TrainConfig,
     model_preset,
@@ -32,7 +28,7 @@ from texinr.trainer.core.config import (
 from texinr.trainer.core.report import map_rows
 from texinr.trainer.core.sizing import rate_budget
 from texinr.trainer.generation.generate import SETTINGS as GENERATE
-from texinr.viewer.render.render import REPEAT_RANGE, SOURCES, VIEWS, ViewSettings, channel_views
+from texinr.viewer.render.render import SOURCES, VIEWS, ViewSettings, channel_views
 from texinr.viewer.workers.generate_worker import DEFAULT_SAVE, CropEnd, Mix, SampleEnd
 from texinr.viewer.workers.worker import Pause, Reset, Resume, SetLearningRate, SetThreads
 
@@ -66,8 +62,8 @@ class GenerateState:
     t: float = 0.0
     version: int = 0
     seed: int = 2  # seeds 0 and 1 are the ends shown first
-    steps: int = int(GENERATE["sampling_steps"].default)
-    eta: float = float(GENERATE["eta"].default)
+    steps: int = int(GENERATE["sampling_steps"]["default"])
+    eta: float = float(GENERATE["eta"]["default"])
     crop: int = 0
 
 
@@ -218,7 +214,8 @@ def draw_rate_control(state: ViewerState, send) -> None:
         return
     if bpp is None:
         return
-    changed, value = imgui.slider_float("bit rate (bpp)", bpp, 0.25, 8.0, "%.3f", flags=imgui.SLIDER_FLAGS_LOGARITHMIC)
+    lo, hi = BPP_RANGE
+    changed, value = imgui.slider_float("bit rate (bpp)", bpp, lo, hi, "%.3f", flags=imgui.SLIDER_FLAGS_LOGARITHMIC)
     if changed:
         state.edit = dataclasses.replace(state.edit, bpp=min(max(value, BPP_RANGE[0]), BPP_RANGE[1]))
     if imgui.is_item_deactivated_after_edit():
@@ -235,7 +232,7 @@ def draw_rate_control(state: ViewerState, send) -> None:
     if mips > 1 and w and h:
         budget = rate_budget(state.edit.bpp, w, h, mips, shipped_count(state.layout))
         imgui.text_disabled(f"with {mips} mips: sized to ASTC's chains, {budget:.3f} bpp")
-    if state.edit.model.arch == "codec":
+    if families.get(state.edit.model.arch).allocations:
         draw_allocation(state, send)
 
 
@@ -256,16 +253,17 @@ def draw_network_panel(state: ViewerState, send) -> None:
     if not imgui.collapsing_header("Network", flags=imgui.TREE_NODE_DEFAULT_OPEN)[0]:
         return
     m, t = state.edit.model, state.edit.train
-    changed, idx = imgui.combo("family", ARCHS.index(m.arch), [ARCH_NAMES[a] for a in ARCHS])
+    names = families.names()
+    changed, idx = imgui.combo("family", names.index(m.arch), [families.get(a).label for a in names])
     if changed:
-        m = model_preset(ARCHS[idx], lod=m.lod)
+        m = model_preset(names[idx], lod=m.lod)
         t = dataclasses.replace(t, batch=None, flip_finish=None)  # the new family's defaults
         state.edit = dataclasses.replace(state.edit, model=m, train=t)
         apply_config(state, send)  # sized to the same rate
         return
     draw_rate_control(state, send)
     m, t = state.edit.model, state.edit.train
-    sizes = ("width", "depth", *FAMILY_OPTIONS.get(m.arch, ()))
+    sizes = ("width", "depth", *families.get(m.arch).options)
     if state.edit.bpp is not None:  # the bit rate chooses the sizes: show the ones in use, read-only
         sized = state.snapshot.config.model if state.snapshot is not None else None
         sized = sized if sized is not None and sized.arch == m.arch else None
@@ -277,15 +275,14 @@ def draw_network_panel(state: ViewerState, send) -> None:
         for name in sizes:
             m = _setting(m, name)
     if t.batch is None:
-        t = dataclasses.replace(t, batch=DEFAULT_BATCH.get(m.arch, 1 << 16))
+        t = dataclasses.replace(t, batch=families.get(m.arch).default_batch)
     if t.flip_finish is None:
-        t = dataclasses.replace(t, flip_finish=DEFAULT_FLIP_FINISH.get(m.arch, 0.0))
+        t = dataclasses.replace(t, flip_finish=families.get(m.arch).flip_finish)
     for name in ("mips", "optimizer", "schedule", "batch", "flip_finish", "jitter"):
         t = _setting(t, name)
     if channel_views(state.layout):  # a material's loss balance
         t = _setting(t, "balance")
     edit = _setting(state.edit, "bits")
-    m = dataclasses.replace(m, lod=t.mips > 1)
     state.edit = dataclasses.replace(edit, model=m, train=t)
     now = state.snapshot.lr if state.snapshot is not None else None
     lr = t.lr if t.lr is not None else (now or 0.0)  # the run's schedule when none was set by hand
@@ -351,16 +348,16 @@ def draw_view_panel(state: ViewerState) -> None:
         _, b = imgui.combo("right / b", srcs.index(v.right), srcs)
         v = dataclasses.replace(v, left=srcs[a], right=srcs[b])
     if v.view == "split":
-        _, d = imgui.slider_float("divider", v.divider, 0.0, 1.0)
+        _, d = imgui.slider_float("divider", v.divider, *_range(ViewSettings, "divider"))
         v = dataclasses.replace(v, divider=d)
     if v.view == "diff":
-        _, g = imgui.slider_float("gain", v.diff_gain, 1.0, 64.0)
+        _, g = imgui.slider_float("gain", v.diff_gain, *_range(ViewSettings, "diff_gain"))
         _, heat = imgui.checkbox("heat map", v.diff_heat)
         v = dataclasses.replace(v, diff_gain=g, diff_heat=heat)
     _, auto = imgui.checkbox("automatic LOD", v.fixed_level < 0)
     level = -1 if auto else max(v.fixed_level, 0)
     if not auto:
-        _, level = imgui.slider_int("level", level, 0, 9)
+        _, level = imgui.slider_int("level", level, 0, int(_range(ViewSettings, "fixed_level")[1]))
     views = channel_views(state.layout)
     if views:  # a material: shaded, or one map; two lights the user turns
         i = views.index(v.channel) if v.channel in views else 0
@@ -379,7 +376,7 @@ def draw_view_panel(state: ViewerState) -> None:
         lit = v.lit
     else:
         _, lit = imgui.checkbox("lit", v.lit)
-    _, repeat = imgui.slider_float("texture repeats", v.uv_repeat, REPEAT_RANGE[0], REPEAT_RANGE[1])
+    _, repeat = imgui.slider_float("texture repeats", v.uv_repeat, *_range(ViewSettings, "uv_repeat"))
     state.view = dataclasses.replace(v, fixed_level=level, lit=lit, uv_repeat=repeat)
     _, state.astc_match_model = imgui.checkbox("ASTC: equal bits (the model's bpp)", state.astc_match_model)
     if not state.astc_match_model:
@@ -519,9 +516,9 @@ def draw_generate_panel(state: ViewerState) -> None:
     if info.has_prior:
         seed, steps, eta = GENERATE["seed"], GENERATE["sampling_steps"], GENERATE["eta"]
         _, g.seed = imgui.input_int("seed", g.seed)
-        g.seed = max(int(seed.low), g.seed)
-        _, g.steps = imgui.slider_int("sampling steps", g.steps, int(steps.low), int(steps.high))
-        _, g.eta = imgui.slider_float("eta", g.eta, float(eta.low), float(eta.high))
+        g.seed = min(max(int(seed["lo"]), g.seed), int(seed["hi"]))
+        _, g.steps = imgui.slider_int("sampling steps", g.steps, int(steps["lo"]), int(steps["hi"]))
+        _, g.eta = imgui.slider_float("eta", g.eta, float(eta["lo"]), float(eta["hi"]))
         for end, label in ((0, "Sample into A"), (1, "Sample into B")):
             if end:
                 imgui.same_line()
@@ -541,7 +538,7 @@ def draw_generate_panel(state: ViewerState) -> None:
             state.requests.append(("encode_texture", end))
     if imgui.is_item_hovered():
         imgui.set_tooltip("the texture the window loaded (its centre crop): where it sits in this space")
-    changed, repeat = imgui.slider_float("texture repeats", state.view.uv_repeat, REPEAT_RANGE[0], REPEAT_RANGE[1])
+    changed, repeat = imgui.slider_float("texture repeats", state.view.uv_repeat, *_range(ViewSettings, "uv_repeat"))
     if changed:  # the same setting as the View panel's: a tile is judged repeated across the mesh
         state.view = dataclasses.replace(state.view, uv_repeat=repeat)
     imgui.text(f"A: {g.ends[0]}")
@@ -586,13 +583,7 @@ def draw_messages(state: ViewerState) -> None:
 
 def size_summary(m) -> str:
     """The sizes that sizing chose, in a line."""
-    if m.arch == "codec":
-        return f"grids {m.codec_grids}, decoder {m.width} x {m.depth}"
-    if m.arch == "grid":
-        return f"{m.grid_levels} levels x {m.grid_channels} ch, {m.grid_base_res}..{m.grid_finest_res}, MLP {m.width}"
-    if m.arch == "hashgrid":
-        return f"{m.hash_levels} levels, table 2^{m.hash_table_log2}, MLP {m.width} x {m.depth}"
-    return f"MLP {m.width} x {m.depth}"
+    return families.summary(m)
 
 
 def match_astc_block(state: ViewerState) -> str:
@@ -611,3 +602,9 @@ def shipped_count(layout: str) -> int:
     """How many images ASTC ships for the set (its bits are their sum)."""
 
     return len(shipped_images(parse_layout(layout)))
+
+
+def _range(cls, name: str) -> tuple[float, float]:
+    """A setting's range from its one definition, for a slider."""
+    spec = setting_spec(cls, name)
+    return float(spec["lo"]), float(spec["hi"])

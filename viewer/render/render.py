@@ -7,6 +7,7 @@ cached); what it has learned is a texture write (only when the weights changed).
 
 from __future__ import annotations
 
+import argparse
 import ctypes
 import ctypes.util
 import time
@@ -17,6 +18,7 @@ import moderngl
 import numpy as np
 
 from texinr.trainer.core.channels import find, is_material, layout_width, parse_layout
+from texinr.trainer.core.config import setting
 from texinr.trainer.core.errors import TexinrError
 from texinr.trainer.core.packing import PackedWeights, fits_gl
 from texinr.viewer.render.camera import OrbitCamera
@@ -162,22 +164,54 @@ REPEAT_RANGE = (0.25, 32.0)
 """How many times a texture may repeat across the UV square (texinr-view --repeat, the View panel)."""
 
 
+def level_arg(s: str) -> int:
+    """'auto' (-1: from screen-space derivatives) or a fixed mip level."""
+    if s == "auto":
+        return -1
+    try:
+        return int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a mip level (0, 1, ...), got {s!r}") from None
+
+
 @dataclass
 class ViewSettings:
-    view: str = "neural"
-    left: str = "neural"
-    right: str = "reference"
-    divider: float = 0.5  # split position as a fraction of the width
-    diff_gain: float = 4.0
-    diff_heat: bool = False
-    fixed_level: int = -1  # -1: automatic LOD
-    lit: bool = False
+    """What a view shows, each setting defined once: texinr-view's options and the View panel read these."""
+
+    view: str = setting("neural", "what is drawn", choices=tuple(VIEWS))
+    left: str = setting("neural", "split: left side; diff: a", choices=tuple(SOURCES))
+    right: str = setting("reference", "split: right side; diff: b", choices=tuple(SOURCES))
+    divider: float = setting(0.5, "split position, fraction of the width", 0.0, 1.0)
+    diff_gain: float = setting(4.0, "difference view: error multiplied by this", 0.1, 64.0)
+    diff_heat: bool = setting(False, "difference as a heat map of the mean error", flag="heat")
+    fixed_level: int = setting(
+        -1, "'auto' (screen-space derivatives) or a fixed mip level", -1, 15, parse=level_arg, flag="lod"
+    )
+    lit: bool = setting(False, "one texture: a simple directional light instead of unlit")
     light_dir_world: tuple[float, float, float] = (0.4, 0.8, 0.45)
-    channel: str = "shaded"  # a material's view: CHANNEL_VIEWS
+    channel: str = setting("shaded", "a material: shaded, or one of its maps on its own", choices=tuple(CHANNEL_VIEWS))
     light2_dir_world: tuple[float, float, float] = (-0.7, 0.3, -0.5)
     light_intensity: tuple[float, float] = (2.6, 0.8)
     ambient: float = 0.5
-    uv_repeat: float = 1.0  # the texture repeats this many times across the UV square (a tile seen on a mesh)
+    uv_repeat: float = setting(
+        1.0, "the texture repeats this many times across the UV square (e.g. a generated tile)", *REPEAT_RANGE,
+        flag="repeat",
+    )  # fmt: skip
+
+
+VIEW_OPTIONS = (
+    "view",
+    "left",
+    "right",
+    "divider",
+    "diff_gain",
+    "diff_heat",
+    "fixed_level",
+    "lit",
+    "channel",
+    "uv_repeat",
+)
+"""The ViewSettings a command line sets (the lights are the panel's)."""
 
 
 class MeshRenderer:

@@ -178,7 +178,7 @@ class GenerateWorker:
             self.t = float(cmd.end)
         elif isinstance(cmd, EncodeEnd):
             crop = centre_crop(cmd.image, self.info.crop, int(self.space.meta.get("scale", 256)), cmd.name)
-            steps = int(SETTINGS["encode_steps"].default)
+            steps = int(SETTINGS["encode_steps"]["default"])
             self.events.put(f"encoding {cmd.name} ({steps} steps) ...")
             t0 = time.perf_counter()
             code = functa.encode(self.space.model, crop[None], steps)
