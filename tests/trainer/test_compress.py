@@ -311,8 +311,14 @@ def test_ctrl_c_on_ray_keeps_what_finished_and_a_second_run_finishes_the_rest(tm
     lib, out = write_library(tmp_path / "lib"), tmp_path / "out"
     args = [lib, "--out", out, "--steps", "150", "--seed", "0", "--threads", "1"]
     gate = tmp_path / "release-wood"  # wood/diffuse.png waits for this file: it is unfinished when Ctrl-C comes
+    # Ctrl-C as in a terminal: a command started in the background of a non-interactive shell (a CI runner) has
+    # SIGINT ignored, and a child inherits that; the run gets Python's own handler back, as a terminal would give it
+    as_in_a_terminal = (
+        "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "sys.argv[0] = 'texinr-compress'; runpy.run_module('texinr.trainer.cli.compress', run_name='__main__')"
+    )
     p = subprocess.Popen(
-        [sys.executable, "-m", "texinr.trainer.cli.compress", *map(str, args), "--ray", "--ray-cpus", "1"],
+        [sys.executable, "-c", as_in_a_terminal, *map(str, args), "--ray", "--ray-cpus", "1"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
