@@ -142,9 +142,9 @@ def test_module_imports_have_no_cycles():
 def test_optional_imports_inside_functions_say_why():
     """A third-party import inside a function is one of the heavy or optional ones, with a comment on its line."""
     bad = []
-    for name, path in modules().items():
-        tree = ast.parse(path.read_text())
-        lines = path.read_text().splitlines()
+    for path in modules().values():
+        text = path.read_text()
+        tree, lines = ast.parse(text), text.splitlines()
         top = {id(n) for n in tree.body}
         for node in ast.walk(tree):
             if isinstance(node, ast.Import | ast.ImportFrom) and id(node) not in top:

@@ -188,7 +188,6 @@ def parse_view(argv: list[str] | None) -> ViewCommand:
 
 
 def headless_main(cmd: ViewCommand) -> int:
-
     if cmd.screenshot is None:
         raise TexinrError("--headless needs --screenshot OUT.png")
     check_writable(cmd.screenshot)
@@ -206,7 +205,6 @@ def benchmark_main(cmd: ViewCommand) -> int:
     """ms per frame of the neural path of every family (default size, LOD input) and of the reference path; on a
     material (a glTF, a folder of maps, ...), of its shaded material network at the codec's rates (per map) beside
     the single-texture codec's."""
-
     mesh = load_mesh(cmd.mesh, cmd.material)
     image, layout, _, _ = (
         load_surface(cmd, mesh)
@@ -287,7 +285,6 @@ def benchmark_main(cmd: ViewCommand) -> int:
 
 
 def view_main(cmd: ViewCommand) -> int:
-
     if cmd.benchmark:
         return benchmark_main(cmd)
     if cmd.benchmark_window:

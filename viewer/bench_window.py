@@ -31,7 +31,6 @@ ROUNDS = 5
 def _alone(image, config, seconds: float) -> float:
     """Steps/s of the trainer alone, on a thread of its own as the window's worker has (torch's thread pools
     belong to the thread that uses them: a pool left by the main thread would make the comparison unfair)."""
-
     out: list[float] = []
 
     def train() -> None:
@@ -48,7 +47,6 @@ def _alone(image, config, seconds: float) -> float:
 
 
 def _with_window(cmd, seconds: float) -> dict:
-
     app = App(cmd, size=(1280, 720))
     try:
         while app.state.snapshot is None or not app.state.metrics:  # steady state: training, metrics computed once
@@ -77,7 +75,6 @@ def _with_window(cmd, seconds: float) -> dict:
 
 
 def benchmark_window(cmd, seconds: float = 30.0) -> int:
-
     mesh = load_mesh(cmd.mesh)
     image = load_image(cmd.texture or mesh.texture_path)
     config = window_config(cmd)

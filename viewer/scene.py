@@ -103,7 +103,6 @@ def load_surface(cmd: ViewCommand, mesh) -> tuple[np.ndarray, str, Path, tuple[s
     """What the mesh wears: (values (H, W, C), layout, where it came from, notes). A material set when the command
     names one (a folder, maps one by one) or the mesh's material has more than a base colour (a glTF's PBR maps, an
     .mtl with normal / roughness / ... maps); otherwise one texture, as the single-texture views always showed."""
-
     files = dict(cmd.maps)
     source = None
     if files or (cmd.texture is not None and is_material_input(cmd.texture, {})):
@@ -127,7 +126,6 @@ def load_surface(cmd: ViewCommand, mesh) -> tuple[np.ndarray, str, Path, tuple[s
 def astc_of(values: np.ndarray, layout: str, bits: float, levels: int, cmd: ViewCommand) -> tuple[np.ndarray, str]:
     """ASTC's decoding of the set (each map as a pipeline ships it), at the command's block or, by default, the
     block of nearest bpp (per shipped map) to the model's `bits`: (decoded, block)."""
-
     h, w = values.shape[:2]
     images = len(shipped_images(parse_layout(layout)))
     block = cmd.astc_block
@@ -139,7 +137,6 @@ def astc_of(values: np.ndarray, layout: str, bits: float, levels: int, cmd: View
 
 
 def prepare_scene(cmd: ViewCommand, log=print) -> Scene:
-
     mesh = load_mesh(cmd.mesh, cmd.material)
     image, layout, texture, notes = load_surface(cmd, mesh)
     for note in notes:
@@ -167,19 +164,16 @@ def prepare_scene(cmd: ViewCommand, log=print) -> Scene:
 
 def with_layout(cmd: ViewCommand, layout: str) -> ViewCommand:
     """The command with its network's outputs set to the set's channels (and a material's default rate)."""
-
     return replace(cmd, config=for_layout(cmd.config, layout, cmd.given))
 
 
 def packed_from_file(path: Path):
-
     f = load(path)
     return packed_of(f), f.mips, f.payload_bits
 
 
 def packed_from_space(path: Path, layout: str):
     """A space of textures' first texture (the prior's sample for seed 0, or the first training crop), packed."""
-
     if layout != "rgb":
         raise TexinrError(
             f"{path}: generated textures are colour textures, not a material set; name one texture after the mesh "
@@ -192,7 +186,6 @@ def packed_from_space(path: Path, layout: str):
 
 
 def train_for_view(image: np.ndarray, cmd: ViewCommand, log):
-
     trainer = Trainer(image, cmd.config)
     snap = trainer.run(with_weights=False)
     packed, bits, _ = stored_weights(trainer)
@@ -206,7 +199,6 @@ def train_for_view(image: np.ndarray, cmd: ViewCommand, log):
 
 def make_camera(mesh, cmd: ViewCommand, aspect: float | None = None):
     """The camera that frames the whole mesh in a view of this aspect (default: the --size frame's)."""
-
     lo, hi = mesh.bounds
     cam = OrbitCamera.framing(lo, hi, aspect=aspect or cmd.size[0] / max(cmd.size[1], 1))
     if cmd.yaw is not None:
@@ -219,7 +211,6 @@ def make_camera(mesh, cmd: ViewCommand, aspect: float | None = None):
 
 
 def save_png(path: Path, rgb_u8: np.ndarray) -> None:
-
     buf = io.BytesIO()
     Image.fromarray(rgb_u8).save(buf, format="PNG")
     atomic_write(path, buf.getvalue())

@@ -93,7 +93,6 @@ def config_dir() -> Path:
 
 def remembered_size() -> tuple[int, int]:
     """The window size of the last run (config dir), or 1280 x 800."""
-
     try:
         w, h = json.loads((config_dir() / "window.json").read_text())["size"]
         if 64 <= w <= 16384 and 64 <= h <= 16384:
@@ -104,7 +103,6 @@ def remembered_size() -> tuple[int, int]:
 
 
 def remember_size(size: tuple[int, int]) -> None:
-
     w, h = size
     if w >= 64 and h >= 64:  # not a minimised or 1x1 window
         atomic_write(config_dir() / "window.json", json.dumps({"size": [w, h]}).encode())
@@ -118,7 +116,6 @@ class App:
     """One window. `step()` runs one iteration of the loop, so tests can drive it frame by frame."""
 
     def __init__(self, cmd, size: tuple[int, int] | None = None, screenshot_dir: Path | None = None):
-
         if not glfw.init():
             raise TexinrError("cannot open a window: glfw could not initialise (no display?)")
         glfw.window_hint(glfw.CONTEXT_VERSION_MAJOR, 3)
@@ -233,7 +230,6 @@ class App:
         return min(1.0, max(0.2, round(s * 20) / 20))
 
     def _frame_camera(self) -> None:
-
         _, _, w, h = self.scene_rect()
         self.camera0 = make_camera(self.mesh, self.cmd, aspect=w / max(h, 1))
         self.camera = self.camera0
@@ -319,7 +315,6 @@ class App:
     # -- files ----------------------------------------------------------------------------------------------
     def open_path(self, path: Path) -> None:
         """Open a dropped or typed file; a failure is a message, the last good state stays."""
-
         try:
             suffix = path.suffix.lower()
             if suffix in (".obj", ".gltf", ".glb"):
@@ -367,7 +362,6 @@ class App:
         """A space of textures (texinr-generate's folder or space.npz): the Generate panel and its first texture.
         It loads on its own generator thread; once its first texture arrives it takes the screen (training or the
         previous space stops). A bad file is a message, and what was on screen stays."""
-
         if self.layout != "rgb":
             self.state.say("error: generated textures are colour textures: open one texture (not a material set) first")
             return
@@ -378,7 +372,6 @@ class App:
         self._dirty()
 
     def _take_generated(self) -> None:
-
         if self.opening is not None:
             new = self.opening
             dead = not new.alive()  # before reading its messages: a thread that ended has said everything
@@ -410,7 +403,6 @@ class App:
     @staticmethod
     def _has_material(path: Path) -> bool:
         """Whether a mesh file brings a material of its own (glTF's PBR maps, an .mtl beyond map_Kd)."""
-
         if path.suffix.lower() in (".gltf", ".glb"):
             return bool(gltf_materials(path))
         return bool(set(mtl_maps(path)[0]) - {"base_colour"})
@@ -418,7 +410,6 @@ class App:
     def _set_surface(self, values: np.ndarray, layout: str, texture: Path) -> None:
         """A new texture or material set: the renderer, metrics and training follow (a new layout is a new network:
         the training restarts with its outputs)."""
-
         changed_layout, old_layout = layout != self.layout, self.layout
         self.image, self.layout = values, layout
         self.renderer = _rebuild(self.ctx, self.mesh, values, self.renderer, layout, keep_network=not changed_layout)
@@ -432,7 +423,6 @@ class App:
             scale = shipped_count(layout) / shipped_count(old_layout)
 
             def adapt(c):
-
                 c = for_layout(c, layout, self.cmd.given | {"bpp"})  # the family's defaults for this set
                 return dataclasses.replace(c, bpp=c.bpp * scale if c.bpp is not None else None)
 
@@ -463,7 +453,6 @@ class App:
         return path
 
     def _frame_without_panel(self) -> np.ndarray:
-
         ww, wh = glfw.get_window_size(self.window)
         frame = np.empty((wh, ww, 3), np.uint8)
         frame[:] = np.round(np.array(BACKGROUND[:3]) * 255).astype(np.uint8)
@@ -579,7 +568,6 @@ class App:
     def inspect(self, x: float, y: float) -> dict | None:
         """What is under window pixel (x, y): uv, texel, mip level, and the original, neural and ASTC colours
         there (the neural one from the shader code the view runs). None off the mesh."""
-
         sx, sy, sw, sh = self.scene_rect()
         if self.target.fbo is None or not (sx <= x < sx + sw and sy <= y < sy + sh):
             return None
@@ -725,7 +713,6 @@ class App:
 
 def window_config(cmd):
     """The command line's training settings; without a budget given, the window trains until paused."""
-
     if cmd.seconds_given:
         return cmd.config
     return dataclasses.replace(cmd.config, train=dataclasses.replace(cmd.config.train, seconds=WINDOW_SECONDS))

@@ -124,7 +124,6 @@ def weight_bits(arch: str, cmd: BenchCommand) -> int:
 
 # -------------------------------------------------------------------------------------------------- runs
 def astc_rows(name: str, image: np.ndarray, cmd: BenchCommand, mips: int = 1) -> list[dict]:
-
     rows = []
     for block in astc.SQUARE_BLOCKS:
         a = astc.compress(image, block, cmd.astc_quality, mips=mips)
@@ -153,7 +152,6 @@ def baseline_row(name: str, method: str, bpp: float, m: dict, config: str) -> di
 
 def bc_rows(name: str, image: np.ndarray, cmd: BenchCommand, mips: int = 1) -> list[dict]:
     """BC1 and BC7 (the desktop formats, trainer/batch/blockformats.py): one row each, their chains counted with mips."""
-
     rows = []
     for fmt in blockformats.FORMATS:
         r = blockformats.compress(image, fmt, mips)
@@ -174,7 +172,6 @@ def family_job(item: str, name: str, arch: str, bpp: float, cmd: BenchCommand, m
 def family_row(
     name: str, image: np.ndarray, arch: str, bpp: float, cmd: BenchCommand, mips: int = 1, tag: str = ""
 ) -> dict:
-
     h, w = image.shape[:2]
     bits = weight_bits(arch, cmd)
     train = TrainConfig(mips=mips, seconds=cmd.seconds, seed=cmd.seed, threads=cmd.threads, device=cmd.device)
@@ -224,7 +221,6 @@ def family_row(
 def check_sizes(cmd: BenchCommand) -> None:
     """Size every (family, rate, variant) for --size, as the runs will (meta device: no memory, no training);
     raises the sizing error of the first one that cannot be reached."""
-
     s = cmd.size
     for _, mips, bpps in cmd.variants():
         for fam, tag in cmd.methods():
@@ -240,7 +236,6 @@ def check_sizes(cmd: BenchCommand) -> None:
 
 
 def settings_key(cmd: BenchCommand) -> str:
-
     d = {
         "size": cmd.size,
         "seconds": cmd.seconds,
@@ -264,7 +259,6 @@ def settings_key(cmd: BenchCommand) -> str:
 
 
 def bench_main(cmd: BenchCommand) -> int:
-
     items = expand_inputs(cmd.inputs)
     names = [texture_name(i) for i in items]
     if len(set(names)) != len(names):
@@ -346,7 +340,6 @@ def bench_main(cmd: BenchCommand) -> int:
 def _run_on_ray(cmd: BenchCommand, missing: list, items: dict[str, str], done: dict, keep, bar) -> None:
     """Every missing model as a Ray task (each with --threads CPUs, 1 if not given); the driver keeps each result
     in the cache as it arrives, so an interrupted run resumes as before."""
-
     threads = max(cmd.threads, 1)
     task_cmd = dataclasses.replace(cmd, threads=threads, ray=RaySettings(), progress=False)
     engine = cmd.ray.runner()

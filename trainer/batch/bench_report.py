@@ -113,7 +113,6 @@ def _rows_at(rows: list[dict], method: str, bpp: float) -> list[dict]:
 
 
 def write_outputs(rows: list[dict], cmd: BenchCommand) -> None:
-
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore")
     w.writeheader()
@@ -307,5 +306,4 @@ def _plots(rows: list[dict], cmd: BenchCommand, methods: list[str], suffix: str)
 
 
 def _codec_decoder_bits() -> int:
-
     return CODEC_DECODER_BITS

@@ -46,7 +46,6 @@ def chain_bits(width: int, height: int, fmt: str, mips: int) -> int:
 
 def roundtrip_u8(rgb_u8: np.ndarray, fmt: str) -> np.ndarray:
     """Encode (H, W, 3) uint8 in `fmt` and decode it: the decoded (H, W, 3) uint8."""
-
     if fmt not in FORMATS:
         raise ValueError(f"unknown block format {fmt!r}; choose one of {', '.join(FORMATS)}")
     h, w = rgb_u8.shape[:2]

@@ -157,7 +157,6 @@ class Settings:
     def record(self) -> dict:
         """What OUT's results depend on (threads, the device and Ray are left out: they change speed, not what a
         run is asked to make)."""
-
         cfg = self.config
         train = {k: v for k, v in cfg.train.to_dict().items() if k not in ("threads", "device")}
         return {
@@ -253,7 +252,6 @@ def list_sources(inputs: tuple[str, ...], out: Path | None = None) -> tuple[list
 
 def _scan(folder: Path, out_abs: Path | None) -> tuple[list[Path], list[Path]]:
     """(images and model files under `folder`, other files), leaving out OUT itself and a model file's maps."""
-
     files, skipped = [], []
     for root, dirs, names in os.walk(folder):
         dirs[:] = sorted(
@@ -340,7 +338,6 @@ def _hold(key: str) -> None:
 
 def _fit(image: np.ndarray, config: Config, texture: str):
     """Train one model of `config` on `image` (a codec sized to a rate races its allocations): the TexinrFile."""
-
     started = alloc.start(image, config)
     trainer = started.trainer
     trainer.run(every=10**9, with_weights=False)
@@ -351,7 +348,6 @@ def _fit(image: np.ndarray, config: Config, texture: str):
 
 def _judge(image: np.ndarray, decoded: np.ndarray, mode: str) -> float:
     """The target's measure of a decoded image, rounded to 8 bits as every texinr metric."""
-
     test8 = to_8bit(decoded)
     return psnr(image, test8) if mode == "psnr" else flip(image, test8)
 
@@ -386,7 +382,6 @@ def smallest_passing(n: int, test, start: int) -> tuple[int | None, dict[int, ob
 def ladder_for(config: Config, width: int, height: int) -> list[float]:
     """TARGET_LADDER's rates this family reaches at this size, each making a different model (a family whose sizes
     stop growing makes the same model at two rates: the lower one stays)."""
-
     out, seen = [], set()
     for bpp in TARGET_LADDER:
         cfg = dataclasses.replace(config, bpp=bpp)
@@ -406,7 +401,6 @@ def ladder_for(config: Config, width: int, height: int) -> list[float]:
 def astc_for_target(image: np.ndarray, settings: Settings, mips: int):
     """ASTC's smallest 2-D block (by bits, with its mip chain) that reaches the target: (block, bpp, value, the
     block's compressed base level) or None, and every block tried {block: value}."""
-
     h, w = image.shape[:2]
     blocks = sorted(astc.BLOCKS_2D, key=lambda b: astc.chain_bpp(w, h, b, mips))
     u8 = np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
@@ -428,7 +422,6 @@ def astc_for_target(image: np.ndarray, settings: Settings, mips: int):
 
 
 def _image(src: Source, settings: Settings, row: dict, data: dict) -> None:
-
     image = load_image(src.path)
     notes = image_notes(src.path)
     if settings.size and image.shape[:2] != (settings.size, settings.size):
@@ -455,7 +448,6 @@ def _image(src: Source, settings: Settings, row: dict, data: dict) -> None:
 
 def _search(image: np.ndarray, settings: Settings, src: Source, row: dict, data: dict):
     """The smallest ladder rate that reaches the target: (its file or None, every probe)."""
-
     h, w = image.shape[:2]
     config = settings.config
     mips = config.train.mips
@@ -504,7 +496,6 @@ def _search(image: np.ndarray, settings: Settings, src: Source, row: dict, data:
 
 def _write_astc(src: Source, fit, data: dict, row: dict) -> None:
     """The ASTC fallback as an .astc file (the base level; its 16-byte header as astcenc writes it)."""
-
     block, _, _, comp = fit
     bw, bh = parse_block(block)
     w, h = row.get("width"), row.get("height")
@@ -539,7 +530,6 @@ def _model_fields(src: Source, report: dict, ours: dict, astc: dict) -> dict:
 
 def _baselines(image: np.ndarray, mips: int) -> dict:
     """BC1 and BC7 of the texture (the desktop formats), with the same metrics."""
-
     out = {}
     for fmt in blockformats.FORMATS:
         r = blockformats.compress(image, fmt, mips)
@@ -549,7 +539,6 @@ def _baselines(image: np.ndarray, mips: int) -> dict:
 
 
 def _material(src: Source, settings: Settings, row: dict, data: dict) -> None:
-
     if settings.mode != "bpp":
         raise TexinrError("quality targets judge one image; compress a material set with --bpp")
     mset = load_material(Path(src.path))
@@ -655,7 +644,6 @@ class Manifest:
     def save(self) -> None:
         """manifest.json and manifest.csv from every row, atomically; then the journal is empty (a kill between the
         two leaves rows in both: replaying them gives the same rows)."""
-
         started = time.monotonic()
         rows = [self.rows[k] for k in sorted(self.rows)]
         doc = {
@@ -762,7 +750,6 @@ class _Lock:
 
 
 def _write_outputs(out: Path, data: dict[str, bytes]) -> None:
-
     for rel, blob in data.items():
         path = out / rel
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -783,7 +770,6 @@ def _line(row: dict) -> str:
 
 
 def compress_main(cmd: CompressCommand) -> int:
-
     out = cmd.out
     if out.exists() and not out.is_dir():
         raise TexinrError(f"{out}: is a file, not a folder")

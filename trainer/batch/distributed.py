@@ -198,7 +198,6 @@ class RaySettings:
 
 def add_ray_arguments(p, what: str = "texture") -> None:
     """--ray [ADDRESS], --ray-cpus, --retries: one definition for every command that can run on Ray."""
-
     g = p.add_argument_group("distributed (Ray: pip install 'texinr[ray]')")
     g.add_argument(
         "--ray",

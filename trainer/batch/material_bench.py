@@ -39,7 +39,6 @@ DEFAULT_BLOCKS = ("8x8", "12x12")
 
 
 def default_materials() -> list[Path]:
-
     root = PACKAGE_ROOT.parent / "shared" / "data" / "materials"
     return sorted(root.glob("*/*.gltf")) if root.is_dir() else []
 
@@ -68,7 +67,6 @@ class MaterialBenchCommand:
     progress: bool | None = None
 
     def key(self) -> str:
-
         text = json.dumps(
             [self.seconds, self.steps, self.mips, self.astc_quality, self.seed, self.device, RECIPE], default=str
         )
@@ -76,7 +74,6 @@ class MaterialBenchCommand:
 
 
 def _config(layout: str, rate: float, cmd: MaterialBenchCommand):
-
     train = TrainConfig(
         mips=cmd.mips,
         seconds=None if cmd.steps else cmd.seconds,
@@ -91,7 +88,6 @@ def _config(layout: str, rate: float, cmd: MaterialBenchCommand):
 def fit_and_judge(values: np.ndarray, layout: str, rate: float, cmd: MaterialBenchCommand) -> dict:
     """One codec fitted to `values` (a set, or one map of it) at `rate` bpp for the set: its outputs at level 0,
     its bits and how it trained."""
-
     result = fit(values, _config(layout, rate, cmd))
     h, w = values.shape[:2]
     return {
@@ -107,7 +103,6 @@ def fit_and_judge(values: np.ndarray, layout: str, rate: float, cmd: MaterialBen
 def run_one(mset, block: str, cmd: MaterialBenchCommand, row: dict | None = None) -> dict:
     """ASTC per map and the one-network codec on one set at one block (`row`: that much already done), and with
     --separate one codec per shipped map."""
-
     h, w = mset.height, mset.width
     images = shipped_images(parse_layout(mset.layout))
     if row is None:
@@ -152,14 +147,12 @@ def run_one(mset, block: str, cmd: MaterialBenchCommand, row: dict | None = None
 
 def _shared_budget(cmd: MaterialBenchCommand, n: int) -> MaterialBenchCommand:
     """The command with 1/n of its budget: n per-map codecs together train as long as one network."""
-
     if cmd.steps:
         return dataclasses.replace(cmd, steps=max(1, cmd.steps // n))
     return dataclasses.replace(cmd, seconds=cmd.seconds / n)
 
 
 def main(cmd: MaterialBenchCommand) -> int:
-
     sets = []
     for p in cmd.inputs:
         mset = load_material(p)

@@ -200,7 +200,6 @@ def plot(rows: list[dict], path: Path) -> None:
 
 
 def write_outputs(rows: list[dict], out: Path, command: str) -> None:
-
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / "results.json", json.dumps(rows, indent=1, default=float).encode())
     atomic_write(out / "summary.md", summary_md(rows, command).encode())

@@ -65,7 +65,6 @@ def parse_decode(argv: list[str] | None) -> DecodeCommand:
 
 
 def decode_main(cmd: DecodeCommand) -> int:
-
     if cmd.profile:
         profile.enable()
     if cmd.output.is_dir():

@@ -114,7 +114,6 @@ def parse_train(argv: list[str] | None) -> TrainCommand:
 
 
 def train_main(cmd: TrainCommand) -> int:
-
     if cmd.profile:
         profile.enable()
     if cmd.output.suffix != ".texinr":
@@ -192,7 +191,6 @@ def train_main(cmd: TrainCommand) -> int:
 
 
 def _run_with_progress(trainer, progress: bool | None) -> None:
-
     bar = tqdm(
         total=100,
         unit="%",

@@ -46,7 +46,6 @@ class Start:
 def candidates(config: Config, width: int, height: int) -> list[tuple[str, Config]]:
     """(ladder name, config resolved along that ladder) for each ladder that reaches the rate, identical grids
     once. Raises the sizing error when none does."""
-
     out, seen, first_error = [], set(), None
     for name in CODEC_LADDERS:
         try:
@@ -65,7 +64,6 @@ def candidates(config: Config, width: int, height: int) -> list[tuple[str, Confi
 def start(rgb01: np.ndarray, config: Config) -> Start:
     """The trainer a run starts with: the race's winner when the codec is sized to a bit rate with
     allocation "race", else a fresh Trainer of `config` (resolved as usual)."""
-
     config = config.validate()
     h, w = rgb01.shape[:2]
     if config.bpp is None or not families.get(config.model.arch).allocations:

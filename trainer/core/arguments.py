@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 from texinr.trainer.core import astc, families
-from texinr.trainer.core.astc import preset_quality
 from texinr.trainer.core.channels import parse_layout, shipped_images
 from texinr.trainer.core.config import (
     BPP_RANGE,
@@ -119,12 +118,11 @@ def add_astc_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def astc_quality_from_args(a: argparse.Namespace) -> float:
-
     if a.astc_quality is not None:
         if a.astc_quality > 100:
             raise TexinrError(f"--astc-quality must be between 0 and 100, got {a.astc_quality:g}")
         return float(a.astc_quality)
-    return preset_quality(a.astc_preset)
+    return astc.preset_quality(a.astc_preset)
 
 
 def run_cli(prog: str, parse, main, argv: list[str] | None) -> int:
@@ -165,7 +163,6 @@ def for_layout(config: Config, layout: str, given: frozenset[str]) -> Config:
     """`config` for a set of this channel layout: the network's outputs are its channels, a family's material
     defaults (its registry entry's material_preset) apply to what the command line did not give, and the default rate
     (DEFAULT_BPP, ASTC 8x8's) applies to every map ASTC would ship, so that a material's default is 8x8 per map."""
-
     m = config.model
     current = {k: v for k, v in dataclasses.asdict(m).items() if k not in ("arch", "channels")}
     own = {k: v for k, v in current.items() if k in given}
@@ -178,7 +175,6 @@ def for_layout(config: Config, layout: str, given: frozenset[str]) -> Config:
 
 def _preset_of(arch: str, layout: str) -> dict:
     """The family's defaults for this layout (a material's differ: its material_preset)."""
-
     cfg = model_preset(arch, channels=layout)
     return {k: getattr(cfg, k) for k in families.get(arch).preset}
 
@@ -336,7 +332,6 @@ def config_from_args(a: argparse.Namespace, seconds: float) -> Config:
 
 def add_material_arguments(p: argparse.ArgumentParser) -> None:
     """A material set's maps named one by one (trainer.core.material.MAP_OPTIONS), and which material of a model."""
-
     g = p.add_argument_group(
         "material (a whole PBR set in one network: a .gltf/.glb/.obj, a folder of maps, or the maps named here)"
     )
@@ -348,14 +343,12 @@ def add_material_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def material_files(a: argparse.Namespace) -> dict[str, Path]:
-
     return {k: getattr(a, k) for k in MAP_OPTIONS if getattr(a, k) is not None}
 
 
 def is_material_input(path: Path | None, files: dict) -> bool:
     """Whether a command's input is a material set (a model file, a folder, maps named one by one) rather than one
     image."""
-
     return bool(files) or path is None or path.is_dir() or path.suffix.lower() in MESH_SUFFIXES
 
 

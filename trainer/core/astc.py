@@ -65,7 +65,6 @@ class AstcResult:
 
 
 def _codec(block: str, quality: float, threads: int, normal: bool = False):
-
     bw, bh = parse_block(block)
     if normal:  # astcenc -normal: x, y weighted alone, the encoder tuned for unit vectors
         cfg = ae.ASTCConfig(ae.ASTCProfile.LDR, bw, bh, 1, float(quality), ae.ASTCConfigFlags.MAP_NORMAL)
@@ -116,7 +115,6 @@ def compress(
     rgb01: np.ndarray, block: str, quality: float = DEFAULT_QUALITY, mips: int = 1, threads: int = 2
 ) -> AstcResult:
     """ASTC round trip of an RGB [0, 1] image; with mips > 1 every level of its pyramid is encoded and counted."""
-
     u8 = np.round(np.clip(rgb01, 0, 1) * 255).astype(np.uint8)
     comp, dec = roundtrip_u8(u8, block, quality, threads)
     h, w = u8.shape[:2]

@@ -33,7 +33,6 @@ def fit(
 ) -> FitResult:
     """Pure function of (image, config): train and return the model with its last snapshot (the codec sized to a
     rate first races its candidate allocations: trainer.core.allocation)."""
-
     started = start(rgb01, config)
     trainer = started.trainer
     snap = trainer.run(on_snapshot, cancel)

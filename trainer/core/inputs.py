@@ -36,14 +36,12 @@ def expand_inputs(inputs: tuple[str, ...]) -> list[str]:
 
 
 def load_texture(item: str, size: int) -> np.ndarray:
-
     img = load_item(item)
     return resize_image(img, size) if img.shape[:2] != (size, size) else img
 
 
 def load_item(item: str) -> np.ndarray:
     """An input image as float RGB: a file, or 'skimage:NAME' (one of scikit-image's pictures)."""
-
     if item.startswith("skimage:"):
         name = item.split(":", 1)[1]
         fn = getattr(data, name, None)

@@ -77,7 +77,6 @@ class MaterialSet:
 
 # -- reading images -------------------------------------------------------------------------------------------------
 def _open(data: bytes | Path, what: str):
-
     try:
         im = Image.open(io.BytesIO(data) if isinstance(data, bytes) else data)
         w, h = im.size
@@ -298,7 +297,6 @@ def _gltf_image(path: Path, doc: dict, binary: bytes | None, tex_index: int, wha
 def referenced_files(path: Path) -> set[Path]:
     """The image files a model file's material reads (a batch run over a folder compresses them as the material's
     maps, not one by one): a glTF's external image URIs (and the same names beside it), an OBJ's .mtl maps."""
-
     path = Path(path)
     if path.suffix.lower() == ".obj":
         return {p.resolve() for p in mtl_maps(path)[0].values()}
@@ -589,7 +587,6 @@ def to_map_images(values: np.ndarray, layout: str) -> dict[str, np.ndarray]:
     """A set's channels (H, W, C) in [0, 1] -> the images an asset pipeline would ship, uint8: `base_colour` (RGB,
     RGBA with alpha), `normal` (RGB, z reconstructed), `arm` (occlusion, roughness, metallic; a map the set lacks
     at its shading default), `emissive`; a single texture's layout gives `rgb`."""
-
     maps = split(values, parse_layout(layout))
     h, w = values.shape[:2]
     out: dict[str, np.ndarray] = {}  # in the order of channels.shipped_images
@@ -632,7 +629,6 @@ def map_metrics(
     colour maps PSNR / SSIM / FLIP (the colour map) or PSNR; normals the mean and 95th-percentile angle in degrees;
     each linear channel its PSNR, or `exact` when the reference is constant and reproduced exactly (left out of
     means, never infinity)."""
-
     layout_maps = parse_layout(layout)
     test = to_8bit(test)
     colour = colour_map(layout_maps)
@@ -663,7 +659,6 @@ def astc_maps(values: np.ndarray, layout: str, block: str, quality: float, mips:
     bits), occlusion/roughness/metallic as one RGB ARM image (its missing channels at their defaults), alpha or
     emissive alone as their own image. Returns (decoded (H, W, C) in the layout, total bits of every image (and
     its mip chain), {image: bits})."""
-
     maps = split(values, parse_layout(layout))
     images = to_map_images(values, layout)
     decoded = np.empty_like(values, dtype=np.float32)

@@ -41,21 +41,18 @@ GIB = 2**30
 
 
 def _level_texels(width: int, height: int, mips: int) -> list[int]:
-
     levels = max(1, min(mips, max_mip_levels(height, width)))
     return [max(1, height >> k) * max(1, width >> k) for k in range(levels)]
 
 
 def _parameters(config: Config) -> int:
     """Learned values of the model (counted on torch's meta device: nothing allocated)."""
-
     with torch.device("meta"):
         model = TextureField(config.model)
     return sum(p.numel() for p in model.parameters())
 
 
 def _batch(config: Config) -> int:
-
     tc = config.train
     return tc.batch if tc.batch is not None else families.get(config.model.arch).default_batch
 
@@ -63,7 +60,6 @@ def _batch(config: Config) -> int:
 def estimate(width: int, height: int, configs: list[Config], with_samples: bool = True) -> dict[str, int]:
     """Bytes a run training every config in `configs` on a width x height image holds at its peak, by part:
     "pyramid", "samples" (0 without `with_samples`: a shared table), "models", and "total"."""
-
     texels = _level_texels(width, height, configs[0].train.mips)
     extra = 4 * (configs[0].model.outputs - 3)  # channels beyond RGB
     pyramid = (BYTES_PER_LEVEL_TEXEL + extra) * sum(texels[1:]) if with_samples else 0

@@ -98,7 +98,6 @@ def _tiled_sum(ref: np.ndarray, test: np.ndarray, error_map, crop: int = 0) -> t
 def ssim(ref: np.ndarray, test: np.ndarray) -> float:
     """Mean SSIM (scikit-image, 7x7 uniform window, data_range 1, averaged over channels; like scikit-image,
     the pixels within half a window of the border are left out of the mean)."""
-
     h, w = ref.shape[:2]
     win = min(7, h, w)
     win -= 1 - win % 2  # odd

@@ -273,5 +273,4 @@ def load(path: str | Path) -> TexinrFile:
 
 def packed_of(f: TexinrFile) -> packing.PackedWeights:
     """A stored model (a TexinrFile: its dequantised weights) in the shader's layout."""
-
     return packing.pack(f.model_config.to_dict(), {k: v.numpy() for k, v in f.state_dict().items()})

@@ -147,7 +147,6 @@ def evaluate_material_file(
 ) -> dict:
     """Every map of the stored material network against the set `values` (H, W, C), and ASTC compressing each map
     as a pipeline ships it (trainer.core.material.astc_maps) at the block nearest the set's bpp per shipped image."""
-
     layout = f.model_config.channels
     h, w = values.shape[:2]
     images = len(shipped_images(parse_layout(layout)))

@@ -78,7 +78,6 @@ def rate_budget(rate: float, width: int, height: int, mips: int, images: int = 1
     counts every map (`images` of them as ASTC ships it, trainer.core.channels.shipped_images): its block is the one
     nearest rate / images, and its chains are summed. `exact` (Config.rate_exact): with mips, the rate itself times
     what a chain adds to its base level (about 4/3), not snapped to an ASTC block: any rate, not ASTC's six."""
-
     if mips <= 1:
         return rate
     if exact:

@@ -78,7 +78,6 @@ MAX_PARAMETERS = 50_000_000
 
 def check_model_size(config: Config) -> None:
     """Refuse absurd sizes before allocating them (counted on torch's meta device: no memory used)."""
-
     n = config_bits(config.model, 32) // 32
     if n > MAX_PARAMETERS:
         raise TexinrError(f"the model would have {n:,} parameters; at most {MAX_PARAMETERS:,} are allowed")
@@ -114,7 +113,6 @@ class Trainer:
     def __init__(self, rgb01: np.ndarray, config: Config, samples: TextureSamples | None = None):
         """`samples`: another trainer's sample table of the same image, shared when it fits this config (a race's
         candidates share one: at 4096^2 with mips it is about 0.9 GB)."""
-
         config = resolve(config.validate(), rgb01.shape[1], rgb01.shape[0])  # sized to config.bpp, if it has one
         if rgb01.ndim != 3 or rgb01.shape[2] != config.model.outputs:
             raise TexinrError(
@@ -267,7 +265,6 @@ class Trainer:
 
     def _flip_loss(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean LDR-FLIP of random patches of one mip level (chosen by its share of the pixels), and their MSE."""
-
         k = int(torch.multinomial(self._level_pixels, 1, generator=self.generator))
         level = self.samples.levels[k]
         h, w = level.image.shape[:2]
@@ -365,7 +362,6 @@ def render(model: TextureField, height: int, width: int, t: float = 0.0, chunk: 
 
 def train_record(trainer, config: Config, allocation: dict | None, texture: str, tuned=None) -> dict:
     """How a model was trained, as its `.texinr` header keeps it (`train`)."""
-
     return {
         **config.train.to_dict(),
         "allocation": allocation,

@@ -53,7 +53,6 @@ def _with(config: Config, name: str, value: float) -> Config:
 
 @torch.no_grad()
 def _base_loss(trainer) -> float:
-
     h, w = trainer.samples.height, trainer.samples.width
     out = render(trainer.model, h, w, 0.0)
     return float(np.mean((out - trainer.samples.pyramid[0]) ** 2))
@@ -85,7 +84,6 @@ def race(
     mean training loss over the second half of the share (quantised latents make the error at any one step jump
     by up to 2x: measured on Metal055A, codec at 2 bpp; the average over hundreds of batches is steadier). Configs
     come in order of preference: a later one must score below (1 - margin) x the best so far to take its place."""
-
     tc = configs[0].train
     share = fraction / len(configs)
     share_steps = max(1, int(tc.steps * share)) if tc.steps is not None else None

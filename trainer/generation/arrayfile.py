@@ -16,7 +16,6 @@ from texinr.trainer.core.modelfile import atomic_write
 
 
 def save(path: Path, kind: str, meta: dict, arrays: dict[str, np.ndarray]) -> None:
-
     header = json.dumps({"kind": kind, **meta}, sort_keys=True, allow_nan=False)
     buf = io.BytesIO()
     np.savez_compressed(buf, __meta__=np.array(header), **arrays)

@@ -44,14 +44,12 @@ class CropSet:
 
 
 def load_input(item: str) -> np.ndarray:
-
     if item.startswith("skimage:") and item.split(":", 1)[1] not in SKIMAGE_BUNDLED:
         raise TexinrError(f"{item}: not one of scikit-image's bundled pictures ({', '.join(SKIMAGE_BUNDLED)})")
     return load_item(item)
 
 
 def _resize_short(img: np.ndarray, short: int) -> np.ndarray:
-
     h, w = img.shape[:2]
     k = short / min(h, w)
     return resize_image(img, (max(1, round(w * k)), max(1, round(h * k))))

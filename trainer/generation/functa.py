@@ -80,7 +80,6 @@ class ModulatedSiren(nn.Module):
 def pixel_grid(h: int, w: int) -> Tensor:
     """(h * w, 2) uv01 of pixel centres, row by row from the top-left pixel (v up, as the trainer and the shader
     sample textures)."""
-
     return torch.from_numpy(pixel_centres_uv01(h, w))
 
 

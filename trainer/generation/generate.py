@@ -53,7 +53,6 @@ DEFAULT_HOLDOUT = ("skimage:grass",)
 
 def default_images() -> tuple[str, ...]:
     """The bundled texture and scikit-image's bundled pictures, less the held-out ones."""
-
     return (str(DEFAULT_TEXTURE), *(f"skimage:{n}" for n in SKIMAGE_BUNDLED if f"skimage:{n}" not in DEFAULT_HOLDOUT))
 
 
@@ -124,7 +123,6 @@ class GenerateCommand:
 
 # ------------------------------------------------------------------------------------------------ helpers
 def _bar(cmd: GenerateCommand, total: int, desc: str):
-
     show = sys.stderr.isatty() if cmd.progress is None else cmd.progress
     return tqdm(total=total, desc=desc, disable=not show, file=sys.stderr, leave=False, dynamic_ncols=True)
 
@@ -151,7 +149,6 @@ def read_summary(out: Path) -> dict:
 
 
 def _update_summary(out: Path, **parts) -> None:
-
     summary = {**read_summary(out), **parts}
     atomic_write(out / SUMMARY, (json.dumps(summary, indent=2, sort_keys=True, allow_nan=False) + "\n").encode())
 
@@ -177,7 +174,6 @@ def _stats(values) -> dict:
 
 def _by_image(source: list[str], values) -> dict[str, float]:
     """The median per source image (its crops and their variants)."""
-
     by: dict[str, list[float]] = {}
     for item, v in zip(source, values, strict=True):
         by.setdefault(texture_name(item), []).append(float(v))
@@ -185,7 +181,6 @@ def _by_image(source: list[str], values) -> dict[str, float]:
 
 
 def _save_png(path: Path, rgb01: np.ndarray) -> None:
-
     buf = io.BytesIO()
     Image.fromarray(np.round(np.clip(rgb01, 0, 1) * 255).astype(np.uint8)).save(buf, format="PNG")
     atomic_write(path, buf.getvalue())
@@ -204,13 +199,11 @@ def tile(images: np.ndarray, columns: int, pad: int = 2, zoom: int = 1) -> np.nd
 
 
 def _threads() -> None:
-
     torch.set_num_threads(max(1, min(len(os.sched_getaffinity(0)), 8)))
 
 
 # ------------------------------------------------------------------------------------------------- stages
 def stage_data(cmd: GenerateCommand) -> dict:
-
     images, holdout = expand_inputs(cmd.images), expand_inputs(cmd.holdout)
     both = sorted(set(images) & set(holdout))
     if both:
@@ -250,7 +243,6 @@ def stage_data(cmd: GenerateCommand) -> dict:
 
 
 def stage_fit(cmd: GenerateCommand) -> dict:
-
     data = crops.load(_needs(cmd.out, CROPS, "data"))
     holdout_path = cmd.out / HOLDOUT
     if len(data.crops) < 2:
@@ -322,7 +314,6 @@ def stage_fit(cmd: GenerateCommand) -> dict:
 
 
 def stage_prior(cmd: GenerateCommand) -> dict:
-
     space = functa.load_space(_needs(cmd.out, SPACE, "fit"))
     bar = _bar(cmd, cmd.iterations, "prior")
     try:
@@ -346,7 +337,6 @@ def stage_prior(cmd: GenerateCommand) -> dict:
 
 def load_matching_prior(space, path: Path):
     """The prior at `path`, refused unless it was trained on this space's codes."""
-
     prior = load_prior(path)
     if prior.meta.get("space") != space.id:
         raise TexinrError(
@@ -361,7 +351,6 @@ def load_matching_prior(space, path: Path):
 def open_space(path: Path):
     """(space, prior or None) from texinr-generate's folder or a space file (its folder's prior comes along when it
     was trained on this space)."""
-
     path = Path(path)
     file = path / SPACE if path.is_dir() else path
     if path.is_dir() and not file.is_file():
@@ -382,7 +371,6 @@ def opening_ends(space, prior) -> list[tuple[object, str]]:
 
 def generated_file(space, code, size: int, origin: dict):
     """A code as an ordinary `siren` model file, remembering its space and code (for interpolation)."""
-
     field_ = space.model.to_siren(code)
     return pack(field_, SAMPLE_BITS, size, size, 1, train={"space": space.id, "code": code.tolist(), **origin})
 
@@ -399,7 +387,6 @@ def _check_same_data(space, data, out: Path) -> None:
 
 def gaussian_codes(codes, n: int, seed: int):
     """The baseline a prior must beat: codes from one Gaussian with the training codes' mean and covariance."""
-
     c = codes.double()
     mean = c.mean(0)
     cov = torch.cov(c.T) + 1e-6 * torch.eye(c.shape[1], dtype=torch.float64)
@@ -409,7 +396,6 @@ def gaussian_codes(codes, n: int, seed: int):
 
 
 def stage_sample(cmd: GenerateCommand) -> dict:
-
     space = functa.load_space(_needs(cmd.out, SPACE, "fit"))
     prior = load_matching_prior(space, cmd.prior or _needs(cmd.out, PRIOR, "prior"))
     data = crops.load(_needs(cmd.out, CROPS, "data"))
@@ -488,7 +474,6 @@ def stage_sample(cmd: GenerateCommand) -> dict:
 
 def _end_code(spec: str, space, cmd: GenerateCommand, size: int):
     """A code for an interpolation end: crop:INDEX, a .texinr generated from this space, or an image (encoded)."""
-
     if spec.startswith("crop:"):
         try:
             i = int(spec[5:])
@@ -517,12 +502,10 @@ def _end_code(spec: str, space, cmd: GenerateCommand, size: int):
 
 
 def _centre_crop(item: str, size: int, scale: int) -> np.ndarray:
-
     return centre_crop(load_input(item), size, scale, item)
 
 
 def stage_interpolate(cmd: GenerateCommand) -> dict:
-
     space = functa.load_space(_needs(cmd.out, SPACE, "fit"))
     size = int(space.meta.get("crop", 64))
     ends = cmd.ends
@@ -544,7 +527,6 @@ def stage_interpolate(cmd: GenerateCommand) -> dict:
 
 
 def stage_encode(cmd: GenerateCommand) -> dict:
-
     space = functa.load_space(_needs(cmd.out, SPACE, "fit"))
     size = int(space.meta.get("crop", 64))
     items = expand_inputs(cmd.images)

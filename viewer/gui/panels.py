@@ -404,7 +404,6 @@ def angles_direction(az: float, el: float) -> tuple[float, float, float]:
 
 def material_metric_lines(m: dict, images: int, bpp: float | None, block: str, chain: float) -> list[str]:
     """The Metrics panel for a material: the set's bits, then each judged number, model beside ASTC."""
-
     lines = [f"set: model {bpp or 0.0:.3f} bpp, ASTC {block} per map ({images} maps) {chain:.3f} bpp"]
     neural, astc = (m.get("neural") or {}).get("maps"), (m.get("astc") or {}).get("maps")
     if not astc:
@@ -600,7 +599,6 @@ def match_astc_block(state: ViewerState) -> str:
 
 def shipped_count(layout: str) -> int:
     """How many images ASTC ships for the set (its bits are their sum)."""
-
     return len(shipped_images(parse_layout(layout)))
 
 

@@ -105,7 +105,6 @@ MESH_SUFFIXES = (".obj", ".gltf", ".glb")
 
 def load_mesh(path: str | Path, material: str | int | None = None) -> Mesh:
     """`material`: which material's parts a glTF with several keeps (name or number; default the first)."""
-
     path = Path(path)
     if not path.is_file():
         raise TexinrError(f"{path}: no such mesh file")

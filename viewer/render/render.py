@@ -32,7 +32,6 @@ BACKGROUND = (0.16, 0.17, 0.19, 1.0)
 
 def create_context():
     """A standalone OpenGL 3.3+ context through EGL (no display needed); Mesa's llvmpipe on a machine without GPU."""
-
     try:
         return moderngl.create_standalone_context(backend="egl", require=330)
     except Exception as e:
@@ -102,7 +101,6 @@ class WeightsTexture:
 def image_texture(ctx, values01: np.ndarray):
     """An (H, W, C) set (C = 3: one RGB texture) as an RGBA8 texture array of ceil(C / 4) layers, four channels per
     layer (padding 1), with a full mip chain, trilinear filtering and REPEAT wrapping. Rows go bottom-up in GL."""
-
     h, w, c = values01.shape
     layers = (c + 3) // 4
     u8 = np.full((layers, h, w, 4), 255, np.uint8)
@@ -141,7 +139,6 @@ MATERIAL_SLOTS = {
 def set_defines(layout: str) -> dict:
     """What the channel layout compiles into mesh.glsl: layers (SET4), whether it is a material, each map's first
     channel (-1: absent)."""
-
     maps = parse_layout(layout)
     d = {"SET4": (layout_width(maps) + 3) // 4, "MATERIAL": int(is_material(maps))}
     for define, name in MATERIAL_SLOTS.items():
@@ -152,7 +149,6 @@ def set_defines(layout: str) -> dict:
 
 def channel_views(layout: str) -> list[str]:
     """The views a set offers: shaded and each map it has (nothing for one RGB texture)."""
-
     maps = parse_layout(layout)
     if not is_material(maps):
         return []
@@ -227,7 +223,6 @@ class MeshRenderer:
         layout: str = "rgb",
     ):
         """`reference_rgb01`: the set's channels (H, W, C) in `layout` (trainer/core/channels.py; "rgb": one texture)."""
-
         if reference_rgb01.shape[2] != layout_width(parse_layout(layout)):
             raise TexinrError(f"{reference_rgb01.shape[2]} channels do not match the layout {layout!r}")
         self.ctx = ctx
@@ -313,7 +308,6 @@ class MeshRenderer:
         return prog, self._vao
 
     def draw(self, camera: OrbitCamera, viewport_px: tuple[int, int], settings: ViewSettings) -> None:
-
         prog, vao = self._program_and_vao(settings)
         w, h = viewport_px
         _set(prog, "u_T_clip_world", camera.T_clip_world(w / max(h, 1)).tobytes())
@@ -352,7 +346,6 @@ class MeshRenderer:
 def check_layout(packed: PackedWeights, layout: str) -> None:
     """Refuse a network whose outputs are another set than the one shown (a .texinr of N channels on a mesh whose
     material has M)."""
-
     n = layout_width(parse_layout(layout))
     got = int(packed.defines.get("N_OUT", 3))
     if got != n:
@@ -383,7 +376,6 @@ def probe_network(
 ) -> np.ndarray:
     """The network's outputs at one (uv01, t), evaluated by the same shader code the mesh view runs: float32
     (N_OUT,) (the colour of one texture, a material's channels)."""
-
     prog = programs.get("uv_grid.glsl", {**defines, "PROBE": 1}, glsl)
     fbo = ctx.framebuffer(color_attachments=[ctx.texture((1, 1), 4, dtype="f4")])
     vao = ctx.vertex_array(prog, [])
@@ -410,7 +402,6 @@ def _uv_grid_pass(ctx, programs: ProgramCache, packed: PackedWeights, width: int
     """The network over every pixel of a width x height float framebuffer (no mesh), set up once (weights uploaded,
     program compiled, uniforms set): yields (draw, fbo), draw(block=0) writing output channels 4 block .. 4 block
     + 3; everything is released on exit."""
-
     weights = WeightsTexture(ctx)
     weights.update(packed, 0)
     prog = programs.get("uv_grid.glsl", packed.defines, packed.glsl)
@@ -475,7 +466,6 @@ class _GL:
     moderngl's own calls are used)."""
 
     def __init__(self):
-
         self.finish = self.use_program = self.bind_vertex_array = self.draw_elements = None
         for name in (
             "libOpenGL.so.0",

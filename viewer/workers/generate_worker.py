@@ -118,7 +118,6 @@ class GenerateWorker:
 
     # -- the thread ----------------------------------------------------------------------------------------
     def _main(self) -> None:
-
         torch.set_num_threads(1)  # the training worker, if any, has the other cores
         try:
             self._open()
@@ -146,7 +145,6 @@ class GenerateWorker:
 
     def _open(self) -> None:
         """The space, its prior and the first two ends (the first one shown)."""
-
         self.space, self.prior = open_space(self.path)
         s = self.space
         self.info = SpaceInfo(
@@ -203,12 +201,10 @@ class GenerateWorker:
         return (1 - self.t) * a + self.t * b
 
     def _file(self):
-
         origin = {"ends": list(self.names), "t": self.t}
         return generated_file(self.space, self._code(), self.info.crop, origin)
 
     def _publish(self) -> None:
         """The texture on show, as stored (half precision, what Save writes), in the shader's layout."""
-
         self._version += 1
         self.mailbox.publish(Generated(self._version, packed_of(self._file()), self.t, tuple(self.names), self.info))

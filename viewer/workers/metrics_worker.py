@@ -25,7 +25,6 @@ class MetricsWorker:
     def __init__(self, image: np.ndarray, astc_quality: float | None = None, layout: str = "rgb"):
         """`image`: the set's channels in `layout` (one RGB texture, or a material: then every number is per map,
         trainer.core.material.map_metrics, and ASTC compresses each map as a pipeline ships it)."""
-
         self.image = image
         self.layout = layout
         self.astc_quality = DEFAULT_QUALITY if astc_quality is None else astc_quality
@@ -54,13 +53,11 @@ class MetricsWorker:
         self._requests.put(("image", image, layout))
 
     def _decode_astc(self, block: str) -> np.ndarray:
-
         if self.layout == "rgb":
             return astc.compress(self.image, block, self.astc_quality).decoded
         return astc_maps(self.image, self.layout, block, self.astc_quality)[0]
 
     def _metrics(self, out: np.ndarray) -> dict:
-
         if self.layout == "rgb":
             return all_metrics(self.image, out, gil_free=True)
         return {"maps": map_metrics(self.image, out, self.layout, gil_free=True)}
@@ -84,7 +81,6 @@ class MetricsWorker:
         return self._astc_cache[block][1]
 
     def _main(self) -> None:
-
         while not self._stop.is_set():
             req = self._requests.get()
             while True:  # a new image is taken at once, in order; of the metric requests the latest wins

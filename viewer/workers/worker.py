@@ -105,7 +105,6 @@ class ViewerSnapshot:
 def stored_weights(trainer) -> tuple[PackedWeights, int, dict[str, np.ndarray]]:
     """The trainer's model as a `.texinr` saved now would hold it (every tensor rounded to its stored precision),
     packed for the shader, its payload bits and the stored weights: what is on screen is what would be shipped."""
-
     h, w = trainer.samples.height, trainer.samples.width
     f = pack_file(trainer.model, trainer.config.bits, w, h, trainer.samples.mips)
     weights = {t.name: t.dequantize() for t in f.tensors}
@@ -152,7 +151,6 @@ class TrainingWorker:
 
     # -- worker-thread side -----------------------------------------------------------------------------------
     def _main(self) -> None:
-
         trainer, error = None, None
         try:
             trainer = Trainer(self._image, self._config)
@@ -198,7 +196,6 @@ class TrainingWorker:
                 last = now
 
     def _apply(self, cmd: Command, trainer):
-
         if isinstance(cmd, Pause):
             self._paused = True
         elif isinstance(cmd, Resume):
