@@ -3,6 +3,8 @@
 - default_texture.png: 512x512 sRGB, a procedural brick wall with colour gradients, fine noise, thin lines and an
   asymmetric "F" marker in the top-left corner (so a flipped or mirrored texture is obvious).
 - default_mesh.obj / .mtl: a torus with a UV map (u around the ring, v around the tube), normals, map_Kd.
+- plane.obj: a 2 x 2 square in the xz plane (normal +y), the texture once across it (u along +x, v along -z), for
+  views at grazing angles (texinr-bench --screen).
 """
 
 from __future__ import annotations
@@ -82,8 +84,25 @@ def torus(n_ring: int = 96, n_tube: int = 48, major: float = 1.0, minor: float =
     return verts, uvs, normals, faces
 
 
-def write_obj(path: Path, verts, uvs, normals, faces, mtl: str) -> None:
-    lines = ["# texinr default mesh: a UV-mapped torus (assets/make_assets.py)", f"mtllib {mtl}", "o torus"]
+def plane(n: int = 8, half: float = 1.0):
+    """An n x n grid of quads over [-half, half]^2 in the xz plane, facing +y."""
+    verts, uvs, normals, faces = [], [], [], []
+    for j in range(n + 1):
+        for i in range(n + 1):
+            u, v = i / n, j / n
+            verts.append((half * (2 * u - 1), 0.0, -half * (2 * v - 1)))
+            uvs.append((u, v))
+            normals.append((0.0, 1.0, 0.0))
+    for j in range(n):
+        for i in range(n):
+            a = j * (n + 1) + i + 1  # OBJ counts from 1
+            b, c, d = a + 1, a + n + 2, a + n + 1
+            faces += [(a, d, c), (a, c, b)]  # written reversed: counter-clockwise seen from +y
+    return verts, uvs, normals, faces
+
+
+def write_obj(path: Path, verts, uvs, normals, faces, mtl: str, name: str = "torus") -> None:
+    lines = [f"# texinr bundled mesh: a UV-mapped {name} (assets/make_assets.py)", f"mtllib {mtl}", f"o {name}"]
     lines += [f"v {x:.6f} {y:.6f} {z:.6f}" for x, y, z in verts]
     lines += [f"vt {u:.6f} {v:.6f}" for u, v in uvs]
     lines += [f"vn {x:.6f} {y:.6f} {z:.6f}" for x, y, z in normals]
@@ -96,10 +115,11 @@ def main() -> None:
     img = make_texture()
     Image.fromarray(np.round(img * 255).astype(np.uint8)).save(HERE / "default_texture.png", optimize=True)
     write_obj(HERE / "default_mesh.obj", *torus(), mtl="default_mesh.mtl")
+    write_obj(HERE / "plane.obj", *plane(), mtl="default_mesh.mtl", name="plane")
     (HERE / "default_mesh.mtl").write_text(
         "# texinr default material\nnewmtl texinr_default\nKd 1.0 1.0 1.0\nmap_Kd default_texture.png\n"
     )
-    print(f"wrote {HERE / 'default_texture.png'}, {HERE / 'default_mesh.obj'}, {HERE / 'default_mesh.mtl'}")
+    print(f"wrote {HERE / 'default_texture.png'}, {HERE / 'default_mesh.obj'}, {HERE / 'plane.obj'}, mtl")
 
 
 if __name__ == "__main__":

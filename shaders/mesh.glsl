@@ -9,6 +9,15 @@
 // VIEW: 0 one source (SRC_A), 1 split (SRC_A left of the divider, SRC_B right), 2 difference |A - B|, 3 LOD colours,
 // 4 the pixel inspector's probe: (wrapped uv01, mip level lambda, 1) into a float target.
 // SRC_*: 0 neural, 1 reference, 2 ASTC.
+// NEURAL_FILTER, how the neural source is filtered (the textures always get the GPU's trilinear + anisotropic):
+// 0 one evaluation at the pixel's sample position and mip level (the network itself returns the filtered value it
+// was trained on), 1 trilinear over the network's own mip levels (its values at the four texel centres around the
+// sample in each of the two levels around lambda, blended as a texture unit does: eight evaluations), 2 anisotropic
+// (up to ANISO_TAPS one-sample evaluations along the footprint's major axis, the level from the major axis divided by
+// the tap count, as GL's anisotropic filtering does), 3 stochastic: one evaluation at a texel centre drawn with the
+// trilinear weights around the footprint's minor-axis level (an accumulated frame: the mean over frames is the
+// filtered value, and the accumulation's jitter averages along the footprint). u_jitter_px moves the neural sample (and the probe) within the
+// pixel's footprint and u_lod_bias shifts its level: frame accumulation (viewer/render/filtering.py).
 // MATERIAL 1: the set is a PBR material (trainer/channels.py): CH_BASE, CH_NORMAL, CH_AO, CH_ROUGH, CH_METAL,
 // CH_ALPHA, CH_EMISSIVE are its maps' first channels (-1: the set lacks it, shading takes the default). CHANNEL_VIEW
 // 0 shades it (metallic-roughness GGX in linear light, tangent-space normal mapping, two lights, an ambient term
@@ -16,6 +25,7 @@
 // 6 alpha, 7 emissive.
 #version 330 core
 #pragma texinr require(HAS_NETWORK, VIEW, SRC_A, SRC_B, AUTO_LOD, DIFF_HEAT, LIT, SET4, MATERIAL, CHANNEL_VIEW)
+#pragma texinr require(NEURAL_FILTER, ANISO_TAPS)
 
 #if defined VERTEX_SHADER
 uniform mat4 u_T_clip_world;
@@ -53,6 +63,9 @@ uniform vec3 u_light2_dir_world;    // a material's second light
 uniform vec2 u_light_intensity;     // the two lights' intensities
 uniform float u_ambient;            // the environment term's strength
 uniform vec3 u_eye_world;
+uniform vec2 u_jitter_px;   // the neural sample's (and the probe's) offset from the pixel centre, in pixels
+uniform float u_lod_bias;   // added to the neural sample's mip level
+uniform int u_frame;        // an accumulated frame's number: the seed of its stochastic choices
 in vec3 v_position_world;
 in vec3 v_normal_world;
 in vec4 v_tangent_world;
@@ -61,6 +74,7 @@ out vec4 f_color;
 
 float g_lambda;  // the mip level of this pixel, in [0, L - 1]
 vec2 g_duv_dx, g_duv_dy;  // taken in uniform control flow; sampling in branches uses them explicitly
+vec2 g_uv;  // the neural sample's position: v_uv moved by u_jitter_px along the pixel's footprint
 vec4 g_src[SET4];  // the set's channels from one source, four per vec4
 
 vec4 sample_layer(sampler2DArray image, int layer) {
@@ -71,6 +85,78 @@ vec4 sample_layer(sampler2DArray image, int layer) {
 #endif
 }
 
+#if HAS_NETWORK
+vec3 hash3(uvec3 v) {  // three uniform numbers in [0, 1) from integers (a PCG-style 3-D hash)
+    v = v * 1664525u + 1013904223u;
+    v.x += v.y * v.z; v.y += v.z * v.x; v.z += v.x * v.y;
+    v ^= v >> 16u;
+    v.x += v.y * v.z; v.y += v.z * v.x; v.z += v.x * v.y;
+    return vec3(v) * (1.0 / 4294967296.0);
+}
+
+float level_t(float lambda) {  // a mip level (continuous) -> the network's t in [0, 1]
+    return u_levels > 1 ? clamp(lambda, 0.0, float(u_levels - 1)) / float(u_levels - 1) : 0.0;
+}
+
+void neural_filtered() {  // the neural source at this pixel, filtered as NEURAL_FILTER says, into g_src
+    vec4 acc[SET4];
+    for (int i = 0; i < SET4; ++i) acc[i] = vec4(0.0);
+    float top = float(max(u_levels - 1, 0));
+#if NEURAL_FILTER == 0
+    neural_eval(g_uv, level_t(g_lambda + u_lod_bias));
+    for (int i = 0; i < SET4; ++i) acc[i] = g_out[i];
+#elif NEURAL_FILTER == 1
+    float lam = clamp(g_lambda + u_lod_bias, 0.0, top);
+    int k0 = int(floor(lam));
+    float fl = lam - float(k0);
+    for (int j = 0; j < 2; ++j) {
+        float wl = j == 0 ? 1.0 - fl : fl;
+        if (wl <= 0.0) continue;
+        float k = min(float(k0 + j), top);
+        vec2 size = max(floor(u_texture_px / exp2(k)), vec2(1.0));  // level k: max(1, side >> k) texels
+        vec2 x = g_uv * size - 0.5;
+        vec2 x0 = floor(x);
+        vec2 f = x - x0;
+        for (int c = 0; c < 4; ++c) {
+            vec2 o = vec2(c & 1, c >> 1);
+            float w = wl * mix(1.0 - f.x, f.x, o.x) * mix(1.0 - f.y, f.y, o.y);
+            neural_eval((x0 + o + 0.5) / size, level_t(k));
+            for (int i = 0; i < SET4; ++i) acc[i] += w * g_out[i];
+        }
+    }
+#elif NEURAL_FILTER == 3
+    // stochastic texture filtering: one texel centre of one of the two levels around the footprint's minor-axis
+    // level, drawn with the trilinear weights as probabilities (a hash of the pixel and u_frame), so that the mean
+    // over frames is the trilinear value of the network's own mips, and the network is only asked at texel centres
+    vec2 ax = g_duv_dx * u_texture_px, ay = g_duv_dy * u_texture_px;  // the footprint's axes, in texels
+    float px = length(ax), py = length(ay);
+    float lam = log2(max(max(min(px, py), max(px, py) / float(ANISO_TAPS)), 1e-8)) + u_lod_bias;
+    lam = clamp(lam, 0.0, top);
+    vec3 r = hash3(uvec3(uvec2(gl_FragCoord.xy), uint(u_frame)));
+    float k = min(floor(lam) + (r.z < fract(lam) ? 1.0 : 0.0), top);
+    vec2 size = max(floor(u_texture_px / exp2(k)), vec2(1.0));
+    vec2 x = g_uv * size - 0.5;
+    vec2 x0 = floor(x);
+    vec2 pick = x0 + step(r.xy, x - x0);  // x0 + 1 with probability fract(x)
+    neural_eval((pick + 0.5) / size, level_t(k));
+    for (int i = 0; i < SET4; ++i) acc[i] = g_out[i];
+#else
+    vec2 ax = g_duv_dx * u_texture_px, ay = g_duv_dy * u_texture_px;  // the footprint's axes, in texels
+    float px = length(ax), py = length(ay);
+    float pmax = max(px, py), pmin = max(min(px, py), 1e-8);
+    int n = int(min(ceil(pmax / pmin - 1e-3), float(ANISO_TAPS)));
+    n = max(n, 1);
+    float lam = log2(max(pmax / float(n), 1e-8)) + u_lod_bias;
+    vec2 major = px >= py ? g_duv_dx : g_duv_dy;
+    for (int s = 0; s < n; ++s) {
+        neural_eval(g_uv + major * ((float(s) + 0.5) / float(n) - 0.5), level_t(lam));
+        for (int i = 0; i < SET4; ++i) acc[i] += g_out[i] / float(n);
+    }
+#endif
+    for (int i = 0; i < SET4; ++i) g_src[i] = acc[i];
+}
+#endif
+
 void fetch(int which) {
     if (which == 1) {
         for (int i = 0; i < SET4; ++i) g_src[i] = sample_layer(t_reference, i);
@@ -78,8 +164,7 @@ void fetch(int which) {
         for (int i = 0; i < SET4; ++i) g_src[i] = sample_layer(t_astc, i);
     } else {
 #if HAS_NETWORK
-        neural_eval(v_uv, u_levels > 1 ? g_lambda / float(u_levels - 1) : 0.0);
-        for (int i = 0; i < SET4; ++i) g_src[i] = g_out[i];
+        neural_filtered();
 #else
         for (int i = 0; i < SET4; ++i) g_src[i] = vec4(1.0, 0.0, 1.0, 1.0);  // no model loaded: magenta
 #endif
@@ -218,6 +303,7 @@ void main() {
     // hardware mip selection: lambda = log2 of the larger screen-space texel footprint (docs/ARCHITECTURE.md)
     g_duv_dx = dFdx(v_uv);
     g_duv_dy = dFdy(v_uv);
+    g_uv = v_uv + g_duv_dx * u_jitter_px.x + g_duv_dy * u_jitter_px.y;
     float footprint = max(length(g_duv_dx * u_texture_px), length(g_duv_dy * u_texture_px));
     float top = float(max(u_levels - 1, 0));
 #if AUTO_LOD
@@ -239,7 +325,7 @@ void main() {
 #elif VIEW == 3
     vec3 rgb = level_colour(g_lambda);
 #else
-    vec3 rgb = vec3(fract(v_uv), g_lambda);
+    vec3 rgb = vec3(fract(g_uv), g_lambda);
 #endif
 #if LIT && VIEW <= 1 && !MATERIAL
     float ndl = max(dot(normalize(v_normal_world), normalize(u_light_dir_world)), 0.0);

@@ -36,8 +36,10 @@ from texinr.viewer.render.render import (
     MeshRenderer,
     OffscreenTarget,
     ViewSettings,
+    ViewTarget,
     check_layout,
     probe_network,
+    set_proc_loader,
 )
 from texinr.viewer.scene import WINDOW_SECONDS, load_surface, make_camera, packed_from_file, save_png, with_layout
 from texinr.viewer.workers.generate_worker import DEFAULT_SAVE, EncodeEnd, GenerateWorker, SaveShown
@@ -136,6 +138,7 @@ class App:
         glfw.make_context_current(self.window)
         glfw.swap_interval(0)
         self.ctx = moderngl.create_context()
+        set_proc_loader(glfw.get_proc_address)
         imgui.create_context()
         self.io = imgui.get_io()
         self.io.ini_file_name = str(config_dir() / "imgui.ini").encode()

@@ -34,10 +34,32 @@ def test_short_training_on_a_real_image_reaches_real_quality(astronaut128, arch,
 def test_mipmap_fitting_learns_every_level(astronaut128):
     from texinr.trainer.core.data import build_pyramid
 
-    result = fit(astronaut128, quick("grid", mips=4, steps=150, seconds=None))
+    result = fit(astronaut128, quick("grid", mips=4, steps=150, seconds=None, jitter=False))  # at texel centres
     for k, level in enumerate(build_pyramid(astronaut128, 4)):
         h, w = level.shape[:2]
         assert psnr(level, to_8bit(render(result.model, h, w, k / 3))) > 20.0, k  # mean colour: ~11 dB
+
+
+def test_training_for_the_screen_learns_between_texel_centres(astronaut128):
+    """Between texel centres (here the texel corners of the base level) a codec trained on screen samples returns
+    what a texture unit would (the bilinear value) far better than one trained at texel centres only."""
+    from texinr.trainer.core.data import bilinear_sample_repeat, pixel_centres_uv01
+
+    grids = "128x1x1,64x2x2,32x4x4"
+    img = torch.from_numpy(astronaut128)
+    corners = torch.from_numpy(pixel_centres_uv01(128, 128)) + 0.5 / 128
+    want = bilinear_sample_repeat(img, corners).numpy()
+    scores = {}
+    for jitter in (False, True):
+        cfg = Config(
+            model_preset("codec", codec_grids=grids, lod=True),
+            TrainConfig(mips=4, steps=300, seconds=None, jitter=jitter, flip_finish=0.0),
+        )
+        model = fit(astronaut128, cfg).model
+        with torch.no_grad():
+            got = model(torch.remainder(corners, 1.0), torch.zeros(len(corners), 1)).numpy()
+        scores[jitter] = psnr(want.reshape(128, 128, 3), got.reshape(128, 128, 3))
+    assert scores[True] > scores[False] + 2.0, scores
 
 
 def test_same_seed_same_weights_other_seed_other_weights():

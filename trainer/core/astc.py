@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import astc_encoder as ae
 import numpy as np
 
-from texinr.trainer.core.data import build_pyramid
+from texinr.trainer.core.data import build_pyramid, max_mip_levels
 
 BLOCKS_2D = ("4x4", "5x4", "5x5", "6x5", "6x6", "8x5", "8x6", "8x8", "10x5", "10x6", "10x8", "10x10", "12x10", "12x12")
 """Every 2-D ASTC block size, 8.00 bpp (4x4) down to 0.89 bpp (12x12)."""
@@ -125,6 +125,16 @@ def compress(
             lh, lw = level.shape[:2]
             bits += block_bits(lw, lh, block)
     return AstcResult(block, bits, bits / (w * h), dec.astype(np.float32) / 255.0, mips)
+
+
+def decoded_chain(rgb01: np.ndarray, block: str, quality: float = DEFAULT_QUALITY, threads: int = 2) -> list[np.ndarray]:
+    """Every level of the image's pyramid down to 1x1 (data.build_pyramid: the trainer's and GL's box mips), each
+    ASTC-encoded and decoded on its own, as a texture with a compressed mip chain holds them: float32 [0, 1]."""
+    out = []
+    for level in build_pyramid(rgb01, max_mip_levels(*rgb01.shape[:2])):
+        u8 = np.round(np.clip(level, 0, 1) * 255).astype(np.uint8)
+        out.append(roundtrip_u8(u8, block, quality, threads)[1].astype(np.float32) / 255.0)
+    return out
 
 
 def chain_bpp(width: int, height: int, block: str, mips: int) -> float:

@@ -56,7 +56,7 @@ def _dense_grid(cfg: ModelConfig) -> DenseGrid:
 
 
 def _codec_grids(cfg: ModelConfig) -> QuantizedGrids:
-    return QuantizedGrids(parse_codec_grids(cfg.codec_grids), cfg.codec_pe)
+    return QuantizedGrids(parse_codec_grids(cfg.codec_grids), cfg.codec_pe, layout=cfg.codec_layout)
 
 
 def _tune_siren(m: ModelConfig, side: int) -> tuple[str, list[float]]:
@@ -153,7 +153,7 @@ register(
         lr=3e-2,
         encoding=_codec_grids,
         size=size_codec,
-        options=("codec_grids", "codec_pe"),
+        options=("codec_grids", "codec_pe", "codec_layout"),
         batch=1 << 14,
         flip_finish=0.3,
         material_preset={"width": 32},

@@ -120,6 +120,9 @@ def validate_settings(obj, as_options: bool = False) -> None:
                 raise TexinrError(f"{label} must be between {meta['lo']:g} and {meta['hi']:g}, got {value:g}")
 
 
+CODEC_LAYOUTS = ("texel", "corner")
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """What the network is: family and sizes. A change here means a different shader."""
@@ -152,6 +155,12 @@ class ModelConfig:
         "512x1x1,256x1x2,128x1x4,32x8x4", "codec: latent grids as RESxCHANNELSxBITS, comma-separated"
     )
     codec_pe: int = setting(1, "codec: octaves of positional encoding at the finest grid's frequency", 0, 8)
+    codec_layout: str = setting(
+        "texel",
+        "codec: where a grid's vertices sit: 'texel', RES x RES vertices at the texel centres of a RES-wide level, "
+        "wrapping around as the texture repeats; 'corner', (RES + 1)^2 at the cell corners (models of earlier versions)",
+        choices=CODEC_LAYOUTS,
+    )
 
     def validate(self) -> ModelConfig:
         """Return self, or raise TexinrError naming the first bad field."""
@@ -206,7 +215,12 @@ class TrainConfig:
     """How the network is fitted. A change here needs no new shader."""
 
     mips: int = setting(6, "mip levels fitted (bilinear 2x downsampling), with t as input when > 1", 1, 16)
-    jitter: bool = setting(False, "off-grid samples with bilinearly interpolated targets")
+    jitter: bool = setting(
+        True,
+        "train for the screen: besides texel centres of whole levels (a quarter of each batch), positions anywhere in "
+        "a texel and between two levels, against the value a texture unit returns there (bilinear within a level, "
+        "linear between levels); off: texel centres of whole levels only",
+    )
     optimizer: str = setting("adam", "optimizer", choices=OPTIMIZERS)
     lr: float | None = setting(None, "learning rate (default per family)", 1e-9, 1e9)
     schedule: str = setting("cosine", "learning-rate schedule over the budget", choices=SCHEDULES)

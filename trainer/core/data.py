@@ -19,6 +19,8 @@ from texinr.trainer.core.errors import TexinrError
 
 MIN_SIDE = 4
 """Smallest accepted image side: below this there is nothing to fit (and no mip chain)."""
+SCREEN_CENTRE_SHARE = 0.25
+"""Screen samples (TextureSamples.batch with jitter): the share drawn at pixel centres of whole levels."""
 MAX_SIDE = 8192
 """Largest accepted image side: 8192^2 RGB float samples already take 800 MB."""
 
@@ -179,6 +181,7 @@ class TextureSamples:
             start += n
         self.uv01, self.t, self.rgb = self._packed[:, 0:2], self._packed[:, 2:3], self._packed[:, 3:]
         self.level_size = torch.tensor([[lv.image.shape[1], lv.image.shape[0]] for lv in self.levels], device=device)
+        self.level_start = torch.tensor([sum(counts[:k]) for k in range(len(counts))], device=device)
 
     def __len__(self) -> int:
         return self.uv01.shape[0]
@@ -196,20 +199,47 @@ class TextureSamples:
         )
 
     def batch(self, n: int, generator: torch.Generator, jitter: bool = False):
-        """n random samples (uv01 (n,2), t (n,1), values (n,C)); jitter moves each within its pixel, target
-        bilinear."""
+        """n random samples (uv01 (n,2), t (n,1), values (n,C)). Without jitter, pixel centres of whole levels.
+        With jitter, screen samples: a share SCREEN_CENTRE_SHARE as without; the rest anywhere inside their pixel
+        and, half of them, between their level and the next (t continuous), the target the value a texture unit
+        returns there: bilinear (REPEAT) within a level, linear between the two levels (trilinear)."""
         dev = self._packed.device
         idx = torch.randint(0, len(self), (n,), generator=generator, device=dev)
         if not jitter:
             rows = self._packed[idx]
             return rows[:, 0:2], rows[:, 2:3], rows[:, 3:]
-        uv01, t = self.uv01[idx], self.t[idx]
+        centres = int(round(n * SCREEN_CENTRE_SHARE))
+        rows = self._packed[idx[:centres]]
+        m = n - centres
+        idx = idx[centres:]
         lid = self.level_id[idx].long()
         size = self.level_size[lid].float()
-        uv01 = uv01 + (torch.rand(n, 2, generator=generator, device=dev) - 0.5) / size
-        rgb = torch.empty(n, self.rgb.shape[1], device=dev)
-        for k, lvl in enumerate(self.levels):
-            sel = lid == k
-            if sel.any():
-                rgb[sel] = bilinear_sample_repeat(lvl.image, uv01[sel])
-        return torch.remainder(uv01, 1.0), t, rgb
+        uv01 = self.uv01[idx] + (torch.rand(m, 2, generator=generator, device=dev) - 0.5) / size
+        top = len(self.levels) - 1
+        between = (torch.rand(m, generator=generator, device=dev) < 0.5) & (lid < top)
+        frac = torch.rand(m, generator=generator, device=dev) * between
+        value = self._bilinear(uv01, lid)
+        b = between.nonzero()[:, 0]  # only these need the next level
+        value[b] += (self._bilinear(uv01[b], lid[b] + 1) - value[b]) * frac[b, None]
+        t = ((lid.float() + frac) / max(1, top))[:, None]
+        return (
+            torch.cat([rows[:, 0:2], torch.remainder(uv01, 1.0)]),
+            torch.cat([rows[:, 2:3], t]),
+            torch.cat([rows[:, 3:], value]),
+        )
+
+    def _bilinear(self, uv01: torch.Tensor, lid: torch.Tensor) -> torch.Tensor:
+        """Each sample's level lid (n,) sampled at uv01 (n, 2) with bilinear filtering and REPEAT wrapping (as
+        bilinear_sample_repeat, all levels at once through the sample table: one gather of the four texels)."""
+        wh = self.level_size[lid]
+        w, h = wh[:, 0:1], wh[:, 1:2]
+        x = uv01[:, 0:1] * w - 0.5
+        y = (1.0 - uv01[:, 1:2]) * h - 0.5
+        x0, y0 = torch.floor(x), torch.floor(y)
+        fx, fy = x - x0, y - y0
+        xs = torch.remainder(torch.cat([x0, x0 + 1], 1).long(), w)  # (n, 2)
+        ys = torch.remainder(torch.cat([y0, y0 + 1], 1).long(), h) * w + self.level_start[lid, None]
+        idx = (ys[:, :, None] + xs[:, None, :]).reshape(-1)  # (n, 4): (y0, x0), (y0, x1), (y1, x0), (y1, x1)
+        v = self._packed.index_select(0, idx)[:, 3:].reshape(len(lid), 4, self.rgb.shape[1])  # whole rows: faster
+        top = torch.lerp(v[:, 0], v[:, 1], fx)
+        return torch.lerp(top, torch.lerp(v[:, 2], v[:, 3], fx), fy)

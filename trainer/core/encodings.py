@@ -193,24 +193,44 @@ class _QuantizeSTE(torch.autograd.Function):
         return grad, None
 
 
+def wrap_pad(table: Tensor) -> Tensor:
+    """A (res, res, C) periodic vertex table with its first row and column repeated after the last: (res + 1)^2."""
+    table = torch.cat([table, table[:1]], dim=0)
+    return torch.cat([table, table[:, :1]], dim=1)
+
+
+def sample_wrapped(table: Tensor, uv01: Tensor) -> Tensor:
+    """Bilinear lookup of a periodic (res, res, C) table whose vertex (i, j) sits at uv01 = ((i + 0.5) / res,
+    (j + 0.5) / res) (the texel centres of a res x res level), wrapping around: (n, C)."""
+    res = table.shape[0]
+    shifted = torch.remainder(uv01 - 0.5 / res, 1.0)  # vertex (0, 0) at 0, vertex res (= 0 again) at 1
+    return sample_vertices(wrap_pad(table), (shifted * 2.0 - 1.0)[None, :, None, :])
+
+
 class QuantizedGrids(nn.Module):
     """The codec's encoding: latent grids stored at 1-8 bits, plus optional positional encoding.
 
-    Grid l is (res_l + 1) x (res_l + 1) x C_l, laid out like DenseGrid (vertex (i, j) at uv01 = (i, j) / res_l,
-    tables[l][j, i, :]). Every forward pass quantises the latents to their bit depth: v -> dequantize(codes(v)),
+    Layout 'texel' (the default): grid l is res_l x res_l x C_l, vertex (i, j) at uv01 = ((i + 0.5), (j + 0.5)) /
+    res_l (tables[l][j, i, :]): at the texel centres of a level res_l texels wide, so a full-resolution grid gives
+    every texel centre its own vertex and a half-resolution one sits on the centres of mip level 1, and the grid
+    wraps around as the texture does (a sample near an edge blends with the opposite edge's vertices, as GL_REPEAT
+    does). Layout 'corner' (models of earlier versions): (res_l + 1)^2 vertices at uv01 = (i, j) / res_l, like
+    DenseGrid; there the texel centres fall between vertices, which the network only learned at those centres. Every forward pass quantises the latents to their bit depth: v -> dequantize(codes(v)),
     with a straight-through gradient (quantisation-aware training), so what is trained is exactly what is stored
     and what the shader decodes. Positional encoding: for octave k, sin and cos of 2 pi uv01 * (R 2^k / 2), R the
     finest grid's resolution (one period per two cells at k = 0), in the order (sin x, sin y, cos x, cos y).
     """
 
-    def __init__(self, levels: list[tuple[int, int, int]], pe: int, seed: int = 0):
+    def __init__(self, levels: list[tuple[int, int, int]], pe: int, seed: int = 0, layout: str = "texel"):
         super().__init__()
         self.levels = list(levels)
         self.pe = pe
         self.pe_res = max(r for r, _, _ in self.levels)
+        self.layout = layout
+        extra = 0 if layout == "texel" else 1
         g = torch.Generator().manual_seed(seed)
         self.tables = nn.ParameterList(
-            nn.Parameter((torch.rand(r + 1, r + 1, c, generator=g) * 2 - 1) * 0.5) for r, c, _ in self.levels
+            nn.Parameter((torch.rand(r + extra, r + extra, c, generator=g) * 2 - 1) * 0.5) for r, c, _ in self.levels
         )
         self.out_dim = sum(c for _, c, _ in self.levels) + 4 * pe
         self._cache: dict[int, tuple[tuple, Tensor]] = {}  # see _inference_table
@@ -239,7 +259,10 @@ class QuantizedGrids(nn.Module):
             tables = [self.quantized(lvl) for lvl in range(len(self.levels))]
         else:
             tables = [self._inference_table(lvl) for lvl in range(len(self.levels))]
-        out = [sample_vertices(t, grid) for t in tables]
+        if self.layout == "texel":
+            out = [sample_wrapped(t, uv01) for t in tables]
+        else:
+            out = [sample_vertices(t, grid) for t in tables]
         for k in range(self.pe):
             phase = uv01 * (math.pi * self.pe_res * 2**k)
             out += [torch.sin(phase), torch.cos(phase)]

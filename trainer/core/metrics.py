@@ -191,3 +191,28 @@ def select_by_lapv(lapv: dict[str, float], n: int) -> list[str]:
         return [ranked[len(ranked) // 2]]
     idx = np.round(np.linspace(0, len(ranked) - 1, n)).astype(int)
     return [ranked[i] for i in idx]
+
+
+def masked_psnr(ref: np.ndarray, test: np.ndarray, mask: np.ndarray) -> float | None:
+    """PSNR over the pixels where `mask` (h, w) is set (a mesh's pixels on screen); None when it covers none."""
+    if not mask.any():
+        return None
+    d = ref[mask].astype(np.float64) - test[mask].astype(np.float64)
+    return psnr_from_mse(float(np.mean(d * d)))
+
+
+def masked_flip(ref: np.ndarray, test: np.ndarray, mask: np.ndarray, gil_free: bool = False) -> float | None:
+    """Mean LDR-FLIP over the pixels where `mask` is set, the map computed on the whole frames (the filters see the
+    neighbourhood a viewer sees); None when the mask covers no pixel."""
+    if not mask.any():
+        return None
+    a = np.ascontiguousarray(ref, dtype=np.float32)
+    b = np.ascontiguousarray(test, dtype=np.float32)
+    if gil_free:
+        with torch.no_grad():
+            m = flip_map(torch.from_numpy(a).permute(2, 0, 1)[None], torch.from_numpy(b).permute(2, 0, 1)[None], eps=0.0)
+        m = m[0].numpy().reshape(mask.shape)
+    else:
+        m, _, _ = flip_evaluator.evaluate(a, b, "LDR", inputsRGB=True, applyMagma=False, computeMeanError=False)
+        m = np.asarray(m).reshape(mask.shape)
+    return float(m[mask].mean(dtype=np.float64))

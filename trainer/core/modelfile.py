@@ -44,7 +44,8 @@ from texinr.trainer.core.quantize import (
 )
 
 MAGIC = b"TEXINR\r\n"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: the codec's grids may sit at texel centres (codec_layout); a version 1 file's grids sit at cell corners."""
 _PREFIX = struct.Struct("<8sHHI")
 
 
@@ -193,7 +194,10 @@ def decode(data: bytes, name: str = "model") -> TexinrFile:
 def _from_header(header: dict, payload: bytes) -> TexinrFile:
     if header.get("format") != "texinr":
         raise TexinrError("not a texinr header")
-    cfg = ModelConfig.from_dict(header["model"])
+    model = dict(header["model"])
+    if model.get("arch") == "codec":
+        model.setdefault("codec_layout", "corner")  # written before the layout was a setting (format version 1)
+    cfg = ModelConfig.from_dict(model)
     bits = int(header["bits"])
     if bits not in DTYPES:
         raise TexinrError(f"unsupported weight precision {bits}")

@@ -11,7 +11,8 @@ fits_gl). Sections, each starting at an offset given by a define:
   F are 0). Latent-grid vertex (i, j) of level l is entry j * (res_l + 1) + i.
 - Codec: not in this texture but in a second one, `latents` (PackedWeights.latents, RGBA16F, sampled with bilinear
   filtering): every grid's integer codes q (as half floats: exact up to 2048, and codes have at most 8 bits), 4
-  channels per tile, vertex (i, j) at texel (x0 + i, y0 + j) of its tile (origins in CODEC_TILE_X / CODEC_TILE_Y,
+  channels per tile, vertex (i, j) at texel (x0 + i, y0 + j) of its tile (origins in CODEC_TILE_X / CODEC_TILE_Y;
+  a 'texel' layout grid (CODEC_TEXEL 1) is periodic and its tile repeats its first row and column after the last),
   shelf-packed by _atlas into a near-square image: a 4096^2 codec at 2 bpp is 4.6k x 4.6k texels, 168 MB). The shader
   (codec_encode_glsl) takes one filtered fetch per tile and dequantises v = q * CODEC_DEQ[l] - 1 (affine, so the
   same as interpolating dequantised values).
@@ -223,12 +224,17 @@ def codec_width(cfg: dict) -> int:
 def pack_codec_grids(cfg: dict, weights: dict, tex: _Texels, d: dict) -> np.ndarray:
     """The latent codes in their own atlas (returned: PackedWeights.latents), and where each tile is."""
     levels = parse_codec_grids(cfg["codec_grids"])
+    texel = cfg.get("codec_layout", "texel") == "texel"
     tiles = []
     for lvl, (_, ch, bits) in enumerate(levels):
         codes = _CODES_F16[latent_codes(np.asarray(weights[f"encoding.tables.{lvl}"], np.float32), bits)]
+        if texel:  # periodic: the first row and column again after the last, so one filtered fetch wraps around
+            codes = np.concatenate([codes, codes[:1]], axis=0)
+            codes = np.concatenate([codes, codes[:, :1]], axis=1)
         tiles += [(codes, part) for part in range(_ceil4(ch))]
     latents, origins = _atlas(tiles)
     d["CODEC_LEVELS"] = len(levels)
+    d["CODEC_TEXEL"] = int(texel)
     d["CODEC_RES"] = _int_array([r for r, _, _ in levels])
     d["CODEC_CH"] = _int_array([c for _, c, _ in levels])
     d["CODEC_TILE_X"] = _int_array([x for x, _ in origins])
@@ -399,7 +405,10 @@ def codec_encode_glsl(defines: dict) -> str:
     lines.append(f"    const vec2 atlas_px = vec2({float(aw)!r}, {float(ah)!r});")
     tile = 0
     for lvl, r in enumerate(int(v) for v in res):
-        lines.append(f"    vec2 p{lvl} = uv01 * {float(r)!r} + 0.5;")
+        if int(defines.get("CODEC_TEXEL", 0)):  # vertex (0, 0) at half a cell: shifted, wrapped, padded tile
+            lines.append(f"    vec2 p{lvl} = fract(uv01 - {0.5 / r!r}) * {float(r)!r} + 0.5;")
+        else:
+            lines.append(f"    vec2 p{lvl} = uv01 * {float(r)!r} + 0.5;")
         for part in range((int(ch[lvl]) + 3) // 4):
             x0, y0 = int(tx[tile]), int(ty[tile])
             at = f"(p{lvl} + vec2({float(x0)!r}, {float(y0)!r})) / atlas_px"

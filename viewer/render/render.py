@@ -22,10 +22,19 @@ from texinr.trainer.core.config import setting
 from texinr.trainer.core.errors import TexinrError
 from texinr.trainer.core.packing import PackedWeights, fits_gl
 from texinr.viewer.render.camera import OrbitCamera
+from texinr.viewer.render.filtering import (
+    ACCUMULATE_LOD_BIAS,
+    DEFAULT_FILTER,
+    NEURAL_FILTERS,
+    Accumulator,
+    filter_defines,
+)
 from texinr.viewer.render.mesh import POSITION_ONLY_FORMAT, VERTEX_FORMAT, Mesh
 from texinr.viewer.render.shader_lib import ProgramCache
 
 VIEWS = {"neural": 0, "reference": 1, "astc": 2, "split": 3, "diff": 4, "lod": 5}
+MAX_ANISOTROPY = 16.0
+"""The textures' anisotropic filtering (clamped by the driver to what it offers; none where it offers none)."""
 SOURCES = {"neural": 0, "reference": 1, "astc": 2}
 BACKGROUND = (0.16, 0.17, 0.19, 1.0)
 
@@ -33,7 +42,9 @@ BACKGROUND = (0.16, 0.17, 0.19, 1.0)
 def create_context():
     """A standalone OpenGL 3.3+ context through EGL (no display needed); Mesa's llvmpipe on a machine without GPU."""
     try:
-        return moderngl.create_standalone_context(backend="egl", require=330)
+        ctx = moderngl.create_standalone_context(backend="egl", require=330)
+        set_proc_loader(_egl_loader())
+        return ctx
     except Exception as e:
         raise TexinrError(
             f"cannot create an OpenGL 3.3 context through EGL ({str(e).splitlines()[0][:160]}); "
@@ -98,19 +109,30 @@ class WeightsTexture:
         self.texture = self.latents = None
 
 
-def image_texture(ctx, values01: np.ndarray):
-    """An (H, W, C) set (C = 3: one RGB texture) as an RGBA8 texture array of ceil(C / 4) layers, four channels per
-    layer (padding 1), with a full mip chain, trilinear filtering and REPEAT wrapping. Rows go bottom-up in GL."""
+def _layers_u8(values01: np.ndarray) -> np.ndarray:
+    """(H, W, C) -> (ceil(C / 4), H, W, 4) uint8, four channels per layer (padding 255), rows bottom-up as GL has."""
     h, w, c = values01.shape
     layers = (c + 3) // 4
     u8 = np.full((layers, h, w, 4), 255, np.uint8)
     for i in range(layers):
         part = values01[::-1, :, 4 * i : 4 * i + 4]  # GL's row 0 is the bottom
         u8[i, :, :, : part.shape[2]] = np.round(np.clip(part, 0, 1) * 255)
-    tex = ctx.texture_array((w, h, layers), 4, u8.tobytes())
-    tex.build_mipmaps()
+    return u8
+
+
+def image_texture(ctx, values01: np.ndarray, chain: list[np.ndarray] | None = None):
+    """An (H, W, C) set (C = 3: one RGB texture) as an RGBA8 texture array of ceil(C / 4) layers, four channels per
+    layer (padding 1), with a full mip chain, trilinear + 16x anisotropic filtering and REPEAT wrapping. The chain is
+    GL's box filter of `values01`, or `chain` (levels below the first, in order; e.g. each level ASTC-coded)."""
+    w, h = values01.shape[1], values01.shape[0]
+    u8 = _layers_u8(values01)
+    tex = ctx.texture_array((w, h, u8.shape[0]), 4, u8.tobytes())
+    tex.build_mipmaps()  # allocates every level
+    if chain:
+        write_array_levels(tex, [_layers_u8(level) for level in chain])
     tex.filter = (moderngl.LINEAR_MIPMAP_LINEAR, moderngl.LINEAR)
     tex.repeat_x = tex.repeat_y = True
+    tex.anisotropy = MAX_ANISOTROPY  # the GPU's best standard filtering: trilinear, anisotropic where offered
     return tex
 
 
@@ -189,6 +211,12 @@ class ViewSettings:
     light2_dir_world: tuple[float, float, float] = (-0.7, 0.3, -0.5)
     light_intensity: tuple[float, float] = (2.6, 0.8)
     ambient: float = 0.5
+    filter: str = setting(
+        DEFAULT_FILTER,
+        "the neural view's filtering: one sample, trilinear over its mips, anisotropic with up to N taps, or "
+        "accumulate (a still view adds a jittered sample per frame and converges; a moving one shows one sample)",
+        choices=NEURAL_FILTERS,
+    )
     uv_repeat: float = setting(
         1.0, "the texture repeats this many times across the UV square (e.g. a generated tile)", *REPEAT_RANGE,
         flag="repeat",
@@ -205,6 +233,7 @@ VIEW_OPTIONS = (
     "fixed_level",
     "lit",
     "channel",
+    "filter",
     "uv_repeat",
 )
 """The ViewSettings a command line sets (the lights are the panel's)."""
@@ -252,9 +281,10 @@ class MeshRenderer:
             if obj is not None:
                 obj.release()
 
-    def set_astc(self, astc_rgb01: np.ndarray) -> None:
+    def set_astc(self, astc_rgb01: np.ndarray, chain: list[np.ndarray] | None = None) -> None:
+        """The ASTC view's image; `chain`: its lower mip levels, each coded on its own (else GL's box mips)."""
         self.astc.release()
-        self.astc = image_texture(self.ctx, astc_rgb01)
+        self.astc = image_texture(self.ctx, astc_rgb01, chain)
 
     def set_network(self, packed: PackedWeights | None, version: object, levels: int | None = None) -> None:
         """New weights: upload only if the version changed; the program is rebuilt (when next drawn) if the
@@ -268,8 +298,9 @@ class MeshRenderer:
         if levels is not None:
             self.levels = levels
 
-    def view_defines(self, settings: ViewSettings) -> dict:
-        """What the view compiles in (see mesh.glsl): one program per view, cached."""
+    def view_defines(self, settings: ViewSettings, accumulated: bool = False) -> dict:
+        """What the view compiles in (see mesh.glsl): one program per view, cached; `accumulated`: the program of
+        an accumulated frame (filtering.py)."""
         view = {"neural": 0, "reference": 0, "astc": 0, "split": 1, "diff": 2, "lod": 3, "uv": 4}[settings.view]
         a = SOURCES.get(settings.view, 1) if view == 0 else SOURCES[settings.left]
         b = SOURCES[settings.right] if view in (1, 2) else a
@@ -283,15 +314,17 @@ class MeshRenderer:
             "LIT": int(settings.lit),
             **self.set_defines,
             "CHANNEL_VIEW": channel,
+            **filter_defines(settings.filter, accumulated),
         }
 
-    def prepare(self, settings: ViewSettings) -> None:
+    def prepare(self, settings: ViewSettings, accumulated: bool = False) -> None:
         """Compile (or fetch from the cache) the program for this view now, so that draw() only draws."""
-        self._program_and_vao(settings)
+        self._program_and_vao(settings, accumulated)
 
-    def _program_and_vao(self, settings: ViewSettings):
+    def _program_and_vao(self, settings: ViewSettings, accumulated: bool = False):
         if self.defines.get("HAS_NETWORK") and view_needs_network(settings):
-            prog = self.programs.get("mesh.glsl", {**self.defines, **self.view_defines(settings)}, self.glsl)
+            defines = {**self.defines, **self.view_defines(settings, accumulated)}
+            prog = self.programs.get("mesh.glsl", defines, self.glsl)
         else:  # a view without the network: one program for every weights version
             prog = self.programs.get("mesh.glsl", {"HAS_NETWORK": 0, **self.view_defines(settings)})
         if self._vao_program is not prog:
@@ -307,9 +340,22 @@ class MeshRenderer:
             self._vao_program = prog
         return prog, self._vao
 
-    def draw(self, camera: OrbitCamera, viewport_px: tuple[int, int], settings: ViewSettings) -> None:
-        prog, vao = self._program_and_vao(settings)
+    def draw(
+        self,
+        camera: OrbitCamera,
+        viewport_px: tuple[int, int],
+        settings: ViewSettings,
+        jitter_px: tuple[float, float] = (0.0, 0.0),
+        accumulated: bool = False,
+        frame: int = 0,
+    ) -> None:
+        """One frame; `jitter_px` moves the neural sample (and the uv probe) inside the pixel's footprint,
+        `accumulated` draws an accumulated frame's program (filtering.py), `frame` seeds its random choices."""
+        prog, vao = self._program_and_vao(settings, accumulated)
         w, h = viewport_px
+        _set(prog, "u_jitter_px", tuple(float(v) for v in jitter_px))
+        _set(prog, "u_lod_bias", float(ACCUMULATE_LOD_BIAS if accumulated else 0.0))
+        _set(prog, "u_frame", int(frame))
         _set(prog, "u_T_clip_world", camera.T_clip_world(w / max(h, 1)).tobytes())
         _set(prog, "u_uv_repeat", float(settings.uv_repeat))
         _set(prog, "u_divider_px", float(settings.divider * w))
@@ -487,6 +533,45 @@ class _GL:
 
 
 _GL_CALLS = _GL()
+GL_TEXTURE_2D_ARRAY, GL_RGBA, GL_UNSIGNED_BYTE = 0x8C1A, 0x1908, 0x1401
+_proc_address = None  # name (bytes) -> address of a GL function of the current context: set by who made the context
+
+
+def set_proc_loader(loader) -> None:
+    """How GL functions that moderngl does not wrap are found for the current context (a window: glfw's
+    get_proc_address; create_context sets EGL's). An exported symbol of libOpenGL is not enough: GLVND fills in
+    the dispatch of functions past GL 1.1 only for names asked through the loader."""
+    global _proc_address
+    _proc_address = loader
+
+
+def _egl_loader():
+    try:
+        egl = ctypes.CDLL(ctypes.util.find_library("EGL") or "libEGL.so.1")
+        egl.eglGetProcAddress.restype = ctypes.c_void_p
+        egl.eglGetProcAddress.argtypes = [ctypes.c_char_p]
+        return egl.eglGetProcAddress
+    except (OSError, AttributeError):
+        return None
+
+
+_TEX_SUB_IMAGE_3D = ctypes.CFUNCTYPE(
+    None, ctypes.c_uint, *([ctypes.c_int] * 7), ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p
+)
+
+
+def write_array_levels(tex, levels_u8: list[np.ndarray]) -> None:
+    """Write mip levels 1, 2, ... of an RGBA8 texture array (moderngl writes level 0 only): each (layers, h, w, 4)
+    uint8, through glTexSubImage3D on the texture bound to unit 0."""
+    address = _proc_address(b"glTexSubImage3D") if _proc_address is not None else None
+    if not address:
+        raise TexinrError("cannot write a texture's mip levels: glTexSubImage3D was not found")
+    sub_image = _TEX_SUB_IMAGE_3D(address)
+    tex.use(0)
+    for k, data in enumerate(levels_u8, start=1):
+        layers, h, w, _ = data.shape
+        buf = np.ascontiguousarray(data)
+        sub_image(GL_TEXTURE_2D_ARRAY, k, 0, 0, 0, w, h, layers, GL_RGBA, GL_UNSIGNED_BYTE, buf.ctypes.data)
 GL_TRIANGLES, GL_UNSIGNED_INT = 0x0004, 0x1405
 
 
@@ -517,7 +602,26 @@ class OffscreenTarget:
         self.dtype = dtype
         self.clear = clear
 
-    def draw(self, renderer: MeshRenderer, camera: OrbitCamera, size: tuple[int, int], settings: ViewSettings):
+    def draw(
+        self,
+        renderer: MeshRenderer,
+        camera: OrbitCamera,
+        size: tuple[int, int],
+        settings: ViewSettings,
+        jitter_px: tuple[float, float] = (0.0, 0.0),
+        accumulated: bool = False,
+        frame: int = 0,
+    ):
+        self.ensure(size)
+        w, h = size
+        self.fbo.use()
+        self.ctx.viewport = (0, 0, w, h)
+        self.fbo.clear(*self.clear, depth=1.0)
+        renderer.draw(camera, (w, h), settings, jitter_px, accumulated, frame)
+        finish(self.ctx)
+
+    def ensure(self, size: tuple[int, int]) -> None:
+        """A framebuffer of this size (re-made only when the size changed)."""
         w, h = size
         if self.fbo is None or self.fbo.size != (w, h):
             self.release()
@@ -526,11 +630,6 @@ class OffscreenTarget:
             self.fbo = self.ctx.framebuffer(
                 color_attachments=[colour], depth_attachment=self.ctx.depth_renderbuffer((w, h))
             )
-        self.fbo.use()
-        self.ctx.viewport = (0, 0, w, h)
-        self.fbo.clear(*self.clear, depth=1.0)
-        renderer.draw(camera, (w, h), settings)
-        finish(self.ctx)
 
     def read(self) -> np.ndarray:
         """uint8 (H, W, 3), top row first."""
@@ -554,13 +653,64 @@ class OffscreenTarget:
             self.fbo = None
 
 
+class ViewTarget:
+    """What a window shows: an RGBA8 target (`fbo`, `read`) drawn one frame per call. With the accumulate filter,
+    on a view that shows the neural texture, each call while nothing changed (camera, size, settings, weights) adds a
+    jittered frame to a running mean (filtering.Accumulator) until it has converged; `pending` says whether more
+    frames would still change the picture."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.out = OffscreenTarget(ctx)
+        self.scratch = OffscreenTarget(ctx, dtype="f4")
+        self.acc = Accumulator(ctx)
+        self.accumulating = False
+
+    @property
+    def fbo(self):
+        return self.out.fbo
+
+    @property
+    def pending(self) -> bool:
+        return self.accumulating and not self.acc.converged
+
+    def draw(self, renderer: MeshRenderer, camera: OrbitCamera, size: tuple[int, int], settings: ViewSettings):
+        self.accumulating = (
+            settings.filter == "accumulate"
+            and bool(renderer.defines.get("HAS_NETWORK"))
+            and view_needs_network(settings)
+        )
+        if not self.accumulating:
+            self.acc.start(None)
+            self.out.draw(renderer, camera, size, settings)
+            return
+        self.acc.start((id(renderer), renderer.weights.version, renderer.defines, camera, size, settings))
+        jitter, accumulated = self.acc.next_frame()
+        self.scratch.draw(renderer, camera, size, settings, jitter, accumulated, self.acc.count)
+        shown = self.acc.add(self.scratch.fbo.color_attachments[0], size)
+        self.out.ensure(size)
+        self.acc.copy(shown, self.out.fbo, size)
+        finish(self.ctx)
+
+    def read(self) -> np.ndarray:
+        return self.out.read()
+
+    def release(self) -> None:
+        self.out.release()
+        self.scratch.release()
+        self.acc.release_targets()
+
+
 def render_offscreen(
     ctx, renderer: MeshRenderer, camera: OrbitCamera, size: tuple[int, int], settings: ViewSettings
 ) -> np.ndarray:
-    """One frame into a fresh RGBA8 framebuffer: uint8 (H, W, 3), top row first."""
-    target = OffscreenTarget(ctx)
+    """One view into a fresh RGBA8 framebuffer: uint8 (H, W, 3), top row first; with the accumulate filter, the
+    converged view (as a still window shows it after about a second)."""
+    target = ViewTarget(ctx)
     try:
         target.draw(renderer, camera, size, settings)
+        while target.pending:
+            target.draw(renderer, camera, size, settings)
         return target.read()
     finally:
         target.release()
