@@ -23,6 +23,7 @@ ROOMS = (  # lowest first: a room may import only from the rooms before it and f
     "texinr.viewer.gui",
     "texinr.viewer.window",
     "texinr.viewer.bench_window",
+    "texinr.viewer.screen_bench",
     "texinr.trainer.cli",
     "texinr.viewer.app",
 )

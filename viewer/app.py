@@ -42,6 +42,7 @@ from texinr.trainer.core.packing import pack
 from texinr.trainer.core.resources import DEFAULT_MESH, DEFAULT_TEXTURE
 from texinr.trainer.core.sizing import rate_budget, size_for_bpp
 from texinr.viewer.bench_window import benchmark_window
+from texinr.viewer.render.filtering import ACCUMULATE_FRAMES, NEURAL_FILTERS, evaluations_per_pixel
 from texinr.viewer.render.mesh import load_mesh
 from texinr.viewer.render.render import (
     BACKGROUND,
@@ -49,6 +50,7 @@ from texinr.viewer.render.render import (
     MeshRenderer,
     OffscreenTarget,
     ViewSettings,
+    ViewTarget,
     create_context,
     render_offscreen,
     time_uv_grid,
@@ -235,6 +237,25 @@ def benchmark_main(cmd: ViewCommand) -> int:
             times.append((time.perf_counter() - t0) * 1000.0)
         return times
 
+    def time_moving(renderer, settings: ViewSettings, move: bool) -> list[float]:
+        """ms per frame through a window's target (accumulating where the filter does) with the camera orbiting
+        2 degrees a frame, or still (accumulate: the cost of each accumulated frame until it converges)."""
+        view = ViewTarget(ctx)
+        try:
+            view.draw(renderer, cam, cmd.size, settings)  # warm-up: compile, upload
+            times: list[float] = []
+            start = time.perf_counter()
+            while len(times) < cmd.frames and (not times or time.perf_counter() - start < 15.0):
+                camera = cam.orbit(2.0 * (len(times) + 1), 0.0) if move else cam
+                if not move and not view.pending:
+                    break
+                t0 = time.perf_counter()
+                view.draw(renderer, camera, cmd.size, settings)
+                times.append((time.perf_counter() - t0) * 1000.0)
+            return times
+        finally:
+            view.release()
+
     rgb_layout = "rgb"
     ref_times = time_frames(renderer_for(rgb_layout), ViewSettings(view="reference"))
     ref = statistics.median(ref_times)
@@ -270,6 +291,16 @@ def benchmark_main(cmd: ViewCommand) -> int:
         if "codec @" in name:  # the worst case: the network on every pixel of the frame
             full = time_uv_grid(ctx, renderer.programs, packed, *cmd.size, cmd.frames)
             rows.append(("  same, full screen", "every pixel (worst case)", statistics.median(full), len(full)))
+        if "codec @" in name and lay == rgb_layout and name.endswith(f"{next(iter(CODEC_LADDERS))} (+mips)"):
+            # the neural filter modes while the camera orbits (2 degrees a frame), the reference re-run beside them
+            t = time_moving(renderer_for(rgb_layout), ViewSettings(view="reference"), True)
+            rows.append(("  reference, orbiting", "trilinear + 16x aniso", statistics.median(t), len(t)))
+            for mode in NEURAL_FILTERS:
+                t = time_moving(renderer, ViewSettings(view="neural", filter=mode), True)
+                what = f"{evaluations_per_pixel(mode)} evaluations/pixel"
+                rows.append((f"  filter {mode}, orbiting", what, statistics.median(t), len(t)))
+            t = time_moving(renderer, ViewSettings(view="neural", filter="accumulate"), False)
+            rows.append(("  accumulate, still", f"{ACCUMULATE_FRAMES} frames to converge", statistics.median(t), len(t)))
     renderer = renderer_for(rgb_layout)
     target.draw(renderer, cam, cmd.size, ViewSettings(view="reference"))
     frame = target.read()

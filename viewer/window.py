@@ -39,11 +39,13 @@ from texinr.viewer.render.render import (
     ViewTarget,
     check_layout,
     probe_network,
+    render_offscreen,
     set_proc_loader,
 )
+from texinr.viewer.render.screen import mesh_pixels, probe_uv
 from texinr.viewer.scene import WINDOW_SECONDS, load_surface, make_camera, packed_from_file, save_png, with_layout
 from texinr.viewer.workers.generate_worker import DEFAULT_SAVE, EncodeEnd, GenerateWorker, SaveShown
-from texinr.viewer.workers.metrics_worker import MetricsWorker
+from texinr.viewer.workers.metrics_worker import MetricsWorker, ScreenScorer
 from texinr.viewer.workers.worker import Reset, TrainingWorker
 
 _BLIT_VS = """#version 330 core
@@ -71,6 +73,11 @@ METRICS_EVERY_S = float(os.environ.get("TEXINR_METRICS_EVERY", "10.0"))
 METRICS_SHARE_INV = 10.0
 """... or 10 x what the last one took, if longer, so that they take at most ~10% of the CPU that training shares
 (at 4096^2 one evaluation, decode and FLIP included, takes ~40 s on 2 cores)."""
+
+
+SCREEN_EVERY_S = float(os.environ.get("TEXINR_SCREEN_EVERY", "4.0"))
+"""Seconds between on-screen numbers (the current view's neural and ASTC frames against its reference frame),
+taken only when the view has settled (no drag, accumulation converged) and something changed."""
 
 
 SCENE_TIME_SHARE_INV = 9.0
@@ -138,7 +145,7 @@ class App:
         glfw.make_context_current(self.window)
         glfw.swap_interval(0)
         self.ctx = moderngl.create_context()
-        set_proc_loader(glfw.get_proc_address)
+        set_proc_loader(lambda name: glfw.get_proc_address(name.decode()))
         imgui.create_context()
         self.io = imgui.get_io()
         self.io.ini_file_name = str(config_dir() / "imgui.ini").encode()
@@ -159,7 +166,7 @@ class App:
         self.last_inspect_at = 0.0
         self.astc_image = self.image
         self.camera0 = self.camera = None  # framed for the scene area once the panel is known (scene_rect)
-        self.target = OffscreenTarget(self.ctx)
+        self.target = ViewTarget(self.ctx)  # accumulates frames of a still view (the accumulate filter)
         self.blit = self.ctx.program(vertex_shader=_BLIT_VS, fragment_shader=_BLIT_FS)
         self.blit_vao = self.ctx.vertex_array(self.blit, [])
         config = window_config(cmd)
@@ -179,6 +186,9 @@ class App:
             self.state.say(f"note: {note}")
         self.screenshot_dir = screenshot_dir or Path.cwd()
         self.metrics = MetricsWorker(self.image, cmd.astc_quality, self.layout).start()
+        self.screen = ScreenScorer().start()
+        self.screen_key: tuple | None = None  # what the last on-screen numbers were taken of
+        self.last_screen_at = 0.0
         self.worker = None
         self.generator = None  # the space of textures on show (Generate panel)
         self.opening = None  # a space still loading: it replaces what is shown once its first texture is ready
@@ -476,9 +486,10 @@ class App:
         self._take_snapshot()
         self._take_generated()
         self._take_metrics()
+        self._take_screen_metrics()
         changed = (self.state.view, self.flick) != self.rendered
         if self.idle_frames_left <= 0 and not (
-            self.scene_dirty or self.weights_due() or self.state.requests or changed
+            self.scene_dirty or self.weights_due() or self.state.requests or changed or self.accumulating()
         ):
             # nothing to show: no redraw (software GL shares the cores with training; new weights wait for their
             # turn without redrawing the panel meanwhile); input wakes the loop at once
@@ -503,7 +514,13 @@ class App:
             scene_px = (int(sx * to_fb), int(sy * to_fb), max(1, int(sw * to_fb)), max(1, int(sh * to_fb)))
             scale = self.state.render_scale * (self.motion_scale if self.drag is not None else 1.0)
             size = (max(1, int(scene_px[2] * scale)), max(1, int(scene_px[3] * scale)))
-            if self.scene_dirty or self.weights_due() or self.target.fbo is None or self.target.fbo.size != size:
+            if (
+                self.scene_dirty
+                or self.weights_due()
+                or self.accumulating()
+                or self.target.fbo is None
+                or self.target.fbo.size != size
+            ):
                 view = dataclasses.replace(self.state.view, view="reference") if self.flick else self.state.view
                 try:
                     t_build = time.perf_counter()
@@ -520,6 +537,7 @@ class App:
                     self.shown_version = self.renderer.weights.version
                     self.weights_dirty = False
                     self.state.render_size = size
+                    self.state.accumulation = (self.target.acc.count, self.target.acc.frames)
                     self.good_network = (self.renderer.defines, self.renderer.glsl)
                 except Exception as e:  # a shader that fails to compile: say so, go back to the last good one
                     self.state.say(f"error: {e}")
@@ -557,6 +575,11 @@ class App:
         budget = 1.0 / max(self.state.target_fps, 1.0)
         if dt < budget:
             time.sleep(budget - dt)
+
+    def accumulating(self) -> bool:
+        """A still view whose accumulated frames have not converged yet: draw the next one (not while dragging:
+        a moving view shows the one-sample frame)."""
+        return self.target.pending and self.drag is None
 
     def weights_due(self) -> bool:
         """New weights wait while showing them (a new program, then a frame) would take more than ~10% of the time,
@@ -649,9 +672,48 @@ class App:
             self.state.metrics["age"] = now - self.state.metrics.get("at", now)
         img = self.metrics.astc_images.take()
         if img is not None:
-            self.renderer.set_astc(img[1])
+            self.renderer.set_astc(img[1], img[2])
             self.astc_image = img[1]
             self._dirty()
+
+    def _take_screen_metrics(self) -> None:
+        """Ask for the current view's on-screen numbers once it has settled (see SCREEN_EVERY_S); take answers."""
+        got = self.screen.results.take()
+        if got is not None:
+            self.state.screen_metrics = got
+            self._active(1)
+        now = time.perf_counter()
+        if (
+            self.drag is not None
+            or self.target.pending
+            or self.target.fbo is None
+            or not self.renderer.defines.get("HAS_NETWORK")
+            or now - self.last_screen_at < SCREEN_EVERY_S
+        ):
+            return
+        view, size = self.state.view, self.target.fbo.size
+        key = (self.camera, size, view, self.renderer.weights.version, id(self.renderer.astc))
+        if key == self.screen_key:
+            return
+        self.screen_key, self.last_screen_at = key, now
+        try:
+            frames = {}
+            for name in ("reference", "astc"):
+                frames[name] = render_offscreen(
+                    self.ctx, self.renderer, self.camera, size, dataclasses.replace(view, view=name)
+                )
+            if view.view == "neural" and self.shown_version == self.renderer.weights.version:
+                frames["neural"], note = self.target.read(), f"the neural view as shown ({view.filter})"
+            else:
+                shown = "one" if view.filter == "accumulate" else view.filter
+                one = dataclasses.replace(view, view="neural", filter=shown)
+                frames["neural"] = render_offscreen(self.ctx, self.renderer, self.camera, size, one)
+                note = f"the neural view, {shown}"
+            coverage = probe_uv(self.ctx, self.renderer, self.camera, size, view, (0.0, 0.0))[..., 3] > 0.5
+            reference = frames.pop("reference")
+            self.screen.request(reference, frames, mesh_pixels(coverage), note)
+        except Exception as e:  # the numbers must never take the window down
+            self.state.say(f"error: screen metrics: {e}")
 
     def _handle_requests(self) -> None:
         reqs, self.state.requests = self.state.requests, []
@@ -707,6 +769,7 @@ class App:
         if self.opening is not None:
             self.opening.stop()
         self.metrics.stop()
+        self.screen.stop()
         self.uv_target.release()
         imgui.save_ini_settings_to_disk(str(config_dir() / "imgui.ini"))
         remember_size(glfw.get_window_size(self.window))

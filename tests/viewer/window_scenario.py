@@ -27,6 +27,7 @@ def shows_latest(app) -> bool:
         and app.shown_version == app.state.snapshot.version
         and app.rendered == (app.state.view, app.flick)
         and not app.scene_dirty
+        and not app.target.pending  # an accumulating view has converged
     )
 
 
@@ -41,7 +42,7 @@ def pause_and_show_latest(app) -> None:
 def screen_equals_saved_file(app, tmp_path: Path, name: str) -> None:
     """The neural render on screen equals the render of the same weights saved to a .texinr and loaded the way
     --model loads it, through the window's camera at the same size: <= 1 level off on >= 99.9% of mesh pixels."""
-    from texinr.viewer.render.render import BACKGROUND, OffscreenTarget
+    from texinr.viewer.render.render import BACKGROUND, render_offscreen
     from texinr.viewer.scene import packed_from_file
 
     pause_and_show_latest(app)
@@ -50,13 +51,10 @@ def screen_equals_saved_file(app, tmp_path: Path, name: str) -> None:
     app._save_model()
     assert app.state.messages[-1].startswith("saved"), app.state.messages[-1]
     packed, levels, _ = packed_from_file(tmp_path / f"{name}.texinr")
-    target = OffscreenTarget(app.ctx)
     try:
         app.renderer.set_network(packed, ("file", name), levels)
-        target.draw(app.renderer, app.camera, app.target.fbo.size, app.state.view)
-        saved = target.read().astype(int)
+        saved = render_offscreen(app.ctx, app.renderer, app.camera, app.target.fbo.size, app.state.view).astype(int)
     finally:
-        target.release()
         app.renderer.set_network(app.state.snapshot.packed, app.state.snapshot.version, app.state.snapshot.mips)
     bg = np.round(np.array(BACKGROUND[:3]) * 255).astype(int)
     mesh = np.abs(saved - bg).sum(axis=2) > 3
@@ -123,6 +121,20 @@ def scenario(tmp_path: Path) -> None:
         assert (np.abs(neural - reference).max(axis=2) > 12).mean() > 0.002, "a 5-step width-8 net is not the texture"
         assert np.abs(split[:, w // 2 + 2 :] - reference[:, w // 2 + 2 :]).max() == 0
         assert np.abs(split[:, : w // 2 - 2] - neural[:, : w // 2 - 2]).max() <= 1
+        # the neural filter modes, set as the View panel sets them: each is drawn and settles (accumulate: converges
+        # over its frames), and the Metrics panel's on-screen numbers arrive for the settled view
+        app.state.view = dataclasses.replace(app.state.view, view="neural")
+        frames = {}
+        for mode in ("one", "aniso:4", "trilinear", "accumulate"):
+            app.state.view = dataclasses.replace(app.state.view, filter=mode)
+            run_for(app, until=lambda: shows_latest(app))
+            frames[mode] = app.target.read().astype(int)
+        done, total = app.state.accumulation
+        assert done > total > 1, app.state.accumulation
+        assert np.abs(frames["one"] - frames["accumulate"]).max() > 8  # the converged mean is another picture
+        run_for(app, until=lambda: "neural" in app.state.screen_metrics, limit=40)
+        sm = app.state.screen_metrics
+        assert sm["pixels"] > 1000 and 5.0 < sm["neural"]["psnr"] < 60.0 and sm["astc"]["psnr"] > sm["neural"]["psnr"]
         app.worker.send(Resume())
 
         # every family switched live (the panel's Apply, small sizes): what is on screen is what a saved file holds

@@ -23,6 +23,9 @@ from texinr.trainer.core.arguments import (
 )
 from texinr.trainer.core.config import Config, TrainConfig, check_device_spec, validate_settings
 from texinr.trainer.core.errors import TexinrError
+from texinr.trainer.core.resources import DEFAULT_TEXTURE
+from texinr.viewer import screen_bench
+from texinr.viewer.screen_bench import ScreenBenchCommand
 
 BENCH_SETTINGS = ("size", "seconds", "bpps", "bits", "families", "mips", "mips_bpps", "colour_only", "tune", "select")
 
@@ -75,6 +78,8 @@ def parse_bench(argv: list[str] | None) -> BenchCommand:
 def entrypoint(argv: list[str] | None = None) -> int:
     if wants_materials(argv):
         sys.exit(run_cli("texinr-bench", parse_material_bench, material_bench.main, argv))
+    if wants_screen(argv):
+        sys.exit(run_cli("texinr-bench", parse_screen_bench, screen_bench.screen_bench_main, argv))
     sys.exit(run_cli("texinr-bench", parse_bench, bench_main, argv))
 
 
@@ -116,6 +121,38 @@ def parse_material_bench(argv: list[str] | None) -> MaterialBenchCommand:
 
 def wants_materials(argv: list[str] | None) -> bool:
     return "--materials" in (argv if argv is not None else sys.argv[1:])
+
+
+SCREEN_SETTINGS = ("size", "seconds", "bpps", "jitter", "codec_layout", "samples", "seed", "threads", "shots")
+
+
+def screen_parser() -> ArgumentParser:
+    p = ArgumentParser(prog="texinr-bench --screen", description=screen_bench.__doc__.split("\n\n")[0])
+    p.add_argument("--screen", action="store_true", help="(this mode)")
+    p.add_argument("inputs", nargs="*", help="images or folders of images; 'skimage:NAME' takes scikit-image's")
+    for name in SCREEN_SETTINGS:
+        add_setting(p, ScreenBenchCommand, name)
+    p.add_argument("--out", type=Path, help="folder for results.json, summary.md, the models and the cache")
+    add_astc_arguments(p)
+    p.add_argument("--quick", action="store_true", help="smoke run: the bundled texture, 128^2, 3 s, 2 bpp, 2x2 truth")
+    return p
+
+
+def parse_screen_bench(argv: list[str] | None) -> ScreenBenchCommand:
+    a = screen_parser().parse_args(argv)
+    inputs = tuple(a.inputs) or ((str(DEFAULT_TEXTURE),) if a.quick else ())
+    if not inputs:
+        raise TexinrError("give at least one image or folder (or --quick)")
+    if a.out is not None:
+        check_writable_folder(a.out)
+    chosen = chosen_settings(a, ScreenBenchCommand, SCREEN_SETTINGS, quick=a.quick)
+    cmd = ScreenBenchCommand(inputs, **chosen, out=a.out, astc_quality=astc_quality_from_args(a))
+    validate_settings(cmd, as_options=True)
+    return cmd
+
+
+def wants_screen(argv: list[str] | None) -> bool:
+    return "--screen" in (argv if argv is not None else sys.argv[1:])
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from texinr.trainer.core.config import (
 from texinr.trainer.core.report import map_rows
 from texinr.trainer.core.sizing import rate_budget
 from texinr.trainer.generation.generate import SETTINGS as GENERATE
+from texinr.viewer.render.filtering import NEURAL_FILTERS
 from texinr.viewer.render.render import SOURCES, VIEWS, ViewSettings, channel_views
 from texinr.viewer.workers.generate_worker import DEFAULT_SAVE, CropEnd, Mix, SampleEnd
 from texinr.viewer.workers.worker import Pause, Reset, Resume, SetLearningRate, SetThreads
@@ -80,6 +81,8 @@ class ViewerState:
     loss: RingBuffer = field(default_factory=RingBuffer)
     psnr: RingBuffer = field(default_factory=RingBuffer)
     metrics: dict = field(default_factory=dict)
+    screen_metrics: dict = field(default_factory=dict)  # the current view's on-screen numbers (window.ScreenScorer)
+    accumulation: tuple[int, int] = (0, 0)  # accumulated frames of the still view so far, and when it has converged
     messages: list[str] = field(default_factory=list)
     paused: bool = False
     render_scale: float = 1.0
@@ -354,6 +357,15 @@ def draw_view_panel(state: ViewerState) -> None:
         _, g = imgui.slider_float("gain", v.diff_gain, *_range(ViewSettings, "diff_gain"))
         _, heat = imgui.checkbox("heat map", v.diff_heat)
         v = dataclasses.replace(v, diff_gain=g, diff_heat=heat)
+    filters = list(NEURAL_FILTERS)
+    _, f = imgui.combo("neural filter", filters.index(v.filter), filters)
+    v = dataclasses.replace(v, filter=filters[f])
+    if imgui.is_item_hovered():
+        imgui.set_tooltip(setting_spec(ViewSettings, "filter")["help"])
+    done, frames = state.accumulation
+    if v.filter == "accumulate" and frames:
+        imgui.same_line()
+        imgui.text_disabled("converged" if done > frames else f"{done}/{frames}")
     _, auto = imgui.checkbox("automatic LOD", v.fixed_level < 0)
     level = -1 if auto else max(v.fixed_level, 0)
     if not auto:
@@ -457,6 +469,25 @@ def draw_metrics_panel(state: ViewerState) -> None:
         imgui.text(ahead_line(rows["neural"], rows["astc"]))
     preset = m.get("astc_preset", "")
     imgui.text_disabled(f"{_when(m)}; ASTC (astcenc {preset}) with its mip chain")
+    for line in screen_metric_lines(state.screen_metrics):
+        imgui.text(line)
+
+
+def screen_metric_lines(sm: dict) -> list[str]:
+    """The on-screen numbers of the current view: the neural and ASTC frames against the reference frame (the
+    original with trilinear + anisotropic filtering) on the mesh's pixels."""
+    if not sm:
+        return []
+    if "error" in sm:
+        return ["on screen:", f"  {sm['error']}"]
+    lines = [f"on screen ({sm['pixels']} mesh pixels, against the original):"]
+    for name, label in (("neural", "model"), ("astc", "ASTC")):
+        r = sm.get(name)
+        if r:
+            lines.append(f"  {label:12s}{r['psnr']:8.2f} dB  FLIP {r['flip']:.4f}")
+    if sm.get("neural") and sm.get("astc"):
+        lines.append(f"  model - ASTC {sm['neural']['psnr'] - sm['astc']['psnr']:+.2f} dB ({sm['note']})")
+    return lines
 
 
 def inspector_lines(p: dict) -> list[str]:

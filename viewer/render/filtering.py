@@ -31,8 +31,10 @@ NEURAL_FILTERS = ("one", "trilinear", "aniso:2", "aniso:4", "aniso:8", "aniso:16
 DEFAULT_FILTER = "accumulate"
 ACCUMULATE_FRAMES = 32
 """Frames averaged before a still view stops redrawing."""
-ACCUMULATE_LOD_BIAS = 0.0
-"""Added to each accumulated sample's level (the minor axis's); 0: measured best (docs/results/screen.md)."""
+ACCUMULATE_LOD_BIAS = -1.0
+"""Added to each accumulated sample's level (the minor axis's): the jittered frames average over the pixel already,
+so a finer level loses less detail. Against 0, on a 512^2 brick wall at 2 bpp, -1 gained 0.36 dB on screen in the
+minified torus view and 0.03 in the others (-0.5: 0.30; +0.5 lost 0.9): docs/results/screen.md."""
 FOOTPRINT_SAMPLE = 3
 """NEURAL_FILTER of an accumulated frame: one evaluation at the level of the footprint's minor axis."""
 
@@ -112,8 +114,21 @@ class Accumulator:
         self.count = 0  # frames taken for this key (frame 0: the one-sample frame; 1..: the running mean)
         self._sums: list = []
         self._fbos: list = []
-        self._prog = ctx.program(vertex_shader=_BLEND_VS, fragment_shader=_BLEND_FS)
-        self._vao = ctx.vertex_array(self._prog, [])
+        self._prog = self._vao = None  # made when first needed
+
+    def _blend(self, a, b, weight: float, size: tuple[int, int]) -> None:
+        """Draw mix(a, b, weight) texel for texel into the bound framebuffer."""
+        if self._prog is None:
+            self._prog = self.ctx.program(vertex_shader=_BLEND_VS, fragment_shader=_BLEND_FS)
+            self._vao = self.ctx.vertex_array(self._prog, [])
+        self.ctx.viewport = (0, 0, *size)
+        a.use(0)
+        b.use(1)
+        self._prog["t_a"] = 0
+        self._prog["t_b"] = 1
+        self._prog["u_weight"] = weight
+        self.ctx.disable(moderngl.DEPTH_TEST)
+        self._vao.render(moderngl.TRIANGLES, vertices=3)
 
     def start(self, key: object) -> bool:
         """Begin a new mean when the view changed; True when it did."""
@@ -143,28 +158,14 @@ class Accumulator:
         n = self.count  # this is accumulated frame number n (1-based)
         src, dst = self._sums[n % 2], self._fbos[(n + 1) % 2]
         dst.use()
-        self.ctx.viewport = (0, 0, *size)
-        src.use(0)
-        frame.use(1)
-        self._prog["t_a"] = 0
-        self._prog["t_b"] = 1
-        self._prog["u_weight"] = 1.0 / n
-        self.ctx.disable(moderngl.DEPTH_TEST)
-        self._vao.render(moderngl.TRIANGLES, vertices=3)
+        self._blend(src, frame, 1.0 / n, size)
         self.count += 1
         return self._sums[(n + 1) % 2]
 
     def copy(self, texture, fbo, size: tuple[int, int]) -> None:
         """Draw `texture` into `fbo` texel for texel (the RGBA8 target a window shows)."""
         fbo.use()
-        self.ctx.viewport = (0, 0, *size)
-        texture.use(0)
-        texture.use(1)
-        self._prog["t_a"] = 0
-        self._prog["t_b"] = 1
-        self._prog["u_weight"] = 1.0
-        self.ctx.disable(moderngl.DEPTH_TEST)
-        self._vao.render(moderngl.TRIANGLES, vertices=3)
+        self._blend(texture, texture, 1.0, size)
 
     def release_targets(self) -> None:
         for obj in (*self._fbos, *self._sums):
@@ -173,5 +174,7 @@ class Accumulator:
 
     def release(self) -> None:
         self.release_targets()
-        self._vao.release()
-        self._prog.release()
+        if self._prog is not None:
+            self._vao.release()
+            self._prog.release()
+            self._prog = self._vao = None

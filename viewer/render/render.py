@@ -698,7 +698,7 @@ class ViewTarget:
     def release(self) -> None:
         self.out.release()
         self.scratch.release()
-        self.acc.release_targets()
+        self.acc.release()
 
 
 def render_offscreen(

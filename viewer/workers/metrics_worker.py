@@ -15,7 +15,7 @@ import torch
 from texinr.trainer.core import astc
 from texinr.trainer.core.astc import DEFAULT_QUALITY, preset_name
 from texinr.trainer.core.material import astc_maps, map_metrics
-from texinr.trainer.core.metrics import all_metrics
+from texinr.trainer.core.metrics import all_metrics, masked_flip, masked_psnr
 from texinr.trainer.core.models import build_model
 from texinr.trainer.core.train import render
 from texinr.viewer.workers.worker import Mailbox
@@ -29,7 +29,7 @@ class MetricsWorker:
         self.layout = layout
         self.astc_quality = DEFAULT_QUALITY if astc_quality is None else astc_quality
         self.results: Mailbox[dict] = Mailbox()
-        self.astc_images: Mailbox[tuple[str, np.ndarray]] = Mailbox()
+        self.astc_images: Mailbox[tuple[str, np.ndarray, list | None]] = Mailbox()  # block, image, its mips
         self._requests: queue.Queue = queue.Queue()
         self._astc_cache: dict[str, tuple[np.ndarray | None, dict]] = {}  # block -> (image, metrics)
         self.cost = 0.0  # seconds the last evaluation of the model took (the window spaces requests by it)
@@ -52,10 +52,13 @@ class MetricsWorker:
     def set_image(self, image: np.ndarray, layout: str = "rgb") -> None:
         self._requests.put(("image", image, layout))
 
-    def _decode_astc(self, block: str) -> np.ndarray:
+    def _decode_astc(self, block: str) -> tuple[np.ndarray, list[np.ndarray] | None]:
+        """The decoded image and, for one texture, its lower mip levels each coded on its own (the view shows the
+        chain that the bits count); a material's maps get GL's mips of the decoded set."""
         if self.layout == "rgb":
-            return astc.compress(self.image, block, self.astc_quality).decoded
-        return astc_maps(self.image, self.layout, block, self.astc_quality)[0]
+            chain = astc.decoded_chain(self.image, block, self.astc_quality)
+            return chain[0], chain[1:]
+        return astc_maps(self.image, self.layout, block, self.astc_quality)[0], None
 
     def _metrics(self, out: np.ndarray) -> dict:
         if self.layout == "rgb":
@@ -65,10 +68,10 @@ class MetricsWorker:
     def _astc(self, block: str):
         cached = self._astc_cache.get(block)
         if cached is None or cached[0] is None:
-            decoded = self._decode_astc(block)
+            decoded, chain = self._decode_astc(block)
             m = cached[1] if cached is not None else self._metrics(decoded)
             self._astc_cache[block] = (decoded, m)
-            self.astc_images.publish((block, decoded))
+            self.astc_images.publish((block, decoded, chain))
             for other, (img, om) in self._astc_cache.items():  # one decoded image kept: 200 MB each at 4096^2
                 if other != block and img is not None:
                     self._astc_cache[other] = (None, om)
@@ -77,7 +80,7 @@ class MetricsWorker:
     def _astc_metrics(self, block: str) -> dict:
         """Metrics of ASTC at `block` without publishing its image (the view shows another block)."""
         if block not in self._astc_cache:
-            self._astc_cache[block] = (None, self._metrics(self._decode_astc(block)))
+            self._astc_cache[block] = (None, self._metrics(self._decode_astc(block)[0]))
         return self._astc_cache[block][1]
 
     def _main(self) -> None:
@@ -112,3 +115,51 @@ class MetricsWorker:
                 self.results.publish(out)
             except Exception as e:  # a metric failing must not take the window down
                 self.results.publish({"error": f"metrics: {type(e).__name__}: {e}", "at": time.time()})
+
+
+class ScreenScorer:
+    """On-screen numbers for the window, on a thread of its own: each view's frame (neural, ASTC) against the
+    reference view's frame on the mesh's pixels (PSNR, and FLIP by the GIL-free torch implementation). The newest
+    request wins; `results` holds the last answer, or {"error": ...} when the mesh covers no pixel."""
+
+    def __init__(self):
+        self.results: Mailbox[dict] = Mailbox()
+        self._requests: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._main, name="texinr-screen-metrics", daemon=True)
+
+    def start(self) -> ScreenScorer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._requests.put(None)
+        self._thread.join(5.0)
+
+    def request(self, reference: np.ndarray, frames: dict[str, np.ndarray], mask: np.ndarray, note: str) -> None:
+        """uint8 (H, W, 3) frames of one view; `mask`: the mesh's pixels; `note` says how the neural frame was made."""
+        self._requests.put((reference, frames, mask, note))
+
+    def _main(self) -> None:
+        while True:
+            req = self._requests.get()
+            while not self._requests.empty():
+                req = self._requests.get() if req is not None else req
+            if req is None:
+                return
+            reference, frames, mask, note = req
+            try:
+                if not mask.any():
+                    self.results.publish({"error": "the mesh covers no pixel of this view", "at": time.time()})
+                    continue
+                ref = reference.astype(np.float32) / 255.0
+                out: dict = {"pixels": int(mask.sum()), "note": note, "at": time.time()}
+                for name, frame in frames.items():
+                    test = frame.astype(np.float32) / 255.0
+                    test[~mask] = ref[~mask]
+                    out[name] = {
+                        "psnr": masked_psnr(ref, test, mask),
+                        "flip": masked_flip(ref, test, mask, gil_free=True),
+                    }
+                self.results.publish(out)
+            except Exception as e:  # a metric failing must not take the window down
+                self.results.publish({"error": f"screen metrics: {type(e).__name__}: {e}", "at": time.time()})
