@@ -65,7 +65,7 @@ uniform float u_ambient;            // the environment term's strength
 uniform vec3 u_eye_world;
 uniform vec2 u_jitter_px;   // the neural sample's (and the probe's) offset from the pixel centre, in pixels
 uniform float u_lod_bias;   // added to the neural sample's mip level
-uniform int u_frame;        // an accumulated frame's number: the seed of its stochastic choices
+uniform vec3 u_sequence;    // an accumulated frame's point of a low-discrepancy sequence: its stochastic choices
 in vec3 v_position_world;
 in vec3 v_normal_world;
 in vec4 v_tangent_world;
@@ -126,13 +126,15 @@ void neural_filtered() {  // the neural source at this pixel, filtered as NEURAL
     }
 #elif NEURAL_FILTER == 3
     // stochastic texture filtering: one texel centre of one of the two levels around the footprint's minor-axis
-    // level, drawn with the trilinear weights as probabilities (a hash of the pixel and u_frame), so that the mean
+    // level, drawn with the trilinear weights as probabilities (u_sequence rotated per pixel), so that the mean
     // over frames is the trilinear value of the network's own mips, and the network is only asked at texel centres
     vec2 ax = g_duv_dx * u_texture_px, ay = g_duv_dy * u_texture_px;  // the footprint's axes, in texels
     float px = length(ax), py = length(ay);
     float lam = log2(max(max(min(px, py), max(px, py) / float(ANISO_TAPS)), 1e-8)) + u_lod_bias;
     lam = clamp(lam, 0.0, top);
-    vec3 r = hash3(uvec3(uvec2(gl_FragCoord.xy), uint(u_frame)));
+    // the frame's point of a 3-D low-discrepancy sequence, rotated per pixel (Cranley-Patterson): over N frames each
+    // pixel's choices are stratified, so the mean converges far faster than with independent draws
+    vec3 r = fract(hash3(uvec3(uvec2(gl_FragCoord.xy), 0u)) + u_sequence);
     float k = min(floor(lam) + (r.z < fract(lam) ? 1.0 : 0.0), top);
     vec2 size = max(floor(u_texture_px / exp2(k)), vec2(1.0));
     vec2 x = g_uv * size - 0.5;

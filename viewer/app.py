@@ -196,6 +196,8 @@ def headless_main(cmd: ViewCommand) -> int:
     scene = prepare_scene(cmd)
     ctx = create_context()
     renderer = MeshRenderer(ctx, scene.mesh, scene.image, scene.astc_image, scene.levels, scene.layout)
+    if scene.astc_chain is not None:
+        renderer.set_astc(scene.astc_image, scene.astc_chain)
     renderer.set_network(scene.packed, 1, scene.levels)
     frame = render_offscreen(ctx, renderer, make_camera(scene.mesh, cmd), cmd.size, cmd.settings)
     save_png(cmd.screenshot, frame)

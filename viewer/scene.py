@@ -97,6 +97,7 @@ class Scene:
     texture_path: Path
     layout: str = "rgb"
     notes: tuple[str, ...] = ()
+    astc_chain: list[np.ndarray] | None = None  # one texture: the ASTC view's lower mip levels, each coded on its own
 
 
 def load_surface(cmd: ViewCommand, mesh) -> tuple[np.ndarray, str, Path, tuple[str, ...]]:
@@ -123,17 +124,19 @@ def load_surface(cmd: ViewCommand, mesh) -> tuple[np.ndarray, str, Path, tuple[s
     return load_image(texture), "rgb", Path(texture), mesh.notes
 
 
-def astc_of(values: np.ndarray, layout: str, bits: float, levels: int, cmd: ViewCommand) -> tuple[np.ndarray, str]:
+def astc_of(values: np.ndarray, layout: str, bits: float, levels: int, cmd: ViewCommand):
     """ASTC's decoding of the set (each map as a pipeline ships it), at the command's block or, by default, the
-    block of nearest bpp (per shipped map) to the model's `bits`: (decoded, block)."""
+    block of nearest bpp (per shipped map) to the model's `bits`: (decoded, block, chain), chain the lower mip levels
+    each coded on its own (one texture; None for a material's maps: GL's mips of the decoded set)."""
     h, w = values.shape[:2]
     images = len(shipped_images(parse_layout(layout)))
     block = cmd.astc_block
     if block == "auto":
         block = astc.nearest_block(bits / (w * h) / images, w, h, levels)
     if layout == "rgb":
-        return astc.compress(values, block, cmd.astc_quality).decoded, block
-    return astc_maps(values, layout, block, cmd.astc_quality)[0], block
+        chain = astc.decoded_chain(values, block, cmd.astc_quality)
+        return chain[0], block, chain[1:]
+    return astc_maps(values, layout, block, cmd.astc_quality)[0], block, None
 
 
 def prepare_scene(cmd: ViewCommand, log=print) -> Scene:
@@ -152,14 +155,14 @@ def prepare_scene(cmd: ViewCommand, log=print) -> Scene:
         packed, levels, bits = packed_from_space(cmd.space, layout)
     elif view_needs_network(cmd.settings):
         packed, levels, bits = train_for_view(image, cmd, log)
-    astc_image = image
+    astc_image, chain = image, None
     if shows_astc:  # encode only if shown
         h, w = image.shape[:2]
         if bits is None:  # the bits the model would have: the block of nearest bpp to them
             config = sizing.resolve(cmd.config, w, h)
             bits, levels = sizing.config_bits(config.model, config.bits), config.train.mips
-        astc_image, _ = astc_of(image, layout, bits, levels, cmd)
-    return Scene(mesh, image, astc_image, packed, levels, texture, layout, notes)
+        astc_image, _, chain = astc_of(image, layout, bits, levels, cmd)
+    return Scene(mesh, image, astc_image, packed, levels, texture, layout, notes, chain)
 
 
 def with_layout(cmd: ViewCommand, layout: str) -> ViewCommand:

@@ -31,6 +31,7 @@ from tqdm import tqdm
 from texinr.trainer.core import astc
 from texinr.trainer.core.arguments import bpp_list
 from texinr.trainer.core.config import CODEC_LAYOUTS, Config, TrainConfig, model_preset, setting
+from texinr.trainer.core.data import SCREEN_CENTRE_SHARE
 from texinr.trainer.core.errors import TexinrError
 from texinr.trainer.core.fit import fit
 from texinr.trainer.core.inputs import expand_inputs, load_texture, texture_name
@@ -84,7 +85,7 @@ class ScreenBenchCommand:
         parse=bpp_list, flag="bpp", quick=(2.0,),
     )  # fmt: skip
     jitter: bool = setting(True, "train for the screen (TrainConfig.jitter); --no-jitter: texel centres only")
-    codec_layout: str = setting("texel", "where the codec's grid vertices sit (ModelConfig)", choices=CODEC_LAYOUTS)
+    codec_layout: str = setting("corner", "where the codec's grid vertices sit (ModelConfig)", choices=CODEC_LAYOUTS)
     samples: int = setting(TRUTH_SAMPLES, "ground truth: S x S samples per pixel", 1, 32, quick=2)
     seed: int = setting(0, "seed of initialisation and sampling", 0, 2**31 - 1)
     threads: int = setting(0, "torch CPU threads (0: every core)", 0, 1024)
@@ -94,18 +95,29 @@ class ScreenBenchCommand:
     progress: bool | None = None
 
 
-def settings_key(cmd: ScreenBenchCommand) -> str:
+def model_key(cmd: ScreenBenchCommand) -> str:
+    """What a kept model depends on: a run with other training settings trains its own."""
     d = {
         "size": cmd.size,
         "seconds": cmd.seconds,
         "jitter": cmd.jitter,
         "layout": cmd.codec_layout,
-        "samples": cmd.samples,
+        "centre_share": SCREEN_CENTRE_SHARE,
         "seed": cmd.seed,
-        "q": cmd.astc_quality,
         "recipe": RECIPE,
+    }
+    return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def settings_key(cmd: ScreenBenchCommand) -> str:
+    """What a cached row depends on: the model's settings and how it is measured (a change re-renders from the
+    kept models, without training)."""
+    d = {
+        "model": model_key(cmd),
+        "samples": cmd.samples,
+        "q": cmd.astc_quality,
         "views": [dataclasses.astuple(v) for v in VIEWS],
-        "filters": [FILTERS_MEASURED, ACCUMULATE_FRAMES, ACCUMULATE_LOD_BIAS],
+        "filters": [FILTERS_MEASURED, ACCUMULATE_FRAMES, ACCUMULATE_LOD_BIAS, "r3"],
     }
     return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
 
@@ -148,8 +160,9 @@ def train_model(img: np.ndarray, rate: float, cmd: ScreenBenchCommand, path: Pat
 
 
 def measure(name: str, img: np.ndarray, rate: float, cmd: ScreenBenchCommand, ctx, meshes, truths) -> dict:
-    """Train (or read the kept model), then every view: the rows of one texture at one rate."""
-    model_path = cmd.out / "models" / f"{name}@{rate:g}.texinr" if cmd.out is not None else None
+    """Train (or read the model kept by a run with these settings), then every view: the rows of one texture at one
+    rate."""
+    model_path = cmd.out / "models" / f"{name}@{rate:g}-{model_key(cmd)}.texinr" if cmd.out is not None else None
     if model_path is not None and model_path.exists():
         tf = load(model_path)
         steps = tf.train.get("steps_done") if isinstance(tf.train.get("steps_done"), int) else None

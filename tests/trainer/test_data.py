@@ -89,20 +89,27 @@ def test_jitter_targets_are_bilinear_with_repeat():
 
 
 def test_screen_samples_are_trilinear_between_levels():
-    """With jitter: a quarter of the batch at pixel centres of whole levels; the rest anywhere, half of those between
-    two levels (t continuous), their targets the texture unit's value: bilinear in each level, linear between."""
+    """With jitter: a share SCREEN_CENTRE_SHARE of the batch at pixel centres of whole levels; the rest anywhere,
+    half of those between two levels (t continuous), their targets the texture unit's value: bilinear in each level,
+    linear between."""
+    from texinr.trainer.core.data import SCREEN_CENTRE_SHARE
+
     img = random_image(16, 16)
     s = TextureSamples(img, 3)
-    uv, t, rgb = s.batch(4000, torch.Generator().manual_seed(1), jitter=True)
+    n = 8000
+    uv, t, rgb = s.batch(n, torch.Generator().manual_seed(1), jitter=True)
+    centres = int(round(n * SCREEN_CENTRE_SHARE))
     levels = t[:, 0].numpy() * 2  # level as a real number
     whole = np.isclose(levels, np.round(levels))
-    assert 0.3 < 1 - whole.mean() < 0.45  # about 3/4 x 1/2 x (share of samples not on the last level)
+    off = 1 - SCREEN_CENTRE_SHARE
+    assert 0.8 * off * 0.45 < 1 - whole.mean() < 1.2 * off * 0.5  # half the off-centre ones, but not on level 2
+    assert whole[:centres].all()
     for i in np.flatnonzero(~whole)[:50]:
         k = int(np.floor(levels[i]))
         f = levels[i] - k
         a = bilinear_sample_repeat(s.levels[k].image, uv[i : i + 1])[0]
         b = bilinear_sample_repeat(s.levels[k + 1].image, uv[i : i + 1])[0]
         np.testing.assert_allclose(rgb[i].numpy(), (a * (1 - f) + b * f).numpy(), atol=1e-5)
-    centres = rgb[:1000]  # the first quarter: pixel centres with their pixel's value
-    assert np.isin(uv[:1000, 0].numpy(), s.uv01[:, 0].numpy()).all()
-    assert np.isclose(centres.numpy()[:, None, :], s.rgb.numpy()[None]).all(-1).any(-1).all()
+    assert np.isin(uv[:centres, 0].numpy(), s.uv01[:, 0].numpy()).all()  # the centres: their pixel's value
+    assert np.isclose(rgb[:200].numpy()[:, None, :], s.rgb.numpy()[None]).all(-1).any(-1).all()
+    assert not np.isin(uv[centres:, 0].numpy(), s.uv01[:, 0].numpy()).all()

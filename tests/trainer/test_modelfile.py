@@ -89,9 +89,8 @@ def test_reported_bits_equal_payload_bits(arch, bits):
     learned = sum(p.numel() for p in model.parameters())
     if bits == 16 and arch not in ("fourier", "codec"):
         assert f.payload_bits == learned * 16  # nothing else hides in the payload
-    if arch == "codec":  # latents at 3, 1 and 8 bits (res^2 vertices: the texel layout), each tensor padded to a
-        # whole byte; the decoder at `bits`
-        latent = sum(-(-(r**2) * c * b // 8) * 8 for r, c, b in [(16, 2, 3), (8, 3, 1), (4, 5, 8)])
+    if arch == "codec":  # latents at 3, 1 and 8 bits, each tensor padded to a whole byte; the decoder at `bits`
+        latent = sum(-(-((r + 1) ** 2) * c * b // 8) * 8 for r, c, b in [(16, 2, 3), (8, 3, 1), (4, 5, 8)])
         decoder = model_bits(model, bits) - latent
         assert decoder == sum(sum(model_bits_of(p, n, bits) for n, p in model.mlp.named_parameters()) for _ in [0])
 

@@ -167,8 +167,9 @@ def scenario(tmp_path: Path) -> None:
             screen_equals_saved_file(app, tmp_path, arch)
             app.worker.send(Resume())
 
-        # the pixel inspector: under a mesh pixel of the neural view, the probe's neural colour is that pixel's
-        app.state.view = dataclasses.replace(app.state.view, view="neural", lit=False)
+        # the pixel inspector: under a mesh pixel of the neural view, the probe's neural colour is that pixel's (one
+        # sample per pixel: the probe evaluates the network once, where accumulate shows a mean over the footprint)
+        app.state.view = dataclasses.replace(app.state.view, view="neural", lit=False, filter="one")
         pause_and_show_latest(app)
         frame = app.target.read().astype(int)
         from texinr.viewer.render.render import BACKGROUND

@@ -120,7 +120,7 @@ def validate_settings(obj, as_options: bool = False) -> None:
                 raise TexinrError(f"{label} must be between {meta['lo']:g} and {meta['hi']:g}, got {value:g}")
 
 
-CODEC_LAYOUTS = ("texel", "corner")
+CODEC_LAYOUTS = ("corner", "texel")
 
 
 @dataclass(frozen=True)
@@ -156,9 +156,10 @@ class ModelConfig:
     )
     codec_pe: int = setting(1, "codec: octaves of positional encoding at the finest grid's frequency", 0, 8)
     codec_layout: str = setting(
-        "texel",
-        "codec: where a grid's vertices sit: 'texel', RES x RES vertices at the texel centres of a RES-wide level, "
-        "wrapping around as the texture repeats; 'corner', (RES + 1)^2 at the cell corners (models of earlier versions)",
+        "corner",
+        "codec: where a grid's vertices sit: 'corner', (RES + 1)^2 at the cell corners; 'texel', RES x RES at the "
+        "texel centres of a RES-wide level, wrapping around as the texture repeats (better between texel centres of "
+        "coarse levels, 2 dB worse at the base level's centres on brushed metal: docs/results/screen.md)",
         choices=CODEC_LAYOUTS,
     )
 
@@ -217,9 +218,9 @@ class TrainConfig:
     mips: int = setting(6, "mip levels fitted (bilinear 2x downsampling), with t as input when > 1", 1, 16)
     jitter: bool = setting(
         True,
-        "train for the screen: besides texel centres of whole levels (a quarter of each batch), positions anywhere in "
-        "a texel and between two levels, against the value a texture unit returns there (bilinear within a level, "
-        "linear between levels); off: texel centres of whole levels only",
+        "train for the screen: besides texel centres of whole levels (9 in 10 samples), positions anywhere in a texel "
+        "and between two levels, against the value a texture unit returns there (bilinear within a level, linear "
+        "between levels); off: texel centres of whole levels only",
     )
     optimizer: str = setting("adam", "optimizer", choices=OPTIMIZERS)
     lr: float | None = setting(None, "learning rate (default per family)", 1e-9, 1e9)

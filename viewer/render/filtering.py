@@ -77,6 +77,13 @@ def r2_jitter(k: int) -> tuple[float, float]:
     return (math.fmod(0.5 + k / g, 1.0) - 0.5, math.fmod(0.5 + k / (g * g), 1.0) - 0.5)
 
 
+def r3_point(k: int) -> tuple[float, float, float]:
+    """The k-th point of the 3-D R-sequence in [0, 1)^3: an accumulated frame's stochastic choices (which level,
+    which texel in x and y), rotated per pixel in the shader."""
+    g = 1.22074408460575947536  # the root of x^4 = x + 1
+    return tuple(math.fmod(0.5 + k / g ** (i + 1), 1.0) for i in range(3))
+
+
 def stratified_offsets(n: int) -> list[tuple[float, float]]:
     """n x n offsets (pixels) at the centres of an n x n grid over the pixel square."""
     c = (np.arange(n) + 0.5) / n - 0.5

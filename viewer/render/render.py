@@ -28,6 +28,7 @@ from texinr.viewer.render.filtering import (
     NEURAL_FILTERS,
     Accumulator,
     filter_defines,
+    r3_point,
 )
 from texinr.viewer.render.mesh import POSITION_ONLY_FORMAT, VERTEX_FORMAT, Mesh
 from texinr.viewer.render.shader_lib import ProgramCache
@@ -355,7 +356,7 @@ class MeshRenderer:
         w, h = viewport_px
         _set(prog, "u_jitter_px", tuple(float(v) for v in jitter_px))
         _set(prog, "u_lod_bias", float(ACCUMULATE_LOD_BIAS if accumulated else 0.0))
-        _set(prog, "u_frame", int(frame))
+        _set(prog, "u_sequence", r3_point(frame))
         _set(prog, "u_T_clip_world", camera.T_clip_world(w / max(h, 1)).tobytes())
         _set(prog, "u_uv_repeat", float(settings.uv_repeat))
         _set(prog, "u_divider_px", float(settings.divider * w))
