@@ -37,7 +37,7 @@ from texinr.trainer.core.fit import fit
 from texinr.trainer.core.inputs import expand_inputs, load_texture, texture_name
 from texinr.trainer.core.metrics import psnr
 from texinr.trainer.core.modelfile import atomic_write, load, pack, packed_of, save
-from texinr.trainer.core.resources import DEFAULT_MESH, DEFAULT_TEXTURE
+from texinr.trainer.core.resources import DEFAULT_MESH
 from texinr.trainer.core.train import RECIPE, render
 from texinr.viewer.render.camera import OrbitCamera
 from texinr.viewer.render.filtering import ACCUMULATE_FRAMES, ACCUMULATE_LOD_BIAS
@@ -132,7 +132,11 @@ def read_rows(path: Path) -> list[dict] | None:
         data = json.loads(path.read_text())
     except (OSError, ValueError, UnicodeDecodeError):
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("rows"), list) or not isinstance(data.get("texture"), dict):
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("rows"), list)
+        or not isinstance(data.get("texture"), dict)
+    ):
         return None
     for row in data["rows"]:
         if not isinstance(row, dict):
@@ -209,7 +213,10 @@ def measure_view(name, rate, view: ScreenView, renderer, img, cmd: ScreenBenchCo
         rows.append({"texture": name, "rate": rate, "view": view.name, "method": method, **scores})
         if cmd.shots and cmd.out is not None:
             (cmd.out / "shots").mkdir(parents=True, exist_ok=True)
-            save_png(cmd.out / "shots" / f"{name}@{rate:g}-{view.name}-{method.replace(' ', '_').replace(':', '')}.png", frame)
+            save_png(
+                cmd.out / "shots" / f"{name}@{rate:g}-{view.name}-{method.replace(' ', '_').replace(':', '')}.png",
+                frame,
+            )
     return rows
 
 
@@ -253,7 +260,12 @@ def screen_bench_main(cmd: ScreenBenchCommand) -> int:
         rows = [r for got in results.values() for r in got["rows"]]
         textures = [{"texture": n, "rate": r, **got["texture"]} for (n, r), got in results.items()]
         settings = {f.name: getattr(cmd, f.name) for f in dataclasses.fields(cmd) if f.name not in ("out", "progress")}
-        doc = {"settings": settings, "views": [dataclasses.asdict(v) for v in VIEWS], "textures": textures, "rows": rows}
+        doc = {
+            "settings": settings,
+            "views": [dataclasses.asdict(v) for v in VIEWS],
+            "textures": textures,
+            "rows": rows,
+        }
         atomic_write(cmd.out / "results.json", json.dumps(doc, indent=1, default=str).encode())
         atomic_write(cmd.out / "summary.md", (text + "\n").encode())
     return 0
@@ -271,7 +283,8 @@ def summary(results: dict, cmd: ScreenBenchCommand) -> str:
         "# texinr-bench --screen",
         "",
         f"{cmd.size}x{cmd.size} textures, {len(names)}; codec {cmd.seconds:g} s per model, mips {MIPS}, "
-        f"trained for the screen {'on' if cmd.jitter else 'off'}, codec grid layout {cmd.codec_layout}; {SIZE[0]}x{SIZE[1]} views; ground "
+        f"trained for the screen {'on' if cmd.jitter else 'off'}, codec grid layout {cmd.codec_layout}; "
+        f"{SIZE[0]}x{SIZE[1]} views; ground "
         f"truth {cmd.samples}x{cmd.samples} samples per pixel; ASTC astcenc {astc.preset_name(cmd.astc_quality)} with "
         f"its coded mip chain; reference and ASTC with trilinear + 16x anisotropic filtering; accumulate after "
         f"{ACCUMULATE_FRAMES} frames",
@@ -279,7 +292,8 @@ def summary(results: dict, cmd: ScreenBenchCommand) -> str:
         "PSNR (dB) on the mesh's pixels against the ground truth; 'wins' counts textures where the neural view is at "
         "least ASTC's; the screen gap is (neural - ASTC on screen) - (neural - ASTC on the texture).",
         "",
-        "| rate | view | reference | ASTC | " + " | ".join(f"neural {m}" for m in FILTERS_MEASURED)
+        "| rate | view | reference | ASTC | "
+        + " | ".join(f"neural {m}" for m in FILTERS_MEASURED)
         + " | wins (accumulate / one) | gap mean | gap worst |",
         "|---|---|---|---|" + "---|" * len(FILTERS_MEASURED) + "---|---|---|",
     ]
@@ -322,9 +336,10 @@ def summary(results: dict, cmd: ScreenBenchCommand) -> str:
             lead = t["neural"] - t["astc"]
             cells = []
             for view in VIEWS:
-                d = _row(results, n, rate, view.name, "neural accumulate")["psnr"] - _row(
-                    results, n, rate, view.name, "astc"
-                )["psnr"]
+                d = (
+                    _row(results, n, rate, view.name, "neural accumulate")["psnr"]
+                    - _row(results, n, rate, view.name, "astc")["psnr"]
+                )
                 cells.append(f"{d:+.2f} ({d - lead:+.2f})")
             lines.append(
                 f"| {n} | {rate:g} | {t['neural']:.2f} / {t['astc']:.2f} ({t['block']}) | {lead:+.2f} | "

@@ -143,7 +143,9 @@ def test_filter_modes_match_a_torch_reference(gl, scene, model, mode):
 
 
 def test_the_modes_differ_where_the_footprint_is_anisotropic(gl, scene, model):
-    frames = {m: render_float(gl, scene, ViewSettings(view="neural", filter=m)) for m in ("one", "trilinear", "aniso:4")}
+    frames = {
+        m: render_float(gl, scene, ViewSettings(view="neural", filter=m)) for m in ("one", "trilinear", "aniso:4")
+    }
     assert np.abs(frames["one"] - frames["aniso:4"]).mean() > 5e-3  # 4 taps at level 0, not 1 at level 2
     assert np.abs(frames["one"] - frames["trilinear"]).mean() > 1e-3
 

@@ -215,7 +215,8 @@ class QuantizedGrids(nn.Module):
     every texel centre its own vertex and a half-resolution one sits on the centres of mip level 1, and the grid
     wraps around as the texture does (a sample near an edge blends with the opposite edge's vertices, as GL_REPEAT
     does). Layout 'corner' (models of earlier versions): (res_l + 1)^2 vertices at uv01 = (i, j) / res_l, like
-    DenseGrid; there the texel centres fall between vertices, which the network only learned at those centres. Every forward pass quantises the latents to their bit depth: v -> dequantize(codes(v)),
+    DenseGrid; there the texel centres fall between vertices, which the network only learned at those centres.
+    Every forward pass quantises the latents to their bit depth: v -> dequantize(codes(v)),
     with a straight-through gradient (quantisation-aware training), so what is trained is exactly what is stored
     and what the shader decodes. Positional encoding: for octave k, sin and cos of 2 pi uv01 * (R 2^k / 2), R the
     finest grid's resolution (one period per two cells at k = 0), in the order (sin x, sin y, cos x, cos y).

@@ -210,7 +210,9 @@ def masked_flip(ref: np.ndarray, test: np.ndarray, mask: np.ndarray, gil_free: b
     b = np.ascontiguousarray(test, dtype=np.float32)
     if gil_free:
         with torch.no_grad():
-            m = flip_map(torch.from_numpy(a).permute(2, 0, 1)[None], torch.from_numpy(b).permute(2, 0, 1)[None], eps=0.0)
+            m = flip_map(
+                torch.from_numpy(a).permute(2, 0, 1)[None], torch.from_numpy(b).permute(2, 0, 1)[None], eps=0.0
+            )
         m = m[0].numpy().reshape(mask.shape)
     else:
         m, _, _ = flip_evaluator.evaluate(a, b, "LDR", inputsRGB=True, applyMagma=False, computeMeanError=False)
