@@ -165,6 +165,7 @@ class App:
         self.inspect_due = False
         self.last_inspect_at = 0.0
         self.astc_image = self.image
+        self.astc_ready = False  # until the first ASTC image arrives, the ASTC view shows the original
         self.camera0 = self.camera = None  # framed for the scene area once the panel is known (scene_rect)
         self.target = ViewTarget(self.ctx)  # accumulates frames of a still view (the accumulate filter)
         self.blit = self.ctx.program(vertex_shader=_BLIT_VS, fragment_shader=_BLIT_FS)
@@ -431,6 +432,7 @@ class App:
         self.state.layout = layout
         self.metrics.set_image(values, layout)
         self.astc_image = values
+        self.astc_ready = False
         self.astc_shown = None
         if changed_layout:  # the same rate per shipped map, the outputs of the new set
             scale = shipped_count(layout) / shipped_count(old_layout)
@@ -674,10 +676,13 @@ class App:
         if img is not None:
             self.renderer.set_astc(img[1], img[2])
             self.astc_image = img[1]
+            self.astc_ready = True
             self._dirty()
 
     def _take_screen_metrics(self) -> None:
-        """Ask for the current view's on-screen numbers once it has settled (see SCREEN_EVERY_S); take answers."""
+        """Ask for the current view's on-screen numbers every SCREEN_EVERY_S while the camera is still; take answers.
+        The neural frame is the one on screen when it is the settled neural view, else (split views, an accumulation
+        still converging, weights arriving while training) one frame of the view's filter drawn for the purpose."""
         got = self.screen.results.take()
         if got is not None:
             self.state.screen_metrics = got
@@ -685,24 +690,24 @@ class App:
         now = time.perf_counter()
         if (
             self.drag is not None
-            or self.target.pending
             or self.target.fbo is None
             or not self.renderer.defines.get("HAS_NETWORK")
             or now - self.last_screen_at < SCREEN_EVERY_S
         ):
             return
         view, size = self.state.view, self.target.fbo.size
-        key = (self.camera, size, view, self.renderer.weights.version, id(self.renderer.astc))
+        as_shown = view.view == "neural" and not self.target.pending and self.shown_version == self.renderer.weights.version
+        key = (self.camera, size, view, self.renderer.weights.version, id(self.renderer.astc), as_shown)
         if key == self.screen_key:
             return
         self.screen_key, self.last_screen_at = key, now
         try:
-            frames = {}
-            for name in ("reference", "astc"):
-                frames[name] = render_offscreen(
-                    self.ctx, self.renderer, self.camera, size, dataclasses.replace(view, view=name)
-                )
-            if view.view == "neural" and self.shown_version == self.renderer.weights.version:
+            names = ("reference", "astc") if self.astc_ready else ("reference",)
+            frames = {
+                name: render_offscreen(self.ctx, self.renderer, self.camera, size, dataclasses.replace(view, view=name))
+                for name in names
+            }
+            if as_shown:
                 frames["neural"], note = self.target.read(), f"the neural view as shown ({view.filter})"
             else:
                 shown = "one" if view.filter == "accumulate" else view.filter

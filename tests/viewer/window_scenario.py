@@ -136,6 +136,13 @@ def scenario(tmp_path: Path) -> None:
         sm = app.state.screen_metrics
         assert sm["pixels"] > 1000 and 5.0 < sm["neural"]["psnr"] < 60.0 and sm["astc"]["psnr"] > sm["neural"]["psnr"]
         app.worker.send(Resume())
+        # while training goes on (new weights every frame, the accumulation never settles) the numbers keep coming,
+        # for the weights of the moment, and the ASTC frame is ASTC's (not the original: PSNR finite)
+        step, at = app.state.snapshot.step, sm["at"]
+        run_for(app, until=lambda: app.state.screen_metrics.get("at", 0) > at and app.state.snapshot.step > step, limit=40)
+        sm = app.state.screen_metrics
+        assert "the neural view, one" in sm["note"], sm["note"]
+        assert 5.0 < sm["neural"]["psnr"] < 60.0 and np.isfinite(sm["astc"]["psnr"]) and sm["astc"]["flip"] > 0
 
         # every family switched live (the panel's Apply, small sizes): what is on screen is what a saved file holds
         from texinr.trainer.core.config import model_preset
