@@ -696,7 +696,8 @@ class App:
         ):
             return
         view, size = self.state.view, self.target.fbo.size
-        as_shown = view.view == "neural" and not self.target.pending and self.shown_version == self.renderer.weights.version
+        settled = not self.target.pending and self.shown_version == self.renderer.weights.version
+        as_shown = view.view == "neural" and settled
         key = (self.camera, size, view, self.renderer.weights.version, id(self.renderer.astc), as_shown)
         if key == self.screen_key:
             return

@@ -139,7 +139,9 @@ def scenario(tmp_path: Path) -> None:
         # while training goes on (new weights every frame, the accumulation never settles) the numbers keep coming,
         # for the weights of the moment, and the ASTC frame is ASTC's (not the original: PSNR finite)
         step, at = app.state.snapshot.step, sm["at"]
-        run_for(app, until=lambda: app.state.screen_metrics.get("at", 0) > at and app.state.snapshot.step > step, limit=40)
+        run_for(
+            app, until=lambda: app.state.screen_metrics.get("at", 0) > at and app.state.snapshot.step > step, limit=40
+        )
         sm = app.state.screen_metrics
         assert "the neural view, one" in sm["note"], sm["note"]
         assert 5.0 < sm["neural"]["psnr"] < 60.0 and np.isfinite(sm["astc"]["psnr"]) and sm["astc"]["flip"] > 0
