@@ -37,6 +37,7 @@ from texinr.trainer.core.data import load_image
 from texinr.trainer.core.device import resolve as resolve_device
 from texinr.trainer.core.errors import TexinrError
 from texinr.trainer.core.families import names as family_names
+from texinr.trainer.core.metrics import masked_psnr
 from texinr.trainer.core.models import build_model
 from texinr.trainer.core.packing import pack
 from texinr.trainer.core.resources import DEFAULT_MESH, DEFAULT_TEXTURE
@@ -55,9 +56,11 @@ from texinr.viewer.render.render import (
     render_offscreen,
     time_uv_grid,
 )
+from texinr.viewer.render.screen import mesh_pixels, probe_uv
 from texinr.viewer.scene import (
     BENCHMARK_RATES,
-    HEADLESS_SECONDS,
+    NO_DISPLAY_SECONDS,
+    VIEW_SECONDS,
     ViewCommand,
     load_surface,
     make_camera,
@@ -89,7 +92,7 @@ def view_parser() -> ArgumentParser:
         help="texinr-generate's folder (or its space.npz): the Generate panel samples new textures onto the mesh "
         "and moves between two (no training)",
     )
-    add_training_arguments(p, seconds_default=f"{HEADLESS_SECONDS:g} headless; the window trains until paused")
+    add_training_arguments(p, seconds_default=f"{VIEW_SECONDS:g}, as texinr-train; then the window offers more")
     p.add_argument("--headless", action="store_true", help="render offscreen (EGL), no window")
     p.add_argument("--screenshot", type=Path, help="write the frame to this PNG")
     for name in VIEW_OPTIONS[:6]:
@@ -144,7 +147,7 @@ def parse_view(argv: list[str] | None) -> ViewCommand:
         raise TexinrError("--space shows generated textures without training; drop --model / --seconds / --steps")
     if a.space is not None and not a.space.exists():
         raise TexinrError(f"{a.space}: no such file or folder")
-    config = config_from_args(a, HEADLESS_SECONDS)
+    config = config_from_args(a, VIEW_SECONDS)
     if config.train.device != "auto":  # a device this machine lacks: one line now, not a message after the window opens
         resolve_device(config.train.device)
     families = tuple(f.strip() for f in a.benchmark_families.split(",") if f.strip())
@@ -199,10 +202,30 @@ def headless_main(cmd: ViewCommand) -> int:
     if scene.astc_chain is not None:
         renderer.set_astc(scene.astc_image, scene.astc_chain)
     renderer.set_network(scene.packed, 1, scene.levels)
-    frame = render_offscreen(ctx, renderer, make_camera(scene.mesh, cmd), cmd.size, cmd.settings)
+    camera = make_camera(scene.mesh, cmd)
+    frame = render_offscreen(ctx, renderer, camera, cmd.size, cmd.settings)
     save_png(cmd.screenshot, frame)
     print(f"texinr-view: wrote {cmd.screenshot} ({cmd.size[0]}x{cmd.size[1]}, view {cmd.settings.view})")
+    if scene.packed is not None:
+        print(f"texinr-view: {screen_line(ctx, renderer, camera, cmd, scene)}")
     return 0
+
+
+def screen_line(ctx, renderer: MeshRenderer, camera, cmd: ViewCommand, scene) -> str:
+    """The view's on-screen PSNR against the original (the reference view, on the mesh's pixels), as the window's
+    Metrics panel says it: the neural view as shown and, when it is on screen, ASTC at equal bits."""
+    size, view = cmd.size, cmd.settings
+    reference = render_offscreen(ctx, renderer, camera, size, replace(view, view="reference")).astype(np.float32) / 255
+    mask = mesh_pixels(probe_uv(ctx, renderer, camera, size, view, (0.0, 0.0))[..., 3] > 0.5)
+    if not mask.any():
+        return "on screen: the mesh covers no pixel of this view"
+    shown = ["neural"] + (["astc"] if scene.astc_block is not None else [])
+    parts = []
+    for name in shown:
+        frame = render_offscreen(ctx, renderer, camera, size, replace(view, view=name)).astype(np.float32) / 255
+        label = "neural" if name == "neural" else f"ASTC {scene.astc_block}"
+        parts.append(f"{label} {masked_psnr(reference, frame, mask):.2f} dB")
+    return f"on screen against the original ({int(mask.sum())} mesh pixels): " + ", ".join(parts)
 
 
 def benchmark_main(cmd: ViewCommand) -> int:
@@ -329,15 +352,20 @@ def view_main(cmd: ViewCommand) -> int:
     if not display_available():
         shot = cmd.screenshot or Path("texinr-view.png")
         tc = cmd.config.train
-        seconds = min(tc.seconds if tc.seconds is not None else HEADLESS_SECONDS, 10.0)
-        quick = replace(cmd.config, train=replace(tc, seconds=seconds) if tc.steps is None else tc)
+        seconds = tc.seconds if cmd.seconds_given else NO_DISPLAY_SECONDS
+        budget = f"{tc.steps} steps" if tc.steps is not None else f"{seconds:g} s"
+        settings = cmd.settings
+        if settings == ViewSettings():  # nothing asked of the view: the race, neural | ASTC at equal bits
+            settings = replace(settings, view="split", left="neural", right="astc")
         print(
             "texinr-view: no display (DISPLAY / WAYLAND_DISPLAY unset); running headless instead: a "
-            f"{seconds:g} s training run written to {shot}. For the window use "
+            f"{budget} training run, its view written to {shot}. For the window use "
             "`xvfb-run texinr-view ...`, or pass --headless --screenshot OUT.png yourself.",
             file=sys.stderr,
         )
-        return headless_main(replace(cmd, headless=True, screenshot=shot, config=quick))
+        train = replace(tc, seconds=seconds) if tc.steps is None else tc
+        run = replace(cmd, headless=True, screenshot=shot, config=replace(cmd.config, train=train), settings=settings)
+        return headless_main(run)
     app = App(cmd, screenshot_dir=cmd.screenshot_dir)
     app.run()
     return 0

@@ -12,6 +12,7 @@ round and the median of the rounds' ratios.
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import threading
 import time
@@ -77,7 +78,9 @@ def _with_window(cmd, seconds: float) -> dict:
 def benchmark_window(cmd, seconds: float = 30.0) -> int:
     mesh = load_mesh(cmd.mesh)
     image = load_image(cmd.texture or mesh.texture_path)
-    config = window_config(cmd)
+    config = window_config(cmd)  # with a budget longer than the phases: the steps never stop while timed
+    config = dataclasses.replace(config, train=dataclasses.replace(config.train, seconds=100 * seconds, steps=None))
+    cmd = dataclasses.replace(cmd, config=config)
     rounds = []
     for r in range(ROUNDS):
         alone = _alone(image, config, seconds)

@@ -21,7 +21,7 @@ from texinr.trainer.core.arguments import (
     is_material_input,
 )
 from texinr.trainer.core.channels import parse_layout, shipped_images
-from texinr.trainer.core.config import Config
+from texinr.trainer.core.config import Config, TrainConfig, setting_spec
 from texinr.trainer.core.data import load_image
 from texinr.trainer.core.errors import TexinrError
 from texinr.trainer.core.material import astc_maps, load_material, mtl_maps
@@ -37,11 +37,10 @@ from texinr.viewer.render.render import (
 )
 from texinr.viewer.workers.worker import stored_weights
 
-HEADLESS_SECONDS = 20.0
-"""Training budget of a headless `texinr-view` run when none is given (the window trains until paused)."""
-
-
-WINDOW_SECONDS = 24 * 3600.0
+VIEW_SECONDS = setting_spec(TrainConfig, "seconds")["default"]
+"""Training budget of `texinr-view` (window or headless) when none is given: texinr-train's."""
+NO_DISPLAY_SECONDS = 60.0
+"""Training budget of `texinr-view` run on a machine without a display when none is given (it writes a picture)."""
 
 
 BENCHMARK_RATES = (3.56, 2.0, 0.89)
@@ -52,7 +51,7 @@ def default_config() -> Config:
     """The training settings texinr-view uses when none are given (the same options its parser has)."""
     p = ArgumentParser()
     add_training_arguments(p)
-    return config_from_args(p.parse_args([]), HEADLESS_SECONDS)
+    return config_from_args(p.parse_args([]), VIEW_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,7 @@ class ViewCommand:
     texture: Path | None = None
     model: Path | None = None
     config: Config = field(default_factory=lambda: default_config())  # the command line's defaults
-    seconds_given: bool = False  # the window trains until paused unless a budget was given
+    seconds_given: bool = False  # a training budget was given on the command line
     headless: bool = False
     screenshot: Path | None = None
     settings: ViewSettings = field(default_factory=ViewSettings)
@@ -98,6 +97,7 @@ class Scene:
     layout: str = "rgb"
     notes: tuple[str, ...] = ()
     astc_chain: list[np.ndarray] | None = None  # one texture: the ASTC view's lower mip levels, each coded on its own
+    astc_block: str | None = None  # when the view shows ASTC: its block
 
 
 def load_surface(cmd: ViewCommand, mesh) -> tuple[np.ndarray, str, Path, tuple[str, ...]]:
@@ -155,14 +155,14 @@ def prepare_scene(cmd: ViewCommand, log=print) -> Scene:
         packed, levels, bits = packed_from_space(cmd.space, layout)
     elif view_needs_network(cmd.settings):
         packed, levels, bits = train_for_view(image, cmd, log)
-    astc_image, chain = image, None
+    astc_image, chain, block = image, None, None
     if shows_astc:  # encode only if shown
         h, w = image.shape[:2]
         if bits is None:  # the bits the model would have: the block of nearest bpp to them
             config = sizing.resolve(cmd.config, w, h)
             bits, levels = sizing.config_bits(config.model, config.bits), config.train.mips
-        astc_image, _, chain = astc_of(image, layout, bits, levels, cmd)
-    return Scene(mesh, image, astc_image, packed, levels, texture, layout, notes, chain)
+        astc_image, block, chain = astc_of(image, layout, bits, levels, cmd)
+    return Scene(mesh, image, astc_image, packed, levels, texture, layout, notes, chain, block)
 
 
 def with_layout(cmd: ViewCommand, layout: str) -> ViewCommand:

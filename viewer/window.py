@@ -43,7 +43,7 @@ from texinr.viewer.render.render import (
     set_proc_loader,
 )
 from texinr.viewer.render.screen import mesh_pixels, probe_uv
-from texinr.viewer.scene import WINDOW_SECONDS, load_surface, make_camera, packed_from_file, save_png, with_layout
+from texinr.viewer.scene import load_surface, make_camera, packed_from_file, save_png, with_layout
 from texinr.viewer.workers.generate_worker import DEFAULT_SAVE, EncodeEnd, GenerateWorker, SaveShown
 from texinr.viewer.workers.metrics_worker import MetricsWorker, ScreenScorer
 from texinr.viewer.workers.worker import Reset, TrainingWorker
@@ -784,10 +784,9 @@ class App:
 
 
 def window_config(cmd):
-    """The command line's training settings; without a budget given, the window trains until paused."""
-    if cmd.seconds_given:
-        return cmd.config
-    return dataclasses.replace(cmd.config, train=dataclasses.replace(cmd.config.train, seconds=WINDOW_SECONDS))
+    """The command line's training settings: the window trains on texinr-train's schedule and budget (its default
+    or the one given), then offers to train longer (the Training panel)."""
+    return cmd.config
 
 
 def _rebuild(ctx, mesh, image, old: MeshRenderer, layout: str = "rgb", keep_network: bool = True) -> MeshRenderer:

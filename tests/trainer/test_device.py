@@ -81,7 +81,7 @@ def test_out_of_memory_mid_run_is_a_clear_error_and_keeps_the_good_weights(monke
     def no_memory(*args, **kwargs):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr(trainer.model, "forward_raw", no_memory)
+    monkeypatch.setattr(trainer.model, "features", no_memory)
     with pytest.raises(TexinrError, match=rf"out of memory on cpu at step {step} \(batch 2048\)"):
         trainer.step()
     for k, v in trainer.model.state_dict().items():

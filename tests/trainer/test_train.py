@@ -194,3 +194,19 @@ def test_flip_finish_with_mips_trains_the_levels_by_their_share_of_pixels(astron
     after = per_level()
     # levels are picked as often as their pixels: the 3 largest (98% of them) get most of the 60 FLIP steps
     assert all(a < 0.95 * b for a, b in zip(after[:3], before[:3], strict=True)), (before, after)
+
+
+def test_extend_runs_a_second_schedule_from_the_current_weights():
+    model = model_preset("codec", codec_grids="16x2x2,8x4x4")
+    cfg = Config(model, TrainConfig(mips=1, steps=30, seconds=None, batch=256, flip_finish=0.3))
+    tr = Trainer(random_image(16, 16), cfg)
+    tr.run()
+    assert tr.done and tr.in_flip_finish and tr.step_count == 30
+    first_lr_end = tr.current_lr()
+    before = {k: v.clone() for k, v in tr.model.state_dict().items()}
+    tr.extend()
+    assert not tr.done and tr.progress == 0.0 and not tr.in_flip_finish
+    assert tr.current_lr() > 10 * first_lr_end  # the top of a new schedule
+    assert all(torch.equal(v, tr.model.state_dict()[k]) for k, v in before.items())  # from the current weights
+    tr.run()
+    assert tr.done and tr.step_count == 60 and tr.in_flip_finish  # the whole second schedule, its finish included

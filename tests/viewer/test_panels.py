@@ -40,6 +40,7 @@ class FakeSnapshot:
     payload_bits: int = 2 * 512 * 512
     config: Config = dataclasses.field(default_factory=lambda: parse_view([]).config)
     run: int = 0
+    done: bool = False
 
 
 def state() -> ViewerState:
@@ -96,9 +97,18 @@ def test_every_panel_draws_with_and_without_data(frame, monkeypatch):
     shown = ui.shown()
     for expected in ("step 120", "30.00", "35.00", "6x6"):  # the snapshot's and the metrics' numbers are on screen
         assert expected in shown, (expected, shown)
+    assert "50% of 30 s (cosine)" in shown and "Train longer" not in shown  # the schedule, half way
     s.view = dataclasses.replace(s.view, view="diff", fixed_level=2)
     panels.draw_gui(s, sent.append)
     assert sent == []  # drawing alone sends nothing
+    ui.seen.clear()
+    s.snapshot = FakeSnapshot(progress=0.8)
+    panels.draw_gui(s, sent.append)
+    assert "80% of 30 s (FLIP finish)" in ui.shown()
+    ui.seen.clear()
+    s.snapshot = FakeSnapshot(progress=1.0, done=True)
+    panels.draw_gui(s, sent.append)
+    assert "schedule done (30 s)" in ui.shown() and "Train longer" in ui.shown()
 
 
 def test_hidden_panel_draws_nothing(frame):

@@ -138,6 +138,10 @@ def test_without_a_display_it_runs_headless_and_says_how_to_get_the_window(scene
     assert rc == 0, cap.err
     assert "no display" in cap.err and "xvfb-run" in cap.err and "--headless" in cap.err
     assert out.exists() and str(out) in cap.out
+    # nothing asked of the view: neural | ASTC at equal bits, and both on-screen numbers said
+    assert "view split" in cap.out and "1 s training run" in cap.err
+    line = next(x for x in cap.out.splitlines() if "on screen against the original" in x)
+    assert "neural" in line and "ASTC " in line and line.count(" dB") == 2
 
 
 VIEW_FRONT = ["--view", "neural", "--size", "64x48", "--yaw", "0", "--pitch", "0"]

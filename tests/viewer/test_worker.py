@@ -132,3 +132,33 @@ def test_metrics_worker_takes_a_new_set_before_the_request_after_it(tmp_path):
         assert "mean_deg" in got["neural"]["maps"]["normal"] and "maps" in got["astc"]
     finally:
         worker.stop()
+
+
+def test_the_window_trains_what_texinr_train_trains_and_then_longer():
+    """Begun as texinr-train begins (the codec's allocations raced), the worker's model after its schedule is
+    texinr-train's bit for bit; Train longer runs a second schedule of the same budget from those weights."""
+    import numpy as np
+
+    from texinr.trainer.core.allocation import start
+    from texinr.viewer.workers.worker import TrainLonger, stored_weights
+
+    img = random_image(32, 32)
+    cfg = Config(model_preset("codec"), TrainConfig(mips=2, batch=512, steps=40, seconds=None, threads=1), bpp=4.0)
+    alone = start(img, cfg).trainer
+    alone.run()
+    want = stored_weights(alone)[2]
+    w = TrainingWorker(img, cfg, publish_every=0.01).start()
+    try:
+        done = wait_for(w, lambda s: s.done)
+        assert done.progress == 1.0 and done.step == alone.step_count
+        assert set(done.weights) == set(want)
+        for name, v in want.items():
+            assert np.array_equal(done.weights[name], v), name
+        time.sleep(0.2)
+        assert w.steps_done == done.step  # the schedule is over: no more steps until asked
+        w.send(TrainLonger())
+        longer = wait_for(w, lambda s: s.done and s.step > done.step)
+        assert longer.step == 2 * done.step  # another schedule of the same budget
+        assert longer.loss < done.loss * 1.5
+    finally:
+        w.stop()

@@ -8,10 +8,11 @@ import sys
 from pathlib import Path
 
 from texinr.trainer.batch import bench as batch_bench
-from texinr.trainer.batch import material_bench
+from texinr.trainer.batch import material_bench, time_to_astc
 from texinr.trainer.batch.bench import DEFAULT_QUICK_INPUTS, BenchCommand, bench_main
 from texinr.trainer.batch.distributed import add_ray_arguments, ray_settings
 from texinr.trainer.batch.material_bench import MaterialBenchCommand, default_materials
+from texinr.trainer.batch.time_to_astc import TimeToAstcCommand
 from texinr.trainer.core.arguments import (
     ArgumentParser,
     add_astc_arguments,
@@ -80,6 +81,8 @@ def entrypoint(argv: list[str] | None = None) -> int:
         sys.exit(run_cli("texinr-bench", parse_material_bench, material_bench.main, argv))
     if wants_screen(argv):
         sys.exit(run_cli("texinr-bench", parse_screen_bench, screen_bench.screen_bench_main, argv))
+    if wants_time_to_astc(argv):
+        sys.exit(run_cli("texinr-bench", parse_time_to_astc, time_to_astc.main, argv))
     sys.exit(run_cli("texinr-bench", parse_bench, bench_main, argv))
 
 
@@ -153,6 +156,38 @@ def parse_screen_bench(argv: list[str] | None) -> ScreenBenchCommand:
 
 def wants_screen(argv: list[str] | None) -> bool:
     return "--screen" in (argv if argv is not None else sys.argv[1:])
+
+
+TIME_SETTINGS = ("size", "seconds", "check_every", "seed", "threads")
+
+
+def time_parser() -> ArgumentParser:
+    p = ArgumentParser(prog="texinr-bench --time-to-astc", description=time_to_astc.__doc__.split("\n\n")[0])
+    p.add_argument("--time-to-astc", action="store_true", help="(this mode)")
+    p.add_argument("inputs", nargs="*", help="images or folders of images; 'skimage:NAME' takes scikit-image's")
+    for name in TIME_SETTINGS:
+        add_setting(p, TimeToAstcCommand, name)
+    p.add_argument("--out", type=Path, help="folder for results.json, summary.md and the cache")
+    add_astc_arguments(p)
+    p.add_argument("--quick", action="store_true", help="smoke run: the bundled texture, 64^2, 4 s, checks every 1 s")
+    return p
+
+
+def parse_time_to_astc(argv: list[str] | None) -> TimeToAstcCommand:
+    a = time_parser().parse_args(argv)
+    inputs = tuple(a.inputs) or ((str(DEFAULT_TEXTURE),) if a.quick else ())
+    if not inputs:
+        raise TexinrError("give at least one image or folder (or --quick)")
+    if a.out is not None:
+        check_writable_folder(a.out)
+    chosen = chosen_settings(a, TimeToAstcCommand, TIME_SETTINGS, quick=a.quick)
+    cmd = TimeToAstcCommand(inputs, **chosen, out=a.out, astc_quality=astc_quality_from_args(a))
+    validate_settings(cmd, as_options=True)
+    return cmd
+
+
+def wants_time_to_astc(argv: list[str] | None) -> bool:
+    return "--time-to-astc" in (argv if argv is not None else sys.argv[1:])
 
 
 if __name__ == "__main__":

@@ -185,6 +185,9 @@ def train_main(cmd: TrainCommand) -> int:
     print((format_material_table if mset is not None else format_table)(report, cmd.output, steps))
     if cmd.profile:
         print(profile.table())
+        parts = profile.step_table()
+        if parts:
+            print(parts)
     if cmd.json:
         print(json.dumps(report, allow_nan=False, default=float))
     return 0

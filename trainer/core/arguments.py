@@ -226,6 +226,8 @@ def add_setting(group, cls, name: str, with_default: bool = False, note: str = "
 
 
 def _shown(value) -> str:
+    if value is None:
+        return "none"
     return ",".join(f"{v:g}" for v in value) if isinstance(value, tuple) else f"{value:g}"
 
 

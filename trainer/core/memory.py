@@ -12,6 +12,8 @@ less than training at every size measured, so training decides.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 from pathlib import Path
 
 import torch
@@ -125,3 +127,29 @@ def check(width: int, height: int, configs: list[Config], device: torch.device, 
 
 def _size(n: int) -> str:
     return f"{n / GIB:.1f} GiB" if n >= GIB // 10 else f"{n / 2**20:.1f} MiB"
+
+
+HEAP_KEEP_BYTES = 32 << 20
+"""Allocations up to this size come from (and return to) the heap instead of fresh pages of their own."""
+_allocator_tuned = False
+
+
+def keep_small_allocations() -> None:
+    """Ask glibc's allocator to serve allocations up to HEAP_KEEP_BYTES from its heap and to keep freed memory
+    (up to 8x that) instead of returning it to the system at once. A training step allocates and frees buffers of a
+    few MB (a grid's gradient, a batch's activations); served by mmap, each is new pages that the kernel must fault
+    in and zero on first touch, every step. Measured: the codec's steps/s at 512^2 +30 %. Elsewhere a no-op."""
+    global _allocator_tuned
+    if _allocator_tuned:
+        return
+    _allocator_tuned = True
+    try:
+        name = ctypes.util.find_library("c")
+        libc = ctypes.CDLL(name) if name else None
+        if libc is None or not hasattr(libc, "mallopt"):
+            return
+        m_trim_threshold, m_mmap_threshold = -1, -3
+        libc.mallopt(m_mmap_threshold, HEAP_KEEP_BYTES)
+        libc.mallopt(m_trim_threshold, 8 * HEAP_KEEP_BYTES)
+    except (OSError, AttributeError):
+        pass

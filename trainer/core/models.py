@@ -91,14 +91,26 @@ class TextureField(nn.Module):
         else:
             self.mlp = ReluMLP(n_in, cfg.width, cfg.depth, cfg.outputs)
 
-    def forward_raw(self, uv01: Tensor, t: Tensor | None = None) -> Tensor:
-        """(n, 2) uv, (n, 1) t in [0, 1] -> (n, outputs) unclamped values."""
+    def features(self, uv01: Tensor, t: Tensor | None = None) -> Tensor:
+        """(n, 2) uv, (n, 1) t in [0, 1] -> (n, MLP inputs): the encoding (for grids, the latent lookups) and t_pm1."""
         x = self.encoding(torch.remainder(uv01, 1.0))
         if self.cfg.lod:
             if t is None:
                 t = uv01.new_zeros(uv01.shape[0], 1)
             x = torch.cat([x, t * 2.0 - 1.0], dim=1)
-        return self.mlp(x)
+        return x
+
+    def forward_raw(self, uv01: Tensor, t: Tensor | None = None) -> Tensor:
+        """(n, 2) uv, (n, 1) t in [0, 1] -> (n, outputs) unclamped values."""
+        return self.mlp(self.features(uv01, t))
+
+    def flops_per_sample(self) -> float:
+        """Useful floating-point operations of one training sample, forward and backward (about 3x forward): the
+        decoder's multiply-adds and the grids' bilinear blends (four vertices per channel and grid)."""
+        mlp = sum(2 * m.in_features * m.out_features for m in self.mlp.modules() if isinstance(m, nn.Linear))
+        tables = getattr(self.encoding, "tables", None)
+        lookups = sum(2 * 4 * t.shape[-1] for t in tables) if tables is not None else 0
+        return 3.0 * (mlp + lookups)
 
     def forward(self, uv01: Tensor, t: Tensor | None = None) -> Tensor:
         """(n, 2) uv, (n, 1) t in [0, 1] -> (n, outputs) in [0, 1] (clamped)."""

@@ -29,12 +29,14 @@ from texinr.trainer.core.data import TextureSamples, pixel_centres_uv01
 from texinr.trainer.core.device import describe as describe_device
 from texinr.trainer.core.device import is_out_of_memory
 from texinr.trainer.core.device import resolve as resolve_device
+from texinr.trainer.core.encodings import RowTables
 from texinr.trainer.core.errors import TexinrError
 from texinr.trainer.core.flip_loss import flip_map
 from texinr.trainer.core.metrics import psnr_from_mse
 from texinr.trainer.core.models import TextureField, build_model
-from texinr.trainer.core.profile import phase
+from texinr.trainer.core.profile import count_step, part, phase
 from texinr.trainer.core.sizing import config_bits, resolve
+from texinr.trainer.core.sparse import Adams, RowAdam
 
 RECIPE = 2
 """Revision of the training code's results: raise it when a change moves what a run reaches (the bench keeps its
@@ -43,7 +45,11 @@ DIVERGED_LOSS = 10.0
 """Mean squared error on [0, 1] colours; predicting mid-grey everywhere scores at most 0.25."""
 LR_DROP = 0.25
 GOOD_EVERY = 10
-"""Steps between copies of the last good state."""
+"""Steps between copies of the last good state, at least."""
+GOOD_VALUES_PER_STEP = 200_000
+"""Copying the last good state costs at most this many values per step, amortised (about 1 ms on 2 cores): a large
+model's copy (at 4096^2 the latents and both Adam moments are about 80M values) is taken every few hundred steps
+instead of every GOOD_EVERY. Counted from the model's size, not timed, so that a step budget repeats bit for bit."""
 FLIP_LR_SCALE = 0.1
 """Learning-rate factor of the LDR-FLIP finish (fresh Adam state): 37.50 dB / FLIP 0.0453 vs 36.57 / 0.0517 at 1.0
 and 37.03 / 0.0492 at 0.3 (brick_wall_001, codec 2 bpp, 60 s, last 30% on FLIP)."""
@@ -121,6 +127,7 @@ class Trainer:
             )
         self.config = config
         check_model_size(config)
+        memory.keep_small_allocations()
         tc = config.train
         self.threads = set_threads(tc.threads)
         self.device = resolve_device(tc.device)
@@ -153,31 +160,61 @@ class Trainer:
         self.generator = torch.Generator(device=self.device).manual_seed(tc.seed)
         self.step_count = 0
         self.elapsed = 0.0
+        self._schedule_start = (0, 0.0)  # (steps, seconds) where the current schedule began (extend)
         self.loss = math.nan
         self.events: list[str] = []
         self._new_events: list[str] = []
+        self._flops = self.model.flops_per_sample()
+        values = 3 * sum(p.numel() for p in self.model.parameters())  # the weights and Adam's two moments
+        self._good_every = max(GOOD_EVERY, math.ceil(values / GOOD_VALUES_PER_STEP))
         self._good = self._copy_state()
         self._rate_mark = (0, 0.0)
         self._steps_per_s = 0.0
         self.history: list[tuple[int, float, float]] = []  # (step, elapsed, loss) at each snapshot
 
     # -- optimisation ---------------------------------------------------------------------------------------
-    def _make_optimizer(self) -> torch.optim.Optimizer:
-        params = self.model.parameters()
+    def _make_optimizer(self):
+        """Adam (the latent tables of grid families row by row: trainer/core/sparse.py), or Rprop (whole gradients)."""
+        encoding = self.model.encoding
+        rows = isinstance(encoding, RowTables) and self.config.train.optimizer == "adam"
+        if not rows and isinstance(encoding, RowTables):
+            encoding.detach_row_grads()
         if self.config.train.optimizer == "rprop":
-            return torch.optim.Rprop(params, lr=self.base_lr)
+            return torch.optim.Rprop(self.model.parameters(), lr=self.base_lr)
         fused = self.device.type in ("cpu", "cuda")  # one kernel per step where torch has it
-        return torch.optim.Adam(params, lr=self.base_lr, betas=(0.9, 0.99), eps=1e-15, fused=fused)
+        betas, eps = (0.9, 0.99), 1e-15
+        if not rows:
+            return torch.optim.Adam(self.model.parameters(), lr=self.base_lr, betas=betas, eps=eps, fused=fused)
+        sinks = encoding.attach_row_grads(self.batch)
+        if not sinks:  # every table small enough to be trained whole
+            return torch.optim.Adam(self.model.parameters(), lr=self.base_lr, betas=betas, eps=eps, fused=fused)
+        tables = {id(s.table) for s in sinks}
+        dense = [p for p in self.model.parameters() if id(p) not in tables]
+        return Adams(
+            torch.optim.Adam(dense, lr=self.base_lr, betas=betas, eps=eps, fused=fused),
+            RowAdam(sinks, lr=self.base_lr, betas=betas, eps=eps),
+        )
 
     def _copy_state(self):
         return (self.step_count, copy.deepcopy(self.model.state_dict()), copy.deepcopy(self.optimizer.state_dict()))
 
     @property
     def progress(self) -> float:
+        """Fraction of the current schedule's budget used, in [0, 1] (a schedule starts with the run, or at
+        `extend`)."""
         tc = self.config.train
+        step0, elapsed0 = self._schedule_start
         if tc.steps is not None:
-            return 1.0 if tc.steps == 0 else min(1.0, self.step_count / tc.steps)
-        return 1.0 if not tc.seconds else min(1.0, self.elapsed / tc.seconds)
+            return 1.0 if tc.steps == 0 else min(1.0, (self.step_count - step0) / tc.steps)
+        return 1.0 if not tc.seconds else min(1.0, (self.elapsed - elapsed0) / tc.seconds)
+
+    def extend(self) -> None:
+        """Train longer: a new schedule of the same budget from the current weights, as a run of its own would
+        go (the learning rate from the top of its schedule, fresh optimizer moments, its own FLIP finish)."""
+        self._schedule_start = (self.step_count, self.elapsed)
+        self.in_flip_finish = False
+        self.optimizer = self._make_optimizer()
+        self._good = self._copy_state()
 
     @property
     def pending_events(self) -> bool:
@@ -233,19 +270,27 @@ class Trainer:
             loss, mse = self._flip_loss()
             value = float(mse) if math.isfinite(float(loss.detach())) else math.nan
         else:
-            uv01, t, rgb = self.samples.batch(self.batch, self.generator, tc.jitter)
-            d2 = (self.model.forward_raw(uv01, t) - rgb) ** 2
-            loss = torch.mean(d2) if self.channel_weights is None else torch.mean(d2 * self.channel_weights)
-            value = float(loss.detach())
+            with part("sampling"):
+                uv01, t, rgb = self.samples.batch(self.batch, self.generator, tc.jitter)
+            with part("latent lookups"):
+                x = self.model.features(uv01, t)
+            with part("decoder"):
+                d2 = (self.model.mlp(x) - rgb) ** 2
+                loss = torch.mean(d2) if self.channel_weights is None else torch.mean(d2 * self.channel_weights)
+                value = float(loss.detach())
         if not math.isfinite(value) or value > DIVERGED_LOSS:
             self._recover(value)
         else:
-            loss.backward()
-            self.optimizer.step()
+            with part("backward"):
+                loss.backward()
+            with part("optimizer"):
+                self.optimizer.step()
             self.step_count += 1
             self.loss = value
-            if self.step_count % GOOD_EVERY == 0:
-                self._good = self._copy_state()
+            count_step(self.batch, self._flops)
+            if self.step_count % self._good_every == 0:
+                with part("last good state"):
+                    self._good = self._copy_state()
         self.elapsed += time.perf_counter() - t0
         return value
 

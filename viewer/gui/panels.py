@@ -31,7 +31,7 @@ from texinr.trainer.generation.generate import SETTINGS as GENERATE
 from texinr.viewer.render.filtering import NEURAL_FILTERS
 from texinr.viewer.render.render import SOURCES, VIEWS, ViewSettings, channel_views
 from texinr.viewer.workers.generate_worker import DEFAULT_SAVE, CropEnd, Mix, SampleEnd
-from texinr.viewer.workers.worker import Pause, Reset, Resume, SetLearningRate, SetThreads
+from texinr.viewer.workers.worker import Pause, Reset, Resume, SetLearningRate, SetThreads, TrainLonger
 
 
 class RingBuffer:
@@ -138,6 +138,17 @@ def draw_gui(state: ViewerState, send) -> None:
     imgui.end()
 
 
+def schedule_text(snap) -> str:
+    """The training schedule's progress as the panel's bar says it: budget, where the run is, what comes next."""
+    tc = snap.config.train
+    budget = f"{tc.steps} steps" if tc.steps is not None else f"{tc.seconds:g} s"
+    if snap.done:
+        return f"schedule done ({budget})"
+    ff = tc.flip_finish if tc.flip_finish is not None else families.get(snap.config.model.arch).flip_finish
+    phase = "FLIP finish" if ff and snap.progress >= 1.0 - ff else tc.schedule
+    return f"{snap.progress:.0%} of {budget} ({phase})"
+
+
 def draw_training_panel(state: ViewerState, send) -> None:
     if not imgui.collapsing_header("Training", flags=imgui.TREE_NODE_DEFAULT_OPEN)[0]:
         return
@@ -152,9 +163,12 @@ def draw_training_panel(state: ViewerState, send) -> None:
     if snap is not None:
         imgui.text(f"step {snap.step}   {snap.elapsed:.1f} s   {snap.steps_per_s:.1f} steps/s")
         imgui.text(f"loss {snap.loss:.2e}   batch PSNR {snap.psnr:.2f} dB   lr {snap.lr:.2e}")
-        budget = snap.config.train.seconds
-        if snap.config.train.steps is not None or (budget is not None and budget < 3600):  # not open-ended
-            imgui.progress_bar(float(snap.progress), (-1, 0), f"{snap.progress:.0%} of the budget")
+        imgui.progress_bar(float(snap.progress), (-1, 0), schedule_text(snap))
+        if snap.done:
+            if imgui.button("Train longer"):
+                send(TrainLonger())
+            if imgui.is_item_hovered():
+                imgui.set_tooltip("another schedule of the same budget, from the current weights")
     if state.loss.count > 1:
         imgui.plot_lines(
             "##loss",

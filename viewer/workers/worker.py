@@ -15,11 +15,12 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
+from texinr.trainer.core.allocation import start
 from texinr.trainer.core.config import Config
 from texinr.trainer.core.errors import TexinrError
 from texinr.trainer.core.modelfile import pack as pack_file
 from texinr.trainer.core.packing import PackedWeights, pack
-from texinr.trainer.core.train import Trainer, set_threads
+from texinr.trainer.core.train import set_threads
 
 T = TypeVar("T")
 
@@ -70,11 +71,16 @@ class SetThreads:
 
 
 @dataclass(frozen=True)
+class TrainLonger:
+    """After the schedule ends: another schedule of the same budget from the current weights (Trainer.extend)."""
+
+
+@dataclass(frozen=True)
 class Stop:
     pass
 
 
-Command = Pause | Resume | Reset | SetLearningRate | SetThreads | Stop
+Command = Pause | Resume | Reset | SetLearningRate | SetThreads | TrainLonger | Stop
 
 
 @dataclass(frozen=True)
@@ -118,7 +124,8 @@ are spaced at least 10 x the last one's cost apart, so it stays under ~10% of tr
 
 
 class TrainingWorker:
-    """Runs `trainer.core.train.Trainer` on a daemon thread; publish_every is in seconds of wall time."""
+    """Runs `trainer.core.train.Trainer` on a daemon thread, begun as texinr-train begins it (the codec's allocations
+    raced: trainer.core.allocation.start); publish_every is in seconds of wall time."""
 
     def __init__(self, image: np.ndarray, config: Config, publish_every: float = 0.2, start_paused: bool = False):
         self.mailbox: Mailbox[ViewerSnapshot] = Mailbox()
@@ -153,7 +160,7 @@ class TrainingWorker:
     def _main(self) -> None:
         trainer, error = None, None
         try:
-            trainer = Trainer(self._image, self._config)
+            trainer = start(self._image, self._config).trainer
         except Exception as e:  # a bad configuration must not kill the app
             error = f"{type(e).__name__}: {e}"
         last = 0.0
@@ -208,10 +215,14 @@ class TrainingWorker:
                     return trainer, str(e)
         elif isinstance(cmd, SetThreads):
             set_threads(cmd.threads)
+        elif isinstance(cmd, TrainLonger):
+            if trainer is not None and trainer.done:
+                trainer.extend()
+                self._paused = False
         elif isinstance(cmd, Reset):
             image = cmd.image if cmd.image is not None else self._image
             try:
-                new = Trainer(image, cmd.config)
+                new = start(image, cmd.config).trainer
             except Exception as e:
                 return trainer, f"cannot apply: {type(e).__name__}: {e}"  # the last good run stays
             self._image, self._config, self._run = image, cmd.config, self._run + 1
