@@ -210,3 +210,22 @@ def test_extend_runs_a_second_schedule_from_the_current_weights():
     assert all(torch.equal(v, tr.model.state_dict()[k]) for k, v in before.items())  # from the current weights
     tr.run()
     assert tr.done and tr.step_count == 60 and tr.in_flip_finish  # the whole second schedule, its finish included
+
+
+def test_profile_splits_a_step_into_its_parts():
+    from texinr.trainer.core import profile
+
+    profile.enable()
+    try:
+        model = model_preset("codec", codec_grids="16x2x2,8x4x4")
+        tr = Trainer(random_image(16, 16), Config(model, TrainConfig(mips=1, steps=20, seconds=None, batch=256)))
+        tr.run()
+        text = profile.step_table()
+    finally:
+        profile.disable()
+    lines = {line[:34].strip(): line for line in text.splitlines()}
+    for part in ("sampling", "latent lookups", "decoder", "backward", "optimizer", "FLIP finish: patches, forward"):
+        assert part in lines, text
+    ms = [float(lines[p].split()[-2]) for p in ("sampling", "backward", "optimizer")]
+    assert all(v > 0 for v in ms)
+    assert "(20 steps)" in text and "M samples/s" in text and "of this machine's measured peak" in text

@@ -167,8 +167,18 @@ def measure_peak(seconds: float = 0.5) -> tuple[float, float]:
     return best_mm, best_copy
 
 
-STEP_PARTS = ("sampling", "latent lookups", "quantisation", "decoder", "backward", "optimizer", "last good state")
-"""The parts of a training step, in the order they run (quantisation is inside the latent lookups)."""
+STEP_PARTS = (
+    "sampling",
+    "latent lookups",
+    "decoder",
+    "FLIP finish: patches, forward",
+    "backward",
+    "optimizer",
+    "last good state",
+    "quantisation",
+)
+"""The parts of a training step, in the order they run; quantisation (of the tables trained whole) happens inside
+the latent lookups or the FLIP finish's forward and is listed on its own at the end."""
 
 
 def step_table() -> str:
@@ -182,7 +192,7 @@ def step_table() -> str:
     for name in [*STEP_PARTS, *sorted(set(_rec.parts) - set(STEP_PARTS))]:
         if name in _rec.parts:
             sec = _rec.parts[name][0]
-            label = ("  " if name == "quantisation" else "") + name
+            label = "(of which quantisation)" if name == "quantisation" else name
             lines.append(f"{label:34s} {1000 * sec / n:8.2f} {sec / max(total, 1e-12):6.0%}")
     rate = _rec.samples / max(total, 1e-12)
     lines.append(f"{'whole step':34s} {1000 * total / n:8.2f}   {n / max(total, 1e-12):.1f} steps/s")
