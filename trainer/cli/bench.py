@@ -5,6 +5,7 @@ and tables are trainer.batch.bench / trainer.batch.material_bench; this module o
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from texinr.trainer.batch import bench as batch_bench
@@ -79,10 +80,10 @@ def parse_bench(argv: list[str] | None) -> BenchCommand:
 def entrypoint(argv: list[str] | None = None) -> int:
     if wants_materials(argv):
         sys.exit(run_cli("texinr-bench", parse_material_bench, material_bench.main, argv))
-    if wants_screen(argv):
-        sys.exit(run_cli("texinr-bench", parse_screen_bench, screen_bench.screen_bench_main, argv))
-    if wants_time_to_astc(argv):
-        sys.exit(run_cli("texinr-bench", parse_time_to_astc, time_to_astc.main, argv))
+    if SCREEN.wanted(argv):
+        sys.exit(run_cli("texinr-bench", SCREEN.parse, screen_bench.screen_bench_main, argv))
+    if TIME_TO_ASTC.wanted(argv):
+        sys.exit(run_cli("texinr-bench", TIME_TO_ASTC.parse, time_to_astc.main, argv))
     sys.exit(run_cli("texinr-bench", parse_bench, bench_main, argv))
 
 
@@ -126,68 +127,64 @@ def wants_materials(argv: list[str] | None) -> bool:
     return "--materials" in (argv if argv is not None else sys.argv[1:])
 
 
-SCREEN_SETTINGS = ("size", "seconds", "bpps", "jitter", "codec_layout", "samples", "seed", "threads", "shots")
+@dataclass(frozen=True)
+class Mode:
+    """A texinr-bench mode on images (--screen, --time-to-astc): its flag, command class, settings and texts."""
+
+    flag: str
+    command: type
+    settings: tuple[str, ...]
+    doc: str
+    out_help: str
+    quick_help: str
+
+    def parser(self) -> ArgumentParser:
+        p = ArgumentParser(prog=f"texinr-bench {self.flag}", description=self.doc.split("\n\n")[0])
+        p.add_argument(self.flag, action="store_true", help="(this mode)")
+        p.add_argument("inputs", nargs="*", help="images or folders of images; 'skimage:NAME' takes scikit-image's")
+        for name in self.settings:
+            add_setting(p, self.command, name)
+        p.add_argument("--out", type=Path, help=self.out_help)
+        add_astc_arguments(p)
+        p.add_argument("--quick", action="store_true", help=self.quick_help)
+        return p
+
+    def parse(self, argv: list[str] | None):
+        a = self.parser().parse_args(argv)
+        inputs = tuple(a.inputs) or ((str(DEFAULT_TEXTURE),) if a.quick else ())
+        if not inputs:
+            raise TexinrError("give at least one image or folder (or --quick)")
+        if a.out is not None:
+            check_writable_folder(a.out)
+        chosen = chosen_settings(a, self.command, self.settings, quick=a.quick)
+        cmd = self.command(inputs, **chosen, out=a.out, astc_quality=astc_quality_from_args(a))
+        validate_settings(cmd, as_options=True)
+        return cmd
+
+    def wanted(self, argv: list[str] | None) -> bool:
+        return self.flag in (argv if argv is not None else sys.argv[1:])
 
 
-def screen_parser() -> ArgumentParser:
-    p = ArgumentParser(prog="texinr-bench --screen", description=screen_bench.__doc__.split("\n\n")[0])
-    p.add_argument("--screen", action="store_true", help="(this mode)")
-    p.add_argument("inputs", nargs="*", help="images or folders of images; 'skimage:NAME' takes scikit-image's")
-    for name in SCREEN_SETTINGS:
-        add_setting(p, ScreenBenchCommand, name)
-    p.add_argument("--out", type=Path, help="folder for results.json, summary.md, the models and the cache")
-    add_astc_arguments(p)
-    p.add_argument("--quick", action="store_true", help="smoke run: the bundled texture, 128^2, 3 s, 2 bpp, 2x2 truth")
-    return p
+SCREEN = Mode(
+    "--screen",
+    ScreenBenchCommand,
+    ("size", "seconds", "bpps", "jitter", "codec_layout", "samples", "seed", "threads", "shots"),
+    screen_bench.__doc__,
+    "folder for results.json, summary.md, the models and the cache",
+    "smoke run: the bundled texture, 128^2, 3 s, 2 bpp, 2x2 truth",
+)
+TIME_TO_ASTC = Mode(
+    "--time-to-astc",
+    TimeToAstcCommand,
+    ("size", "seconds", "check_every", "seed", "threads"),
+    time_to_astc.__doc__,
+    "folder for results.json, summary.md and the cache",
+    "smoke run: the bundled texture, 64^2, 4 s, checks every 1 s",
+)
 
 
 def parse_screen_bench(argv: list[str] | None) -> ScreenBenchCommand:
-    a = screen_parser().parse_args(argv)
-    inputs = tuple(a.inputs) or ((str(DEFAULT_TEXTURE),) if a.quick else ())
-    if not inputs:
-        raise TexinrError("give at least one image or folder (or --quick)")
-    if a.out is not None:
-        check_writable_folder(a.out)
-    chosen = chosen_settings(a, ScreenBenchCommand, SCREEN_SETTINGS, quick=a.quick)
-    cmd = ScreenBenchCommand(inputs, **chosen, out=a.out, astc_quality=astc_quality_from_args(a))
-    validate_settings(cmd, as_options=True)
-    return cmd
-
-
-def wants_screen(argv: list[str] | None) -> bool:
-    return "--screen" in (argv if argv is not None else sys.argv[1:])
-
-
-TIME_SETTINGS = ("size", "seconds", "check_every", "seed", "threads")
-
-
-def time_parser() -> ArgumentParser:
-    p = ArgumentParser(prog="texinr-bench --time-to-astc", description=time_to_astc.__doc__.split("\n\n")[0])
-    p.add_argument("--time-to-astc", action="store_true", help="(this mode)")
-    p.add_argument("inputs", nargs="*", help="images or folders of images; 'skimage:NAME' takes scikit-image's")
-    for name in TIME_SETTINGS:
-        add_setting(p, TimeToAstcCommand, name)
-    p.add_argument("--out", type=Path, help="folder for results.json, summary.md and the cache")
-    add_astc_arguments(p)
-    p.add_argument("--quick", action="store_true", help="smoke run: the bundled texture, 64^2, 4 s, checks every 1 s")
-    return p
-
-
-def parse_time_to_astc(argv: list[str] | None) -> TimeToAstcCommand:
-    a = time_parser().parse_args(argv)
-    inputs = tuple(a.inputs) or ((str(DEFAULT_TEXTURE),) if a.quick else ())
-    if not inputs:
-        raise TexinrError("give at least one image or folder (or --quick)")
-    if a.out is not None:
-        check_writable_folder(a.out)
-    chosen = chosen_settings(a, TimeToAstcCommand, TIME_SETTINGS, quick=a.quick)
-    cmd = TimeToAstcCommand(inputs, **chosen, out=a.out, astc_quality=astc_quality_from_args(a))
-    validate_settings(cmd, as_options=True)
-    return cmd
-
-
-def wants_time_to_astc(argv: list[str] | None) -> bool:
-    return "--time-to-astc" in (argv if argv is not None else sys.argv[1:])
+    return SCREEN.parse(argv)
 
 
 if __name__ == "__main__":

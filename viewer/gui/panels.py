@@ -141,7 +141,7 @@ def draw_gui(state: ViewerState, send) -> None:
 def schedule_text(snap) -> str:
     """The training schedule's progress as the panel's bar says it: budget, where the run is, what comes next."""
     tc = snap.config.train
-    budget = f"{tc.steps} steps" if tc.steps is not None else f"{tc.seconds:g} s"
+    budget = f"{tc.steps} steps" if tc.steps is not None else f"{tc.seconds:.3g} s"
     if snap.done:
         return f"schedule done ({budget})"
     ff = tc.flip_finish if tc.flip_finish is not None else families.get(snap.config.model.arch).flip_finish
