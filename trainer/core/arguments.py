@@ -207,7 +207,8 @@ def add_setting(group, cls, name: str, with_default: bool = False, note: str = "
     spec = setting_spec(cls, name)
     help_text = spec["help"] + note
     if spec["quick"] is not None and not note:
-        help_text += f"; default {_shown(spec['default'])}, --quick {_shown(spec['quick'])}"
+        default = f"default {_shown(spec['default'])}, " if spec["default"] is not None else ""
+        help_text += f"; {default}--quick {_shown(spec['quick'])}"
     if spec["lo"] is not None and spec["choices"] is None:
         help_text += f" ({spec['lo']:g}..{spec['hi']:g})"
     option = "--" + (spec.get("flag") or name).replace("_", "-")
@@ -226,8 +227,6 @@ def add_setting(group, cls, name: str, with_default: bool = False, note: str = "
 
 
 def _shown(value) -> str:
-    if value is None:
-        return "none"
     return ",".join(f"{v:g}" for v in value) if isinstance(value, tuple) else f"{value:g}"
 
 
