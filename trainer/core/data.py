@@ -207,11 +207,11 @@ class TextureSamples:
         returns there: bilinear (REPEAT) within a level, linear between the two levels (trilinear)."""
         dev = self._packed.device
         idx = torch.randint(0, len(self), (n,), generator=generator, device=dev)
-        if not jitter:
-            rows = self._packed[idx]
+        if not jitter:  # index_select: a third of advanced indexing's time for whole rows
+            rows = self._packed.index_select(0, idx)
             return rows[:, 0:2], rows[:, 2:3], rows[:, 3:]
         centres = int(round(n * SCREEN_CENTRE_SHARE))
-        rows = self._packed[idx[:centres]]
+        rows = self._packed.index_select(0, idx[:centres])
         m = n - centres
         idx = idx[centres:]
         lid = self.level_id[idx].long()
