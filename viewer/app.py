@@ -56,7 +56,7 @@ from texinr.viewer.render.render import (
     render_offscreen,
     time_uv_grid,
 )
-from texinr.viewer.render.screen import mesh_pixels, probe_uv
+from texinr.viewer.render.screen import view_frames
 from texinr.viewer.scene import (
     BENCHMARK_RATES,
     NO_DISPLAY_SECONDS,
@@ -214,17 +214,15 @@ def headless_main(cmd: ViewCommand) -> int:
 def screen_line(ctx, renderer: MeshRenderer, camera, cmd: ViewCommand, scene) -> str:
     """The view's on-screen PSNR against the original (the reference view, on the mesh's pixels), as the window's
     Metrics panel says it: the neural view as shown and, when it is on screen, ASTC at equal bits."""
-    size, view = cmd.size, cmd.settings
-    reference = render_offscreen(ctx, renderer, camera, size, replace(view, view="reference")).astype(np.float32) / 255
-    mask = mesh_pixels(probe_uv(ctx, renderer, camera, size, view, (0.0, 0.0))[..., 3] > 0.5)
+    names = ("reference", "neural", "astc") if scene.astc_block is not None else ("reference", "neural")
+    frames, mask = view_frames(ctx, renderer, camera, cmd.size, cmd.settings, names)
     if not mask.any():
         return "on screen: the mesh covers no pixel of this view"
-    shown = ["neural"] + (["astc"] if scene.astc_block is not None else [])
+    reference = frames.pop("reference").astype(np.float32) / 255
     parts = []
-    for name in shown:
-        frame = render_offscreen(ctx, renderer, camera, size, replace(view, view=name)).astype(np.float32) / 255
+    for name, frame in frames.items():
         label = "neural" if name == "neural" else f"ASTC {scene.astc_block}"
-        parts.append(f"{label} {masked_psnr(reference, frame, mask):.2f} dB")
+        parts.append(f"{label} {masked_psnr(reference, frame.astype(np.float32) / 255, mask):.2f} dB")
     return f"on screen against the original ({int(mask.sum())} mesh pixels): " + ", ".join(parts)
 
 

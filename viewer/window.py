@@ -39,10 +39,9 @@ from texinr.viewer.render.render import (
     ViewTarget,
     check_layout,
     probe_network,
-    render_offscreen,
     set_proc_loader,
 )
-from texinr.viewer.render.screen import mesh_pixels, probe_uv
+from texinr.viewer.render.screen import view_frames
 from texinr.viewer.scene import load_surface, make_camera, packed_from_file, save_png, with_layout
 from texinr.viewer.workers.generate_worker import DEFAULT_SAVE, EncodeEnd, GenerateWorker, SaveShown
 from texinr.viewer.workers.metrics_worker import MetricsWorker, ScreenScorer
@@ -703,21 +702,18 @@ class App:
             return
         self.screen_key, self.last_screen_at = key, now
         try:
+            # the neural frame: the one on screen when it is the settled neural view, else one frame of its filter
+            shown = view.filter if as_shown or view.filter != "accumulate" else "one"
             names = ("reference", "astc") if self.astc_ready else ("reference",)
-            frames = {
-                name: render_offscreen(self.ctx, self.renderer, self.camera, size, dataclasses.replace(view, view=name))
-                for name in names
-            }
+            frames, mask = view_frames(
+                self.ctx, self.renderer, self.camera, size, dataclasses.replace(view, filter=shown),
+                names if as_shown else (*names, "neural"),
+            )  # fmt: skip
             if as_shown:
                 frames["neural"], note = self.target.read(), f"the neural view as shown ({view.filter})"
             else:
-                shown = "one" if view.filter == "accumulate" else view.filter
-                one = dataclasses.replace(view, view="neural", filter=shown)
-                frames["neural"] = render_offscreen(self.ctx, self.renderer, self.camera, size, one)
                 note = f"the neural view, {shown}"
-            coverage = probe_uv(self.ctx, self.renderer, self.camera, size, view, (0.0, 0.0))[..., 3] > 0.5
-            reference = frames.pop("reference")
-            self.screen.request(reference, frames, mesh_pixels(coverage), note)
+            self.screen.request(frames.pop("reference"), frames, mask, note)
         except Exception as e:  # the numbers must never take the window down
             self.state.say(f"error: screen metrics: {e}")
 

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from texinr.trainer.core.profile import part
-from texinr.trainer.core.sparse import RowGrad, bilinear_rows, corner_rows, wrapped_rows
+from texinr.trainer.core.sparse import RowGrad, bilinear_rows, corner_rows, quantize_rows, wrapped_rows
 
 HASH_PRIME_Y = 2654435761
 """instant-ngp's second hash prime (the first is 1)."""
@@ -224,8 +224,7 @@ class _QuantizeSTE(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, v: Tensor, bits: int) -> Tensor:
-        qmax = (1 << bits) - 1
-        return v.clamp(-1.0, 1.0).add_(1.0).mul_(0.5 * qmax).round_().mul_(2.0 / qmax).sub_(1.0)
+        return quantize_rows(v, bits)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
@@ -249,11 +248,11 @@ def sample_wrapped(table: Tensor, uv01: Tensor) -> Tensor:
 class QuantizedGrids(RowTables):
     """The codec's encoding: latent grids stored at 1-8 bits, plus optional positional encoding.
 
-    Layout 'texel' (the default): grid l is res_l x res_l x C_l, vertex (i, j) at uv01 = ((i + 0.5), (j + 0.5)) /
+    Layout 'texel' (an option): grid l is res_l x res_l x C_l, vertex (i, j) at uv01 = ((i + 0.5), (j + 0.5)) /
     res_l (tables[l][j, i, :]): at the texel centres of a level res_l texels wide, so a full-resolution grid gives
     every texel centre its own vertex and a half-resolution one sits on the centres of mip level 1, and the grid
     wraps around as the texture does (a sample near an edge blends with the opposite edge's vertices, as GL_REPEAT
-    does). Layout 'corner' (models of earlier versions): (res_l + 1)^2 vertices at uv01 = (i, j) / res_l, like
+    does). Layout 'corner' (the default, and every model of format 1): (res_l + 1)^2 vertices at uv01 = (i, j) / res_l, like
     DenseGrid; there the texel centres fall between vertices, which the network only learned at those centres.
     Every forward pass quantises the latents to their bit depth: v -> dequantize(codes(v)),
     with a straight-through gradient (quantisation-aware training), so what is trained is exactly what is stored
@@ -261,7 +260,7 @@ class QuantizedGrids(RowTables):
     finest grid's resolution (one period per two cells at k = 0), in the order (sin x, sin y, cos x, cos y).
     """
 
-    def __init__(self, levels: list[tuple[int, int, int]], pe: int, seed: int = 0, layout: str = "texel"):
+    def __init__(self, levels: list[tuple[int, int, int]], pe: int, seed: int = 0, layout: str = "corner"):
         super().__init__()
         self.levels = list(levels)
         self.pe = pe

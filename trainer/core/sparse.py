@@ -12,7 +12,7 @@ latent and both Adam moments at every step. Here a grid lookup goes through `bil
   where the batch had a gradient, as instant-ngp skips the Adam update of hash-table entries with zero gradient.
   Every other parameter (the decoder) takes torch's Adam.
 
-A row read by several samples is listed several times: its gradient is summed once (index_add_), and every copy
+A row read by several samples is listed several times: its gradient is summed once (scatter_add_), and every copy
 of it computes and writes the same new values, so no sorting or de-duplication is needed.
 
 Without a RowGrad attached (inference, or an optimizer that needs whole gradients such as Rprop) the backward gives
@@ -32,7 +32,6 @@ class RowGrad:
 
     def __init__(self, table: Tensor):
         self.table = table
-        self.channels = table.shape[-1]
         self.buffer = torch.zeros(table.numel(), dtype=table.dtype, device=table.device)
         self.values: list[Tensor] = []
 
@@ -58,7 +57,8 @@ class RowGrad:
 
 
 def quantize_rows(v: Tensor, bits: int) -> Tensor:
-    """v -> dequantize(codes(v)) in a new buffer: the codec's quantisation (encodings.QuantizedGrids), elementwise."""
+    """v -> dequantize(codes(v)) in a new buffer: the codec's quantisation (encodings.dequantize_codes of
+    latent_codes, the same operations in the same order), elementwise: of a whole table or of the rows read."""
     qmax = (1 << bits) - 1
     return v.clamp(-1.0, 1.0).add_(1.0).mul_(0.5 * qmax).round_().mul_(2.0 / qmax).sub_(1.0)
 

@@ -20,7 +20,7 @@ from texinr.trainer.core.data import bilinear_sample_repeat
 from texinr.trainer.core.metrics import masked_flip, masked_psnr
 from texinr.viewer.render.camera import OrbitCamera
 from texinr.viewer.render.filtering import stratified_offsets
-from texinr.viewer.render.render import MeshRenderer, OffscreenTarget, ViewSettings
+from texinr.viewer.render.render import MeshRenderer, OffscreenTarget, ViewSettings, render_offscreen
 
 TRUTH_SAMPLES = 8
 """S: the ground truth averages S x S samples per pixel."""
@@ -79,6 +79,18 @@ def ground_truth(
     mask = mesh_pixels(coverage)
     truth[~coverage] = 0.0
     return truth, mask
+
+
+def view_frames(
+    ctx, renderer: MeshRenderer, camera: OrbitCamera, size: tuple[int, int], settings: ViewSettings, names
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The frames of one camera in each named view ("reference", "astc", "neural": uint8 (H, W, 3), `settings`
+    otherwise; the neural one as render_offscreen draws it), and the mesh's pixels (mesh_pixels) of that camera."""
+    frames = {
+        name: render_offscreen(ctx, renderer, camera, size, dataclasses.replace(settings, view=name)) for name in names
+    }
+    coverage = probe_uv(ctx, renderer, camera, size, settings, (0.0, 0.0))[..., 3] > 0.5
+    return frames, mesh_pixels(coverage)
 
 
 def screen_scores(truth: np.ndarray, frame: np.ndarray, mask: np.ndarray, with_flip: bool = True) -> dict:
