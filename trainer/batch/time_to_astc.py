@@ -190,8 +190,6 @@ def main(cmd: TimeToAstcCommand) -> int:
     if not items:
         raise TexinrError("no images found in the inputs")
     cache = cmd.out / "cache" if cmd.out is not None else None
-    if cache is not None:
-        cache.mkdir(parents=True, exist_ok=True)
     results = []
     bar = tqdm(items, desc="time to ASTC", unit="texture", disable=cmd.progress is False or not sys.stderr.isatty())
     for item in bar:
@@ -203,7 +201,8 @@ def main(cmd: TimeToAstcCommand) -> int:
         got = read_result(path) if path is not None else None
         if got is None:
             got = measure(name, image, cmd, budget)
-            if path is not None:
+            if path is not None:  # the folder made only when there is a result to keep
+                path.parent.mkdir(parents=True, exist_ok=True)
                 atomic_write(path, json.dumps(got, indent=1).encode())
         results.append(got)
         t = got["seconds_to_astc"]
